@@ -1,0 +1,156 @@
+//! `berth doctor`: the preflight report on its own.
+
+use serde::Serialize;
+
+use berth::preflight::{ports, resources};
+use berth::runtime::RunState;
+use berth::{lifecycle, Error, Result};
+
+use crate::cli::output::{self, paint, table, Style};
+use crate::cli::Context;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print JSON on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct ServiceReport {
+    service: String,
+    kind: String,
+    runtime: String,
+    /// What the runtime found (binary and version), or why it cannot run.
+    found: Option<String>,
+    problem: Option<String>,
+    port: Option<u16>,
+    port_state: String,
+}
+
+#[derive(Serialize)]
+struct Report {
+    stack: String,
+    state_dir: String,
+    resources: resources::Resources,
+    warnings: Vec<String>,
+    problems: Vec<String>,
+    services: Vec<ServiceReport>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    let (config, dir) = ctx.load()?;
+    let stack = lifecycle::open(config, dir)?;
+    let res = resources::measure(&stack.dir.root);
+    let mut warnings = Vec::new();
+    let mut problems = Vec::new();
+    for f in resources::assess(&res) {
+        if f.fatal {
+            problems.push(f.message)
+        } else {
+            warnings.push(f.message)
+        }
+    }
+    let checks = lifecycle::check_services(&stack)?;
+    let states = lifecycle::run_states(&stack)?;
+    let mut services = Vec::new();
+    for ((svc, (_, check)), (_, state)) in stack.services.iter().zip(checks).zip(states) {
+        let (found, problem) = match check {
+            Ok(req) => (Some(req.found), None),
+            Err(e) => {
+                let text = match e.hint() {
+                    Some(h) => format!("{e} (hint: {h})"),
+                    None => e.to_string(),
+                };
+                problems.push(text.clone());
+                (None, Some(text))
+            }
+        };
+        let (port, port_state) = if svc.port == 0 {
+            (None, "chosen at the first `berth up`".to_string())
+        } else if matches!(state, RunState::Running { .. }) {
+            (Some(svc.port), "in use by this service".to_string())
+        } else if ports::is_free(svc.port) {
+            (Some(svc.port), "free".to_string())
+        } else {
+            let holder = ports::holder(svc.port).unwrap_or_else(|| "another process".into());
+            problems.push(format!(
+                "port {} of `{}` is in use by {holder}",
+                svc.port, svc.name
+            ));
+            (Some(svc.port), format!("in use by {holder}"))
+        };
+        services.push(ServiceReport {
+            service: svc.name.clone(),
+            kind: svc.kind.name().into(),
+            runtime: svc.config.runtime.clone(),
+            found,
+            problem,
+            port,
+            port_state,
+        });
+    }
+    let report = Report {
+        stack: stack.name().to_string(),
+        state_dir: stack.dir.root.display().to_string(),
+        resources: res,
+        warnings,
+        problems,
+        services,
+    };
+    if args.json {
+        output::print_json(&report);
+    } else {
+        let r = &report.resources;
+        println!("stack      {}", report.stack);
+        println!("state      {}", report.state_dir);
+        println!(
+            "resources  {} CPUs, {} MiB memory free, {} MiB disk free",
+            r.cpus,
+            r.free_memory_mb.map_or("?".into(), |m| m.to_string()),
+            r.free_disk_mb.map_or("?".into(), |m| m.to_string())
+        );
+        println!();
+        let rows: Vec<Vec<String>> = report
+            .services
+            .iter()
+            .map(|s| {
+                vec![
+                    s.service.clone(),
+                    s.runtime.clone(),
+                    s.found
+                        .clone()
+                        .unwrap_or_else(|| paint("missing", Style::Error, false)),
+                    s.port.map_or("-".into(), |p| p.to_string()),
+                    s.port_state.clone(),
+                ]
+            })
+            .collect();
+        print!(
+            "{}",
+            table(
+                &["SERVICE", "RUNTIME", "FOUND", "PORT", "PORT STATE"],
+                &rows
+            )
+        );
+        for w in &report.warnings {
+            output::warning(w);
+        }
+    }
+    if report.problems.is_empty() {
+        if !args.json {
+            output::note("no problems found");
+        }
+        Ok(())
+    } else {
+        Err(Error::Preflight {
+            service: None,
+            message: format!(
+                "{} problem(s): {}",
+                report.problems.len(),
+                report.problems.join("; ")
+            ),
+            hint: None,
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! `berth init`: a commented starter stack, and `.gitignore` entries for
+//! what berth generates.
+
+use std::path::Path;
+
+use berth::{config, fsutil, Error, Result};
+
+use crate::cli::output::note;
+use crate::cli::Context;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Overwrite an existing stack file
+    #[arg(long)]
+    force: bool,
+}
+
+const STARTER: &str = r#"# berth.toml: this project's local data infrastructure.
+# `berth up` starts it, `berth down` stops it (keeping data), `berth reset` wipes it.
+# Every value can be overridden by an environment variable BERTH_<SERVICE>_<KEY>,
+# e.g. BERTH_POSTGRES_PORT=5440, and by a profile: `berth --profile test up`.
+
+name = "{name}"
+
+[services.postgres]
+# version = "15"            # a constraint on the server version
+port = "auto"               # or a number; "auto" is chosen once and kept
+# user = "postgres"
+# password = "..."          # default: generated, kept in .berth/ (mode 0600)
+# database = "{db}"
+# databases = ["analytics"] # extra databases
+# extensions = ["pgcrypto"]
+# settings = { max_connections = 200 }
+
+[services.redis]
+port = "auto"
+# persist = true            # keep keys across restarts (append-only file)
+# maxmemory = "128mb"
+# depends_on = ["postgres"]
+
+[env]
+file = ".env"               # written atomically, mode 0600, on every `berth up`
+[env.vars]
+DATABASE_URL = "${postgres.url}"
+REDIS_URL = "${redis.url}"
+
+# Explicit variable names that override single values:
+# [overrides]
+# MYAPP_PG_PORT = "postgres.port"
+
+[profiles.test.services.postgres]
+settings = { fsync = "off", synchronous_commit = "off" }
+"#;
+
+pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    let path = match &ctx.file {
+        Some(f) => f.clone(),
+        None => std::env::current_dir()
+            .map_err(|e| Error::io("could not read the current directory", e))?
+            .join(config::FILE_NAME),
+    };
+    if path.exists() && !args.force {
+        return Err(Error::usage(
+            format!("`{}` already exists", path.display()),
+            Some("pass `--force` to overwrite it".to_string()),
+        ));
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name: String = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("app")
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('-')
+        .to_string();
+    let name = if name.is_empty() {
+        "app".to_string()
+    } else {
+        name
+    };
+    let text = STARTER
+        .replace("{name}", &name)
+        .replace("{db}", &name.replace('-', "_"));
+    fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    note(&format!("wrote `{}`", path.display()));
+    let added = ignore(dir, &[".berth/", ".env"])?;
+    if !added.is_empty() {
+        note(&format!("added {} to `.gitignore`", added.join(", ")));
+    }
+    Ok(())
+}
+
+/// Append the entries `.gitignore` lacks; returns those added.
+fn ignore(dir: &Path, entries: &[&str]) -> Result<Vec<String>> {
+    let path = dir.join(".gitignore");
+    let existing = std::fs::read_to_string(&path).unwrap_or_default();
+    let missing: Vec<&str> = entries
+        .iter()
+        .copied()
+        .filter(|e| {
+            !existing
+                .lines()
+                .any(|l| l.trim() == *e || l.trim() == e.trim_end_matches('/'))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut text = existing.clone();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("# berth: local state and the generated env file\n");
+    for e in &missing {
+        text.push_str(e);
+        text.push('\n');
+    }
+    fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    Ok(missing.iter().map(|e| format!("`{e}`")).collect())
+}

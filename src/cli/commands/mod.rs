@@ -1,0 +1,10 @@
+//! One file per command.
+
+pub mod doctor;
+pub mod down;
+pub mod env;
+pub mod init;
+pub mod logs;
+pub mod reset;
+pub mod status;
+pub mod up;

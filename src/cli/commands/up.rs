@@ -1,0 +1,61 @@
+//! `berth up`
+
+use berth::lifecycle::{self, UpAction};
+use berth::{fmt_duration, Result};
+
+use crate::cli::output::{self, note, table};
+use crate::cli::progress::Progress;
+use crate::cli::Context;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print the summary as JSON on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    let (config, dir) = ctx.load()?;
+    let progress = Progress::new();
+    let (stack, reports) = lifecycle::up(config, dir, &progress)?;
+    drop(progress);
+    if args.json {
+        output::print_json(&reports);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            let state = match r.action {
+                UpAction::Initialized => "initialized",
+                UpAction::Started => "started",
+                UpAction::AlreadyRunning => "was running",
+            };
+            vec![
+                r.service.clone(),
+                r.kind.clone(),
+                r.runtime.clone(),
+                r.endpoint.clone(),
+                state.to_string(),
+                fmt_duration(r.ready_in),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &["SERVICE", "KIND", "RUNTIME", "ENDPOINT", "STATE", "READY IN"],
+            &rows
+        )
+    );
+    let env_file = stack.config.env_file();
+    let shown = env_file
+        .strip_prefix(std::env::current_dir().unwrap_or_default())
+        .unwrap_or(&env_file);
+    note(&format!(
+        "stack `{}` is up; connection values are in `{}`",
+        stack.name(),
+        shown.display()
+    ));
+    Ok(())
+}

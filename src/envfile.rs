@@ -1,0 +1,129 @@
+//! The connection file the app reads (`.env`, `.env.local.infra`, ...).
+//!
+//! Variable names and values come from the stack file's `[env.vars]`
+//! templates, or default to `<SERVICE>_<KEY>` for every connection value.
+//! The file is written atomically with mode 0600 (it holds passwords), and
+//! only when its content changes, so a reader never sees it partial.
+
+use std::path::Path;
+
+use crate::config::Template;
+use crate::error::Result;
+use crate::fsutil;
+use crate::stack::Stack;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// The real values (the env file itself, `berth env --show`).
+    Show,
+    /// `****` in place of secrets (`berth env`).
+    Mask,
+    /// Secret variables left empty (`.env.example`).
+    Blank,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Variable {
+    pub name: String,
+    pub value: String,
+    pub secret: bool,
+}
+
+/// The env file's variables, in order.
+pub fn variables(stack: &Stack, secrets: Secrets) -> Vec<Variable> {
+    let connections = stack.connections();
+    let templates: Vec<(String, Template)> = match &stack.config.env.vars {
+        Some(vars) => vars.clone(),
+        None => stack
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.kind.connection_keys().iter().map(move |key| {
+                    let name = format!("{}_{}", s.name, key)
+                        .to_ascii_uppercase()
+                        .replace('-', "_");
+                    (name, Template::reference(&s.name, key))
+                })
+            })
+            .collect(),
+    };
+    templates
+        .into_iter()
+        .map(|(name, template)| {
+            let mut secret = false;
+            let value = template.render(|svc, key| {
+                let v = connections.get(svc)?.iter().find(|c| c.key == key)?;
+                secret |= v.secret;
+                Some(match secrets {
+                    Secrets::Show | Secrets::Blank => v.value.clone(),
+                    Secrets::Mask => v.masked.clone(),
+                })
+            });
+            let value = if secret && secrets == Secrets::Blank {
+                String::new()
+            } else {
+                value
+            };
+            Variable {
+                name,
+                value,
+                secret,
+            }
+        })
+        .collect()
+}
+
+pub fn render(stack: &Stack, vars: &[Variable], header: &str) -> String {
+    let mut out = format!(
+        "# {header} by berth for stack `{}`; edit `{}` instead\n",
+        stack.name(),
+        stack
+            .config
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy())
+            .unwrap_or_default()
+    );
+    for v in vars {
+        out.push_str(&format!("{}={}\n", v.name, quote(&v.value)));
+    }
+    out
+}
+
+/// Write the stack's env file if its content changed; returns whether it did.
+pub fn write(stack: &Stack) -> Result<bool> {
+    let vars = variables(stack, Secrets::Show);
+    let text = render(stack, &vars, "Written");
+    write_if_changed(&stack.config.env_file(), &text, 0o600)
+}
+
+/// Write a `.env.example`: the same variables with secrets left empty.
+pub fn write_example(stack: &Stack, path: &Path) -> Result<bool> {
+    let vars = variables(stack, Secrets::Blank);
+    let text = render(stack, &vars, "Example written");
+    write_if_changed(path, &text, 0o644)
+}
+
+fn write_if_changed(path: &Path, text: &str, mode: u32) -> Result<bool> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(false);
+    }
+    fsutil::write_atomic(path, text.as_bytes(), mode)?;
+    Ok(true)
+}
+
+/// Dotenv quoting: plain when safe, else double quotes with escapes.
+fn quote(value: &str) -> String {
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:/@%+=,?&*".contains(c));
+    if plain {
+        return value.to_string();
+    }
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace('$', "\\$");
+    format!("\"{escaped}\"")
+}

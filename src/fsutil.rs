@@ -1,0 +1,77 @@
+//! Small file-system helpers with the durability berth promises: a file is
+//! either its old or its new content, never partial, and a rename survives a
+//! crash.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use crate::error::{IoContext, Result};
+
+/// Write `contents` to `path` atomically: a temporary file in the same
+/// directory, fsync, rename over the target, fsync the directory.
+pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), unique()));
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        sync_dir(dir)
+    };
+    write()
+        .map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            e
+        })
+        .context(|| format!("could not write `{}`", path.display()))
+}
+
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Create `dir` (and parents) and set its mode.
+pub fn create_dir(dir: &Path, mode: u32) -> Result<()> {
+    fs::create_dir_all(dir).context(|| format!("could not create `{}`", dir.display()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode))
+        .context(|| format!("could not set the mode of `{}`", dir.display()))
+}
+
+/// Remove a directory tree; absent is fine.
+pub fn remove_dir(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).context(|| format!("could not remove `{}`", dir.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The last `n` lines of a text file (empty when it cannot be read).
+pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
+    let Ok(bytes) = fs::read(path) else {
+        return Vec::new();
+    };
+    let start = bytes.len().saturating_sub(64 * 1024);
+    let text = String::from_utf8_lossy(&bytes[start..]);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}

@@ -1,0 +1,117 @@
+//! How a kind describes running itself as host processes, without knowing
+//! the runtime that will do it. Paths the kind cannot know (the data
+//! directory, the service's private directory for config files) appear as
+//! [`Arg`] placeholders that the native runtime fills in.
+
+use semver::{Version, VersionReq};
+
+/// An argument, possibly naming a directory or file only the runtime knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    Text(String),
+    /// The data directory (during initialization: the temporary one).
+    DataDir,
+    /// A file written by the runtime from [`ServerSpec::files`] or
+    /// [`InitStep::WriteFile`], by name.
+    File(&'static str),
+    /// `prefix` immediately followed by the data directory.
+    PrefixedDataDir(&'static str),
+}
+
+impl Arg {
+    pub fn text(s: impl Into<String>) -> Arg {
+        Arg::Text(s.into())
+    }
+}
+
+/// A program the kind needs, and how to find and check it.
+#[derive(Debug, Clone)]
+pub struct BinarySpec {
+    /// The program (e.g. `postgres`); every other program of the launch
+    /// (e.g. `initdb`) must be found in the same directory.
+    pub program: &'static str,
+    pub companions: &'static [&'static str],
+    /// Arguments that make it print its version.
+    pub version_args: &'static [&'static str],
+    pub parse_version: fn(&str) -> Option<Version>,
+    /// Directories searched after `PATH`; `*` matches one path component
+    /// (Debian keeps each PostgreSQL major in `/usr/lib/postgresql/N/bin`).
+    pub search_dirs: &'static [&'static str],
+    /// A command printing a directory that holds the program
+    /// (`pg_config --bindir`).
+    pub locator: Option<(&'static str, &'static [&'static str])>,
+    pub version_req: Option<VersionReq>,
+    /// What to run to install it.
+    pub install_hint: &'static str,
+}
+
+/// One step of first-time initialization, run into a fresh temporary data
+/// directory that is renamed into place only when every step succeeded.
+#[derive(Debug, Clone)]
+pub enum InitStep {
+    /// A file in the service's private directory (mode 0600 when secret),
+    /// removed once initialization is over.
+    WriteFile {
+        name: &'static str,
+        contents: String,
+        secret: bool,
+    },
+    Run {
+        program: &'static str,
+        args: Vec<Arg>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGINT (PostgreSQL: fast shutdown).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+/// The long-running server process.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    pub program: &'static str,
+    pub args: Vec<Arg>,
+    /// Files written (mode 0600) to the service's private directory before
+    /// every start: (name, contents).
+    pub files: Vec<(&'static str, String)>,
+    pub stop_signal: StopSignal,
+}
+
+#[derive(Debug, Clone)]
+pub struct NativeLaunch {
+    pub binary: BinarySpec,
+    pub init: Vec<InitStep>,
+    pub server: ServerSpec,
+}
+
+/// Parse the first `N.N[.N]` in `text` into a version (missing parts are 0).
+pub fn first_version(text: &str) -> Option<Version> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let token: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let mut parts = token
+        .split('.')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u64>());
+    let major = parts.next()?.ok()?;
+    let minor = parts.next().and_then(|p| p.ok()).unwrap_or(0);
+    let patch = parts.next().and_then(|p| p.ok()).unwrap_or(0);
+    Some(Version::new(major, minor, patch))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_server_versions() {
+        let v = super::first_version("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)");
+        assert_eq!(v, Some(semver::Version::new(15, 18, 0)));
+        let v = super::first_version("Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0");
+        assert_eq!(v, Some(semver::Version::new(7, 0, 15)));
+    }
+}

@@ -1,0 +1,99 @@
+//! `berth down` stops services and keeps their data (except services marked
+//! `persist = false`, whose data is scratch by definition); `berth reset`
+//! stops them and deletes everything berth generated for the stack.
+
+use super::schedule::{self, Outcome};
+use super::{dependents, Event, Phase, Reporter, Runtimes};
+use crate::config::StackConfig;
+use crate::error::Result;
+use crate::fsutil;
+use crate::stack::Stack;
+use crate::stack_lock::StackLock;
+use crate::state::StateDir;
+
+/// Stop the stack, dependents before what they depend on. Returns the
+/// services that were running.
+pub fn down(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Result<Vec<String>> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    let _lock = StackLock::acquire(
+        &dir,
+        &config.name,
+        "down",
+        StackLock::timeout_from_env(),
+        &mut |holder| reporter.event(Event::LockWait { holder }),
+    )?;
+    let stack = super::open(config, dir)?;
+    stop_all(&stack, reporter, false)
+}
+
+/// Stop the stack and delete its data, generated passwords, chosen ports,
+/// logs and env file. The stack file is never touched.
+pub fn reset(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Result<()> {
+    if dir.exists() {
+        let _lock = StackLock::acquire(
+            &dir,
+            &config.name,
+            "reset",
+            StackLock::timeout_from_env(),
+            &mut |holder| reporter.event(Event::LockWait { holder }),
+        )?;
+        let stack = super::open(config.clone(), dir.clone())?;
+        stop_all(&stack, reporter, true)?;
+        fsutil::remove_dir(&dir.root)?;
+    }
+    let env_file = config.env_file();
+    match std::fs::remove_file(&env_file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::error::Error::io(
+            format!("could not remove `{}`", env_file.display()),
+            e,
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn stop_all(stack: &Stack, reporter: &dyn Reporter, wipe_all: bool) -> Result<Vec<String>> {
+    let runtimes = Runtimes::for_stack(stack)?;
+    let waits = dependents(stack);
+    let job = |i: usize| -> Result<bool> {
+        let svc = &stack.services[i];
+        let runtime = runtimes.of(svc);
+        let phase = |phase| {
+            reporter.event(Event::Phase {
+                service: &svc.name,
+                phase,
+            })
+        };
+        let was_running = matches!(
+            runtime.state(svc)?,
+            crate::runtime::RunState::Running { .. }
+        );
+        if was_running {
+            phase(Phase::Stopping);
+        }
+        runtime.stop(svc)?;
+        if was_running {
+            phase(Phase::Stopped);
+        }
+        if wipe_all || !svc.persist {
+            runtime.wipe(svc)?;
+            if wipe_all {
+                phase(Phase::Wiped);
+            }
+        }
+        Ok(was_running)
+    };
+    let name_of = |i: usize| stack.services[i].name.clone();
+    let (outcomes, errors) = schedule::run(stack.services.len(), &waits, &job, &name_of);
+    if let Some((_, e)) = errors.into_iter().next() {
+        return Err(e);
+    }
+    Ok(stack
+        .services
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| *o == Outcome::Done(true))
+        .map(|(s, _)| s.name.clone())
+        .collect())
+}

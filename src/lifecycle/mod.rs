@@ -1,0 +1,178 @@
+//! The shared lifecycle — `up`, `down`, `reset`, `status` — written against
+//! the kind and runtime traits only. The library reports progress through a
+//! [`Reporter`]; rendering it is the CLI's business.
+
+mod down;
+mod schedule;
+mod status;
+mod up;
+
+use std::time::Duration;
+
+pub use down::{down, reset};
+pub use status::{status, Health, ServiceStatus};
+pub use up::{up, ServiceReport, UpAction};
+
+use crate::config::StackConfig;
+use crate::error::Result;
+use crate::runtime::{self, Runtime};
+use crate::stack::{ServiceSpec, Stack};
+use crate::state::StateDir;
+
+/// What happens to a service, as it happens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    WaitingForDependencies,
+    Initializing,
+    Starting,
+    /// Probing; `last` is what the latest probe saw.
+    Waiting {
+        last: String,
+        elapsed: Duration,
+    },
+    Provisioning,
+    Ready {
+        elapsed: Duration,
+    },
+    AlreadyRunning,
+    Stopping,
+    Stopped,
+    Wiped,
+    Failed {
+        message: String,
+    },
+    Skipped {
+        because: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event<'a> {
+    /// Another berth command holds the stack lock.
+    LockWait {
+        holder: &'a str,
+    },
+    Warning {
+        message: String,
+    },
+    Phase {
+        service: &'a str,
+        phase: Phase,
+    },
+}
+
+pub trait Reporter: Sync {
+    fn event(&self, event: Event);
+}
+
+/// A reporter that discards everything (for library users who do not care).
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn event(&self, _: Event) {}
+}
+
+/// Where the stack's state lives: `state_dir` if given, else
+/// `.berth/<stack>` beside the stack file.
+pub fn state_dir(config: &StackConfig, state_dir: Option<&std::path::Path>) -> StateDir {
+    match state_dir {
+        Some(d) => StateDir::new(std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf())),
+        None => StateDir::for_stack(&config.root, &config.name),
+    }
+}
+
+/// One runtime instance per runtime the stack uses.
+pub(crate) struct Runtimes {
+    by_name: Vec<(String, Box<dyn Runtime>)>,
+}
+
+impl Runtimes {
+    pub fn for_stack(stack: &Stack) -> Result<Runtimes> {
+        let mut by_name: Vec<(String, Box<dyn Runtime>)> = Vec::new();
+        for svc in &stack.services {
+            if !by_name.iter().any(|(n, _)| n == &svc.config.runtime) {
+                by_name.push((
+                    svc.config.runtime.clone(),
+                    runtime::for_name(&svc.config.runtime, &stack.dir)?,
+                ));
+            }
+        }
+        Ok(Runtimes { by_name })
+    }
+
+    pub fn of(&self, svc: &ServiceSpec) -> &dyn Runtime {
+        self.by_name
+            .iter()
+            .find(|(n, _)| n == &svc.config.runtime)
+            .map(|(_, r)| r.as_ref())
+            .expect("a runtime for every service")
+    }
+}
+
+/// For each service, the indexes of the services it depends on.
+pub(crate) fn dependencies(stack: &Stack) -> Vec<Vec<usize>> {
+    stack
+        .services
+        .iter()
+        .map(|s| {
+            s.depends_on
+                .iter()
+                .filter_map(|d| stack.services.iter().position(|o| &o.name == d))
+                .collect()
+        })
+        .collect()
+}
+
+/// For each service, the indexes of the services that depend on it.
+pub(crate) fn dependents(stack: &Stack) -> Vec<Vec<usize>> {
+    let deps = dependencies(stack);
+    (0..stack.services.len())
+        .map(|i| (0..deps.len()).filter(|&j| deps[j].contains(&i)).collect())
+        .collect()
+}
+
+/// Open a stack for reading: no lock, nothing created or chosen.
+pub fn open(config: StackConfig, dir: StateDir) -> Result<Stack> {
+    let state = dir.load()?;
+    Stack::new(config, dir, &state)
+}
+
+/// Where each service's log is, for the services given.
+pub fn log_files(
+    stack: &Stack,
+    services: &[&ServiceSpec],
+) -> Result<Vec<(String, std::path::PathBuf)>> {
+    let runtimes = Runtimes::for_stack(stack)?;
+    Ok(services
+        .iter()
+        .map(|s| (s.name.clone(), runtimes.of(s).log_file(s)))
+        .collect())
+}
+
+/// Check each service can run here (binaries, versions, access): the
+/// runtime's finding, or the error it would fail `up` with.
+pub fn check_services(
+    stack: &Stack,
+) -> Result<
+    Vec<(
+        String,
+        std::result::Result<runtime::Requirement, crate::Error>,
+    )>,
+> {
+    let runtimes = Runtimes::for_stack(stack)?;
+    Ok(stack
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), runtimes.of(s).check(s)))
+        .collect())
+}
+
+/// Whether each service is running, by name.
+pub fn run_states(stack: &Stack) -> Result<Vec<(String, runtime::RunState)>> {
+    let runtimes = Runtimes::for_stack(stack)?;
+    stack
+        .services
+        .iter()
+        .map(|s| Ok((s.name.clone(), runtimes.of(s).state(s)?)))
+        .collect()
+}

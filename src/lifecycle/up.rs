@@ -1,0 +1,300 @@
+//! `berth up`: lock, settle ports and passwords, preflight, start in
+//! dependency order (independent services in parallel), wait for each over
+//! its own protocol, provision, write the env file.
+//!
+//! Every step is safe to repeat, so an `up` cut short by Ctrl-C, a crash or
+//! a SIGKILL is completed by the next `up`; on a running stack `up` only
+//! re-checks health.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::time::{Duration, Instant};
+
+use super::schedule::{self, Outcome};
+use super::{dependencies, Event, Phase, Reporter, Runtimes};
+use crate::config::{PortSetting, StackConfig};
+use crate::error::{Error, Result};
+use crate::preflight::{ports, resources};
+use crate::runtime::{RunState, Started};
+use crate::stack::{ServiceSpec, Stack};
+use crate::stack_lock::StackLock;
+use crate::state::{State, StateDir};
+use crate::{envfile, interrupt};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpAction {
+    Initialized,
+    Started,
+    AlreadyRunning,
+}
+
+/// One row of `up`'s summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServiceReport {
+    pub service: String,
+    pub kind: String,
+    pub runtime: String,
+    pub endpoint: String,
+    pub action: UpAction,
+    /// From the start of `up` until the service answered its probe.
+    #[serde(serialize_with = "crate::serialize_ms")]
+    pub ready_in: Duration,
+}
+
+pub fn up(
+    config: StackConfig,
+    dir: StateDir,
+    reporter: &dyn Reporter,
+) -> Result<(Stack, Vec<ServiceReport>)> {
+    let began = Instant::now();
+    let _lock = StackLock::acquire(
+        &dir,
+        &config.name,
+        "up",
+        StackLock::timeout_from_env(),
+        &mut |holder| reporter.event(Event::LockWait { holder }),
+    )?;
+    let mut state = dir.load()?;
+    let mut changed = Stack::settle(&config, &mut state)?;
+    let stack = Stack::new(config.clone(), dir.clone(), &state)?;
+    let runtimes = Runtimes::for_stack(&stack)?;
+
+    // Preflight: resources, binaries, then ports of services not running.
+    for finding in resources::assess(&resources::measure(&dir.root)) {
+        if finding.fatal {
+            return Err(Error::Preflight {
+                service: None,
+                message: finding.message,
+                hint: None,
+            });
+        }
+        reporter.event(Event::Warning {
+            message: finding.message,
+        });
+    }
+    let checks: Vec<Result<RunState>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = stack
+            .services
+            .iter()
+            .map(|svc| {
+                let runtime = runtimes.of(svc);
+                scope.spawn(move || {
+                    runtime.check(svc)?;
+                    runtime.state(svc)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("preflight thread"))
+            .collect()
+    });
+    let mut run_states = Vec::new();
+    for check in checks {
+        run_states.push(check?);
+    }
+    for (svc, run_state) in stack.services.iter().zip(&run_states) {
+        if matches!(run_state, RunState::Running { .. }) || ports::is_free(svc.port) {
+            continue;
+        }
+        if svc.config.port == PortSetting::Auto {
+            // An auto port is ours to move; the env file follows it.
+            let old = svc.port;
+            state.ports.remove(&svc.name);
+            Stack::settle(&config, &mut state)?;
+            changed = true;
+            reporter.event(Event::Warning {
+                message: format!(
+                    "port {old} of `{}` is now taken{}; moved to port {}",
+                    svc.name,
+                    ports::holder(old)
+                        .map(|h| format!(" by {h}"))
+                        .unwrap_or_default(),
+                    state.ports[&svc.name]
+                ),
+            });
+            continue;
+        }
+        return Err(port_taken(svc, &stack.config));
+    }
+    if changed {
+        dir.save(&state)?;
+    }
+    // Rebuild with any moved ports.
+    let stack = Stack::new(config, dir.clone(), &state)?;
+
+    let waits = dependencies(&stack);
+    let job = |i: usize| start_service(&stack.services[i], &runtimes, &state, reporter, began);
+    let name_of = |i: usize| stack.services[i].name.clone();
+    let (outcomes, errors) = schedule::run(stack.services.len(), &waits, &job, &name_of);
+
+    let mut reports = Vec::new();
+    for (svc, outcome) in stack.services.iter().zip(outcomes) {
+        match outcome {
+            Outcome::Done((report, fingerprint)) => {
+                state.provisioned.insert(svc.name.clone(), fingerprint);
+                state
+                    .ready_ms
+                    .insert(svc.name.clone(), report.ready_in.as_millis() as u64);
+                reports.push(report);
+            }
+            Outcome::Skipped(because) => reporter.event(Event::Phase {
+                service: &svc.name,
+                phase: Phase::Skipped { because },
+            }),
+            Outcome::Failed => {}
+        }
+    }
+    if state != dir.load()? {
+        dir.save(&state)?;
+    }
+    if let Some((_, first)) = errors.into_iter().next() {
+        return Err(first);
+    }
+    envfile::write(&stack)?;
+    Ok((stack, reports))
+}
+
+fn port_taken(svc: &ServiceSpec, config: &StackConfig) -> Error {
+    let var = crate::config::generic_var(&svc.name, "port");
+    let explicit = config
+        .explicit_override(&svc.name, "port")
+        .map(|v| format!("`{v}=<port>` or "))
+        .unwrap_or_default();
+    Error::PortInUse {
+        service: svc.name.clone(),
+        port: svc.port,
+        holder: ports::holder(svc.port),
+        hint: format!(
+            "stop what holds it, or move `{}` with {explicit}`{var}=<port>`, or set `port = \"auto\"` in `[services.{}]`",
+            svc.name, svc.name
+        ),
+    }
+}
+
+/// Start one service (unless running), wait until it answers, provision.
+/// Returns the summary row and the provisioning fingerprint.
+fn start_service(
+    svc: &ServiceSpec,
+    runtimes: &Runtimes,
+    state: &State,
+    reporter: &dyn Reporter,
+    began: Instant,
+) -> Result<(ServiceReport, String)> {
+    let runtime = runtimes.of(svc);
+    let phase = |phase: Phase| {
+        reporter.event(Event::Phase {
+            service: &svc.name,
+            phase,
+        })
+    };
+    let result = (|| {
+        let action = match runtime.state(svc)? {
+            RunState::Running { .. } => {
+                phase(Phase::AlreadyRunning);
+                UpAction::AlreadyRunning
+            }
+            RunState::Stopped | RunState::Absent => {
+                if interrupt::requested() {
+                    return Err(Error::Interrupted);
+                }
+                phase(Phase::Starting);
+                match runtime.start(svc, &|| phase(Phase::Initializing))? {
+                    Started::Initialized => UpAction::Initialized,
+                    Started::Restarted => UpAction::Started,
+                }
+            }
+        };
+        wait_ready(svc, runtime, &phase)?;
+        let fingerprint = provisioning_fingerprint(svc);
+        if action == UpAction::Initialized || state.provisioned.get(&svc.name) != Some(&fingerprint)
+        {
+            phase(Phase::Provisioning);
+            svc.kind.provision(svc, &svc.endpoint())?;
+        }
+        let ready_in = began.elapsed();
+        phase(Phase::Ready { elapsed: ready_in });
+        Ok((
+            ServiceReport {
+                service: svc.name.clone(),
+                kind: svc.kind.name().to_string(),
+                runtime: runtime.name().to_string(),
+                endpoint: svc.endpoint().to_string(),
+                action,
+                ready_in,
+            },
+            fingerprint,
+        ))
+    })();
+    if let Err(e) = &result {
+        phase(Phase::Failed {
+            message: e.to_string(),
+        });
+    }
+    result
+}
+
+/// Probe until the service answers, it exits, the timeout passes, or the
+/// user interrupts. Probes start fast (servers often answer within 100 ms)
+/// and back off to a few per second.
+fn wait_ready(
+    svc: &ServiceSpec,
+    runtime: &dyn crate::runtime::Runtime,
+    phase: &dyn Fn(Phase),
+) -> Result<()> {
+    let started = Instant::now();
+    let endpoint = svc.endpoint();
+    let mut interval = Duration::from_millis(5);
+    let mut last;
+    let mut announced = Instant::now();
+    loop {
+        match svc.kind.probe(svc, &endpoint) {
+            Ok(()) => return Ok(()),
+            Err(seen) => last = seen,
+        }
+        runtime.ensure_alive(svc)?;
+        if interrupt::requested() {
+            return Err(Error::Interrupted);
+        }
+        let elapsed = started.elapsed();
+        if elapsed >= svc.config.ready_timeout {
+            let log = runtime.log_file(svc);
+            return Err(Error::ReadinessTimeout {
+                service: svc.name.clone(),
+                waited: elapsed,
+                last_probe: last,
+                log_tail: crate::fsutil::tail_lines(&log, 15),
+                log,
+            });
+        }
+        if announced.elapsed() >= Duration::from_millis(250) {
+            phase(Phase::Waiting {
+                last: last.clone(),
+                elapsed,
+            });
+            announced = Instant::now();
+        }
+        std::thread::sleep(interval);
+        interval = (interval * 3 / 2).min(Duration::from_millis(100));
+    }
+}
+
+/// What provisioning depends on; provisioning is skipped when it is the
+/// same as last time on the same data.
+fn provisioning_fingerprint(svc: &ServiceSpec) -> String {
+    let c = &svc.config;
+    let mut h = DefaultHasher::new();
+    (
+        &c.user,
+        &svc.password,
+        &c.database,
+        &c.databases,
+        &c.extensions,
+    )
+        .hash(&mut h);
+    for r in &c.roles {
+        (&r.name, &r.password, r.login, r.superuser).hash(&mut h);
+    }
+    format!("{:016x}", h.finish())
+}

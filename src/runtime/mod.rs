@@ -1,0 +1,71 @@
+//! Runtimes: *where* a service runs.
+//!
+//! A runtime takes a kind's description of how to run (see
+//! [`crate::kind::launch`]) and makes it so: initialize data, start, stop,
+//! wipe, say whether it runs, and where its log is. It never knows which kind
+//! it runs; readiness, provisioning and ordering are shared code in
+//! [`crate::lifecycle`].
+
+pub mod native;
+
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::stack::ServiceSpec;
+use crate::state::StateDir;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunState {
+    /// Running, as this runtime can prove (not a recycled pid).
+    Running { pid: i32 },
+    /// Not running; its data exists.
+    Stopped,
+    /// Never initialized, or wiped.
+    Absent,
+}
+
+/// What a runtime's preflight found for one service.
+#[derive(Debug, Clone)]
+pub struct Requirement {
+    /// e.g. `postgres 15.18 at /usr/lib/postgresql/15/bin`.
+    pub found: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// The data directory was created and initialized by this start.
+    Initialized,
+    Restarted,
+}
+
+pub trait Runtime: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// Check that the service can run here (binaries, versions, access).
+    fn check(&self, svc: &ServiceSpec) -> Result<Requirement>;
+
+    fn state(&self, svc: &ServiceSpec) -> Result<RunState>;
+
+    /// Initialize if needed, then start the server without waiting for it
+    /// to be ready.
+    fn start(&self, svc: &ServiceSpec, on_init: &dyn Fn()) -> Result<Started>;
+
+    /// While waiting for readiness: `Err` if the server already exited.
+    fn ensure_alive(&self, svc: &ServiceSpec) -> Result<()>;
+
+    /// Stop gracefully (the kind's stop signal), keeping data.
+    fn stop(&self, svc: &ServiceSpec) -> Result<()>;
+
+    /// Delete the service's data. Only called when stopped.
+    fn wipe(&self, svc: &ServiceSpec) -> Result<()>;
+
+    fn log_file(&self, svc: &ServiceSpec) -> PathBuf;
+}
+
+/// The runtime named in the stack file.
+pub fn for_name(name: &str, dir: &StateDir) -> Result<Box<dyn Runtime>> {
+    match name {
+        "native" => Ok(Box::new(native::NativeRuntime::new(dir.clone())?)),
+        other => unreachable!("runtime `{other}` is checked when loading"),
+    }
+}

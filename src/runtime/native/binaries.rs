@@ -1,0 +1,156 @@
+//! Finding server binaries: `PATH` first, then the kind's usual install
+//! directories (Debian keeps every PostgreSQL major in its own
+//! `/usr/lib/postgresql/N/bin`, off `PATH`), then a locator command such as
+//! `pg_config --bindir`. The first candidate satisfying the version
+//! constraint wins, preferring `PATH`, then the highest version.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use semver::Version;
+
+use crate::error::{Error, Result};
+use crate::kind::BinarySpec;
+
+#[derive(Debug, Clone)]
+pub struct Binary {
+    pub dir: PathBuf,
+    pub version: Version,
+}
+
+impl Binary {
+    pub fn path(&self, program: &str) -> PathBuf {
+        self.dir.join(program)
+    }
+}
+
+pub fn find(spec: &BinarySpec, service: &str) -> Result<Binary> {
+    let mut found: Vec<(Binary, bool)> = Vec::new(); // (binary, from PATH)
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for (dir, on_path) in candidate_dirs(spec) {
+        let canonical = dir.canonicalize().unwrap_or(dir.clone());
+        if seen.contains(&canonical) || !has_all(&dir, spec) {
+            continue;
+        }
+        seen.push(canonical);
+        if let Some(version) = version_of(&dir.join(spec.program), spec) {
+            found.push((Binary { dir, version }, on_path));
+        }
+    }
+    let satisfies = |b: &Binary| {
+        spec.version_req
+            .as_ref()
+            .is_none_or(|r| r.matches(&b.version))
+    };
+    if let Some((b, _)) = found.iter().find(|(b, on_path)| *on_path && satisfies(b)) {
+        return Ok(b.clone());
+    }
+    if let Some((b, _)) = found
+        .iter()
+        .filter(|(b, _)| satisfies(b))
+        .max_by(|a, b| a.0.version.cmp(&b.0.version))
+    {
+        return Ok(b.clone());
+    }
+    let programs = std::iter::once(spec.program)
+        .chain(spec.companions.iter().copied())
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    if found.is_empty() {
+        return Err(Error::Preflight {
+            service: Some(service.to_string()),
+            message: format!("service `{service}` needs {programs}, which are not installed (searched `PATH` and the usual directories)"),
+            hint: Some(spec.install_hint.to_string()),
+        });
+    }
+    let have = found
+        .iter()
+        .map(|(b, _)| format!("{} in `{}`", b.version, b.dir.display()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let req = spec
+        .version_req
+        .as_ref()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    Err(Error::Preflight {
+        service: Some(service.to_string()),
+        message: format!(
+            "service `{service}` wants `{}` version `{req}`, but found only {have}",
+            spec.program
+        ),
+        hint: Some(format!(
+            "install a matching version, or change `version` for `{service}`; {}",
+            spec.install_hint
+        )),
+    })
+}
+
+fn has_all(dir: &Path, spec: &BinarySpec) -> bool {
+    std::iter::once(spec.program)
+        .chain(spec.companions.iter().copied())
+        .all(|p| is_executable(&dir.join(p)))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn version_of(program: &Path, spec: &BinarySpec) -> Option<Version> {
+    let out = Command::new(program)
+        .args(spec.version_args)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    (spec.parse_version)(&text)
+}
+
+fn candidate_dirs(spec: &BinarySpec) -> Vec<(PathBuf, bool)> {
+    let mut dirs: Vec<(PathBuf, bool)> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| (d, true)).collect())
+        .unwrap_or_default();
+    for pattern in spec.search_dirs {
+        dirs.extend(expand(pattern).into_iter().map(|d| (d, false)));
+    }
+    if let Some((cmd, args)) = spec.locator {
+        if let Ok(out) = Command::new(cmd).args(args).output() {
+            let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if out.status.success() && !dir.is_empty() {
+                dirs.push((PathBuf::from(dir), false));
+            }
+        }
+    }
+    dirs
+}
+
+/// Expand `*` path components against the file system.
+fn expand(pattern: &str) -> Vec<PathBuf> {
+    let mut paths = vec![PathBuf::from("/")];
+    for part in Path::new(pattern).components().skip(1) {
+        let part = part.as_os_str().to_string_lossy();
+        let mut next = Vec::new();
+        for base in &paths {
+            if let Some((prefix, suffix)) = part.split_once('*') {
+                let Ok(entries) = std::fs::read_dir(base) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if name.starts_with(prefix)
+                        && name.ends_with(suffix)
+                        && name.len() >= prefix.len() + suffix.len()
+                    {
+                        next.push(base.join(name));
+                    }
+                }
+            } else {
+                next.push(base.join(&*part));
+            }
+        }
+        paths = next;
+    }
+    paths.sort();
+    paths
+}

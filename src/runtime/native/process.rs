@@ -1,0 +1,85 @@
+//! Knowing our own server processes for sure, through `/proc`.
+//!
+//! A pid alone is not an identity: after a reboot or a crash the number may
+//! belong to anything. A record is the pid plus the process's start time
+//! (field 22 of `/proc/<pid>/stat`), which a recycled pid cannot match.
+//! Processes whose record was lost (berth killed between spawning and
+//! writing it) are found by their working directory, which every server we
+//! start has inside its service directory.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessRecord {
+    pub pid: i32,
+    pub start_time: u64,
+}
+
+impl ProcessRecord {
+    pub fn of(pid: i32) -> Option<ProcessRecord> {
+        let (start_time, _) = stat(pid)?;
+        Some(ProcessRecord { pid, start_time })
+    }
+
+    pub fn parse(text: &str) -> Option<ProcessRecord> {
+        let mut parts = text.split_whitespace();
+        Some(ProcessRecord {
+            pid: parts.next()?.parse().ok()?,
+            start_time: parts.next()?.parse().ok()?,
+        })
+    }
+
+    pub fn to_text(self) -> String {
+        format!("{} {}\n", self.pid, self.start_time)
+    }
+
+    /// Running, and the same process the record was made for.
+    pub fn is_alive(&self) -> bool {
+        matches!(stat(self.pid), Some((start, state)) if start == self.start_time && state != 'Z' && state != 'X')
+    }
+}
+
+/// (start time, state letter) of a process.
+fn stat(pid: i32) -> Option<(u64, char)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: fields
+    // after it start past the last `)`.
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    let start = fields.get(19)?.parse().ok()?;
+    Some((start, state))
+}
+
+pub fn signal(pid: i32, signal: libc::c_int) {
+    // SAFETY: kill has no memory effects; a stale pid is excluded by the
+    // caller's record check.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// Live processes whose working directory is inside `dir`.
+pub fn processes_in(dir: &Path) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id() as i32;
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|&pid| {
+            std::fs::read_link(format!("/proc/{pid}/cwd"))
+                .is_ok_and(|cwd: PathBuf| cwd.starts_with(dir))
+        })
+        .filter(|&pid| matches!(stat(pid), Some((_, s)) if s != 'Z' && s != 'X'))
+        .collect()
+}
+
+/// The name of a process (`/proc/<pid>/comm`).
+pub fn name_of(pid: i32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim().to_string())
+}

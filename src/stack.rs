@@ -1,0 +1,225 @@
+//! The resolved stack: each service with its kind, its port and password
+//! settled (from the file, or chosen once and kept in the state), and the
+//! dependency graph checked for cycles.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+
+use crate::config::{error_at, PortSetting, ServiceConfig, StackConfig};
+use crate::error::{Error, IoContext, Result};
+use crate::kind::{self, Endpoint, ServiceKind};
+use crate::secret::generate_password;
+use crate::state::{State, StateDir};
+
+/// Services listen here; nothing is exposed beyond the machine by default.
+pub const LOOPBACK: &str = "127.0.0.1";
+
+#[derive(Clone)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub kind: &'static dyn ServiceKind,
+    pub config: ServiceConfig,
+    pub port: u16,
+    /// The configured or generated password, for kinds that use one.
+    pub password: Option<String>,
+    pub persist: bool,
+    /// Names of the services this one waits for.
+    pub depends_on: Vec<String>,
+}
+
+impl std::fmt::Debug for ServiceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_struct("ServiceSpec")
+            .field("name", &self.name)
+            .field("kind", &self.kind.name())
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceSpec {
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            host: LOOPBACK.to_string(),
+            port: self.port,
+        }
+    }
+
+    pub fn connection(&self) -> Vec<kind::ConnectionValue> {
+        self.kind.connection(self, &self.endpoint())
+    }
+}
+
+pub struct Stack {
+    pub config: StackConfig,
+    pub dir: StateDir,
+    /// In the stack file's order.
+    pub services: Vec<ServiceSpec>,
+}
+
+impl Stack {
+    /// Settle ports and passwords, choosing and recording them in `state`
+    /// where the file leaves them open. Returns whether `state` changed.
+    pub fn settle(config: &StackConfig, state: &mut State) -> Result<bool> {
+        let before = state.clone();
+        for svc in &config.services {
+            if svc.port == PortSetting::Auto && !state.ports.contains_key(&svc.name) {
+                state.ports.insert(svc.name.clone(), free_port()?);
+            }
+            let kind = kind::lookup(&svc.kind).expect("kinds are checked when loading");
+            if kind.uses_password() && svc.password.is_none() {
+                state
+                    .passwords
+                    .entry(svc.name.clone())
+                    .or_insert_with(generate_password);
+            }
+        }
+        Ok(*state != before)
+    }
+
+    /// Build the stack from its config and settled state. Services whose
+    /// auto port or generated password is not in `state` yet (never started)
+    /// get port 0 and no password.
+    pub fn new(config: StackConfig, dir: StateDir, state: &State) -> Result<Stack> {
+        check_cycles(&config)?;
+        let services = config
+            .services
+            .iter()
+            .map(|svc| {
+                let kind = kind::lookup(&svc.kind).expect("kinds are checked when loading");
+                let port = match svc.port {
+                    PortSetting::Fixed(p) => p,
+                    PortSetting::Auto => state.ports.get(&svc.name).copied().unwrap_or(0),
+                };
+                let password = match (&svc.password, kind.uses_password()) {
+                    (Some(p), _) => Some(p.clone()),
+                    (None, true) => state.passwords.get(&svc.name).cloned(),
+                    (None, false) => None,
+                };
+                ServiceSpec {
+                    name: svc.name.clone(),
+                    kind,
+                    port,
+                    password,
+                    persist: svc.persist.unwrap_or(kind.persists_by_default()),
+                    depends_on: svc.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
+                    config: svc.clone(),
+                }
+            })
+            .collect();
+        Ok(Stack {
+            config,
+            dir,
+            services,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The named services, or all when `names` is empty; unknown names are a
+    /// usage error with a suggestion.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&ServiceSpec>> {
+        if names.is_empty() {
+            return Ok(self.services.iter().collect());
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.service(n).ok_or_else(|| {
+                    let all = self.services.iter().map(|s| s.name.as_str());
+                    let hint = crate::config::suggest::did_you_mean(n, all.clone()).or_else(|| {
+                        Some(format!(
+                            "the services are: {}",
+                            all.map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                        ))
+                    });
+                    Error::usage(
+                        format!("stack `{}` has no service `{n}`", self.name()),
+                        hint,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Connection values of every service, by service name.
+    pub fn connections(&self) -> BTreeMap<String, Vec<kind::ConnectionValue>> {
+        self.services
+            .iter()
+            .map(|s| (s.name.clone(), s.connection()))
+            .collect()
+    }
+}
+
+/// Ask the OS for a free loopback port.
+fn free_port() -> Result<u16> {
+    let listener =
+        TcpListener::bind((LOOPBACK, 0)).context(|| "could not find a free port".into())?;
+    Ok(listener
+        .local_addr()
+        .context(|| "could not find a free port".into())?
+        .port())
+}
+
+/// Reject dependency cycles, pointing at the edge that closes one.
+fn check_cycles(config: &StackConfig) -> Result<()> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let index = |name: &str| config.services.iter().position(|s| s.name == name);
+    let mut marks = vec![Mark::New; config.services.len()];
+    let mut path: Vec<usize> = Vec::new();
+
+    fn visit(
+        i: usize,
+        config: &StackConfig,
+        marks: &mut [Mark],
+        path: &mut Vec<usize>,
+        index: &dyn Fn(&str) -> Option<usize>,
+    ) -> Result<()> {
+        marks[i] = Mark::Active;
+        path.push(i);
+        for dep in &config.services[i].depends_on {
+            let Some(j) = index(dep.get_ref()) else {
+                continue;
+            };
+            match marks[j] {
+                Mark::Done => {}
+                Mark::New => visit(j, config, marks, path, index)?,
+                Mark::Active => {
+                    let start = path.iter().position(|&p| p == j).unwrap_or(0);
+                    let mut names: Vec<&str> = path[start..]
+                        .iter()
+                        .map(|&p| config.services[p].name.as_str())
+                        .collect();
+                    names.push(&config.services[j].name);
+                    return Err(error_at(
+                        &config.source,
+                        &dep.span(),
+                        format!("dependency cycle: {}", names.join(" -> ")),
+                        Some("remove one of these `depends_on` entries".into()),
+                    ));
+                }
+            }
+        }
+        path.pop();
+        marks[i] = Mark::Done;
+        Ok(())
+    }
+
+    for i in 0..config.services.len() {
+        if marks[i] == Mark::New {
+            visit(i, config, &mut marks, &mut path, &index)?;
+        }
+    }
+    Ok(())
+}
