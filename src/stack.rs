@@ -81,7 +81,6 @@ impl Stack {
     /// auto port or generated password is not in `state` yet (never started)
     /// get port 0 and no password.
     pub fn new(config: StackConfig, dir: StateDir, state: &State) -> Result<Stack> {
-        check_cycles(&config)?;
         let services = config
             .services
             .iter()
@@ -168,7 +167,7 @@ fn free_port() -> Result<u16> {
 }
 
 /// Reject dependency cycles, pointing at the edge that closes one.
-fn check_cycles(config: &StackConfig) -> Result<()> {
+pub(crate) fn check_cycles(config: &StackConfig) -> Result<()> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,

@@ -58,8 +58,11 @@ impl StackLock {
                 let _ = std::fs::write(&owner, &me);
                 return Ok(StackLock { _file: file, owner });
             }
-            let holder = std::fs::read_to_string(dir.root.join("lock.owner"))
-                .unwrap_or_else(|_| "another berth command".into());
+            // The holder writes `lock.owner` just after locking: give it a
+            // moment before settling for a vaguer description.
+            let owner = std::fs::read_to_string(dir.root.join("lock.owner")).ok();
+            let known = owner.is_some();
+            let holder = owner.unwrap_or_else(|| "another berth command".into());
             if started.elapsed() >= timeout {
                 return Err(Error::Busy {
                     stack: stack.to_string(),
@@ -70,7 +73,7 @@ impl StackLock {
             if crate::interrupt::requested() {
                 return Err(Error::Interrupted);
             }
-            if !told {
+            if !told && (known || started.elapsed() >= Duration::from_millis(200)) {
                 on_wait(&holder);
                 told = true;
             }

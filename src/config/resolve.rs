@@ -146,7 +146,7 @@ pub(super) fn resolve(
     }
     let env = checker.env(env_section, &resolved)?;
 
-    Ok(StackConfig {
+    let config = StackConfig {
         name,
         profile: profile_name,
         file: source.path.clone(),
@@ -155,7 +155,9 @@ pub(super) fn resolve(
         env,
         overrides,
         source,
-    })
+    };
+    crate::stack::check_cycles(&config)?;
+    Ok(config)
 }
 
 /// Validation of resolved values, knowing which came from the environment.

@@ -1,12 +1,12 @@
 //! "did you mean ...?" for misspelt names.
 
 /// The candidate closest to `word`, when it is close enough to be a likely
-/// typo (edit distance at most a third of the word, and at least 1).
+/// typo (edit distance, a swap of neighbours counting once, at most a third of the word, and at least 1).
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::levenshtein(word, c), c))
+        .map(|c| (strsim::osa_distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)

@@ -81,7 +81,11 @@ pub fn up(
                 let runtime = runtimes.of(svc);
                 scope.spawn(move || {
                     runtime.check(svc)?;
-                    runtime.state(svc)
+                    let state = runtime.state(svc)?;
+                    if !matches!(state, RunState::Running { .. }) {
+                        runtime.clear_leftovers(svc)?;
+                    }
+                    Ok(state)
                 })
             })
             .collect();

@@ -46,6 +46,11 @@ pub trait Runtime: Send + Sync {
 
     fn state(&self, svc: &ServiceSpec) -> Result<RunState>;
 
+    /// Clean up after a crash, for a service that is not running: stop
+    /// processes it left behind whose record was lost, remove interrupted
+    /// initializations. Called before ports are checked and before `start`.
+    fn clear_leftovers(&self, svc: &ServiceSpec) -> Result<()>;
+
     /// Initialize if needed, then start the server without waiting for it
     /// to be ready.
     fn start(&self, svc: &ServiceSpec, on_init: &dyn Fn()) -> Result<Started>;

@@ -168,7 +168,7 @@ impl NativeRuntime {
 
     /// Stop processes left in the service directory by a crash: a server
     /// whose record was lost, or an initialization that was cut short.
-    fn clear_leftovers(&self, service_dir: &Path, stop: StopSignal) -> Result<()> {
+    fn clear_dir(&self, service_dir: &Path, stop: StopSignal) -> Result<()> {
         let orphans = process::processes_in(service_dir);
         if !orphans.is_empty() {
             for &pid in &orphans {
@@ -242,13 +242,25 @@ impl Runtime for NativeRuntime {
         })
     }
 
+    fn clear_leftovers(&self, svc: &ServiceSpec) -> Result<()> {
+        // A server killed a moment ago may not be reaped yet (its parent,
+        // usually init, does that); starting beside it would fail.
+        if let Some(record) = self.record(svc) {
+            let started = Instant::now();
+            while record.is_zombie() && started.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let stop = svc.kind.native(svc).server.stop_signal;
+        self.clear_dir(&self.dir.service_dir(&svc.name), stop)
+    }
+
     fn start(&self, svc: &ServiceSpec, on_init: &dyn Fn()) -> Result<Started> {
         let launch = svc.kind.native(svc);
         let bin = self.binary(svc, &launch)?;
         let service_dir = self.dir.service_dir(&svc.name);
         fsutil::create_dir(&service_dir, 0o700)?;
         self.user.own(&service_dir)?;
-        self.clear_leftovers(&service_dir, launch.server.stop_signal)?;
 
         let data = service_dir.join("data");
         let started = if data.is_dir() {
@@ -353,10 +365,8 @@ impl Runtime for NativeRuntime {
     }
 
     fn wipe(&self, svc: &ServiceSpec) -> Result<()> {
-        let service_dir = self.dir.service_dir(&svc.name);
-        let stop = svc.kind.native(svc).server.stop_signal;
-        self.clear_leftovers(&service_dir, stop)?;
-        fsutil::remove_dir(&service_dir)
+        self.clear_leftovers(svc)?;
+        fsutil::remove_dir(&self.dir.service_dir(&svc.name))
     }
 
     fn log_file(&self, svc: &ServiceSpec) -> PathBuf {

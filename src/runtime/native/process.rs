@@ -33,6 +33,12 @@ impl ProcessRecord {
         format!("{} {}\n", self.pid, self.start_time)
     }
 
+    /// Exited but not yet reaped by its parent: the pid still exists, and a
+    /// server's own lock (Postgres's `postmaster.pid`) still counts it.
+    pub fn is_zombie(&self) -> bool {
+        matches!(stat(self.pid), Some((start, 'Z')) if start == self.start_time)
+    }
+
     /// Running, and the same process the record was made for.
     pub fn is_alive(&self) -> bool {
         matches!(stat(self.pid), Some((start, state)) if start == self.start_time && state != 'Z' && state != 'X')

@@ -1,0 +1,221 @@
+//! Integration tests: the `berth` binary against real PostgreSQL and Redis
+//! servers. Each test works in its own temporary project directory, so it
+//! has its own stack, state directory and ports, and tests run in parallel
+//! without touching a developer's own stacks. A sandbox resets its stack
+//! when dropped, so no server outlives its test.
+
+mod concurrency;
+mod config_errors;
+mod envfile;
+mod lifecycle;
+mod overrides;
+mod preflight;
+mod recovery;
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// A project directory holding `berth.toml` with `stack_file`.
+    pub fn new(stack_file: &str) -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-it-")
+            .tempdir()
+            .expect("temp dir");
+        // Servers run as an unprivileged user when tests run as root; it
+        // must be able to enter the project directory.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let sandbox = Sandbox { dir };
+        sandbox.write_stack(stack_file);
+        sandbox
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write_stack(&self, text: &str) {
+        std::fs::write(self.path().join("berth.toml"), text).unwrap();
+    }
+
+    /// `berth ARGS` in the project directory, with no terminal and none of
+    /// the caller's `BERTH_*` variables.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(args).current_dir(self.path()).stdin(Stdio::null());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("BERTH_") || k == "NO_COLOR" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("berth runs")
+    }
+
+    /// Run and require success, showing the output otherwise.
+    pub fn ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "berth {args:?} failed:\n{}",
+            describe(&out)
+        );
+        out
+    }
+
+    pub fn state_dir(&self, stack: &str) -> PathBuf {
+        self.path().join(".berth").join(stack)
+    }
+
+    /// The env file as a map.
+    pub fn env(&self, file: &str) -> BTreeMap<String, String> {
+        let text = std::fs::read_to_string(self.path().join(file)).expect("env file exists");
+        parse_env(&text)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Stop every stack this sandbox started (any profile or name).
+        let berth = self.path().join(".berth");
+        let stacks: Vec<String> = std::fs::read_dir(&berth)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for stack in stacks {
+            let _ = self.cmd(&["--name", &stack, "reset", "--yes"]).output();
+            let dir = berth.join(&stack);
+            if dir.exists() {
+                // The stack file may no longer load (a test broke it on
+                // purpose): stop what runs from its run records.
+                kill_recorded(&dir);
+            }
+        }
+    }
+}
+
+fn kill_recorded(state_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(state_dir.join("run")) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if let Some(pid) = std::fs::read_to_string(e.path())
+            .ok()
+            .and_then(|t| t.split_whitespace().next()?.parse::<i32>().ok())
+        {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+pub fn parse_env(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k.to_string(), v.trim_matches('"').to_string())
+        })
+        .collect()
+}
+
+pub fn describe(out: &Output) -> String {
+    format!(
+        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Postgres + Redis stack on auto ports. `redis_persist` decides whether
+/// Redis keeps keys across restarts.
+pub fn pg_redis_stack(name: &str, redis_persist: bool) -> String {
+    format!(
+        r#"name = "{name}"
+
+[services.db]
+kind = "postgres"
+user = "app"
+database = "app"
+
+[services.cache]
+kind = "redis"
+persist = {redis_persist}
+
+[env]
+file = ".env"
+[env.vars]
+DATABASE_URL = "${{db.url}}"
+REDIS_HOST = "${{cache.host}}"
+REDIS_PORT = "${{cache.port}}"
+REDIS_PASSWORD = "${{cache.password}}"
+"#
+    )
+}
+
+pub fn pg(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
+}
+
+/// `redis-cli` (a real, independent client) against the env file's values.
+pub fn redis_cli(env: &BTreeMap<String, String>, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args([
+            "-h",
+            &env["REDIS_HOST"],
+            "-p",
+            &env["REDIS_PORT"],
+            "-a",
+            &env["REDIS_PASSWORD"],
+            "--no-auth-warning",
+        ])
+        .args(args)
+        .output()
+        .expect("redis-cli runs (it comes with redis-server)");
+    assert!(
+        out.status.success(),
+        "redis-cli {args:?}: {}",
+        describe(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -1,0 +1,115 @@
+//! Crashes at any moment leave a state the next `up` recovers from.
+
+use super::*;
+
+fn pid_of(s: &Sandbox, stack: &str, service: &str) -> i32 {
+    let text = std::fs::read_to_string(
+        s.state_dir(stack)
+            .join("run")
+            .join(format!("{service}.pid")),
+    )
+    .unwrap();
+    text.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_killed_postgres_is_recovered_by_up_with_data_intact() {
+    let s = Sandbox::new(&pg_redis_stack("killed", false));
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    pg(&env["DATABASE_URL"])
+        .batch_execute("CREATE TABLE t (v int); INSERT INTO t VALUES (42)")
+        .unwrap();
+
+    let pid = pid_of(&s, "killed", "db");
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_until("postgres to die", Duration::from_secs(10), || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |t| t.contains(") Z "))
+    });
+    let status = stdout(&s.ok(&["status"]));
+    assert!(
+        status.contains("stopped"),
+        "a dead pid is not taken for a running server: {status}"
+    );
+
+    s.ok(&["up"]);
+    assert_ne!(pid_of(&s, "killed", "db"), pid);
+    let v: i32 = pg(&env["DATABASE_URL"])
+        .query_one("SELECT v FROM t", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 42);
+}
+
+#[test]
+fn a_recycled_pid_is_not_mistaken_for_our_server() {
+    let s = Sandbox::new("name = \"recycled\"\n[services.cache]\nkind = \"redis\"\n");
+    s.ok(&["up"]);
+    s.ok(&["down"]);
+    // Point the record at a live process that is not ours (this test).
+    std::fs::create_dir_all(s.state_dir("recycled").join("run")).unwrap();
+    std::fs::write(
+        s.state_dir("recycled").join("run/cache.pid"),
+        format!("{} 1\n", std::process::id()),
+    )
+    .unwrap();
+    let status = stdout(&s.ok(&["status"]));
+    assert!(!status.contains("ready"), "{status}");
+    s.ok(&["up"]);
+    s.ok(&["down"]);
+    // Still alive: berth never signalled a process it could not prove was its own.
+}
+
+#[test]
+fn berth_killed_while_initializing_is_completed_by_the_next_up() {
+    let s = Sandbox::new(&pg_redis_stack("interrupted", false));
+    let mut child = s
+        .cmd(&["up"])
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let service_dir = s.state_dir("interrupted").join("services/db");
+    wait_until("initialization to start", Duration::from_secs(30), || {
+        std::fs::read_dir(&service_dir)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("data.init-"))
+            })
+            .unwrap_or(false)
+    });
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(
+        !service_dir.join("data").exists(),
+        "a half-initialized data directory never takes the real name"
+    );
+
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    pg(&env["DATABASE_URL"]).query_one("SELECT 1", &[]).unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(&service_dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("data.init-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the interrupted initialization was cleaned up"
+    );
+}
+
+#[test]
+fn a_server_started_by_a_killed_berth_is_adopted_or_replaced() {
+    let s = Sandbox::new("name = \"orphan\"\n[services.cache]\nkind = \"redis\"\n");
+    s.ok(&["up"]);
+    // Lose the run record, as if berth died right after spawning.
+    let pid = pid_of(&s, "orphan", "cache");
+    std::fs::remove_file(s.state_dir("orphan").join("run/cache.pid")).unwrap();
+    s.ok(&["up"]);
+    wait_until("the orphan to be stopped", Duration::from_secs(10), || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |t| t.contains(") Z "))
+    });
+    let status = stdout(&s.ok(&["status"]));
+    assert!(status.contains("ready"), "{status}");
+}
