@@ -105,6 +105,16 @@ pub fn write_example(stack: &Stack, path: &Path) -> Result<bool> {
 }
 
 fn write_if_changed(path: &Path, text: &str, mode: u32) -> Result<bool> {
+    // Replacing a device, fifo or directory by rename would be destructive;
+    // reading one to compare could block forever.
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.is_file() {
+            return Err(crate::error::Error::usage(
+                format!("`{}` exists and is not a regular file", path.display()),
+                Some("choose another path for the env file".to_string()),
+            ));
+        }
+    }
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(false);
     }

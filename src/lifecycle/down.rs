@@ -8,7 +8,6 @@ use crate::config::StackConfig;
 use crate::error::Result;
 use crate::fsutil;
 use crate::stack::Stack;
-use crate::stack_lock::StackLock;
 use crate::state::StateDir;
 
 /// Stop the stack, dependents before what they depend on. Returns the
@@ -17,13 +16,7 @@ pub fn down(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Resu
     if !dir.exists() {
         return Ok(Vec::new());
     }
-    let _lock = StackLock::acquire(
-        &dir,
-        &config.name,
-        "down",
-        StackLock::timeout_from_env(),
-        &mut |holder| reporter.event(Event::LockWait { holder }),
-    )?;
+    let _lock = super::lock(&config, &dir, "down", reporter)?;
     let stack = super::open(config, dir)?;
     stop_all(&stack, reporter, false)
 }
@@ -32,13 +25,7 @@ pub fn down(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Resu
 /// logs and env file. The stack file is never touched.
 pub fn reset(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Result<()> {
     if dir.exists() {
-        let _lock = StackLock::acquire(
-            &dir,
-            &config.name,
-            "reset",
-            StackLock::timeout_from_env(),
-            &mut |holder| reporter.event(Event::LockWait { holder }),
-        )?;
+        let _lock = super::lock(&config, &dir, "reset", reporter)?;
         let stack = super::open(config.clone(), dir.clone())?;
         stop_all(&stack, reporter, true)?;
         fsutil::remove_dir(&dir.root)?;

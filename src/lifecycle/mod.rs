@@ -131,6 +131,22 @@ pub(crate) fn dependents(stack: &Stack) -> Vec<Vec<usize>> {
         .collect()
 }
 
+/// Take the stack lock for `command`, telling the reporter whom we wait for.
+pub(crate) fn lock(
+    config: &StackConfig,
+    dir: &StateDir,
+    command: &str,
+    reporter: &dyn Reporter,
+) -> Result<crate::stack_lock::StackLock> {
+    crate::stack_lock::StackLock::acquire(
+        dir,
+        &config.name,
+        command,
+        crate::stack_lock::StackLock::timeout_from_env(),
+        &mut |holder| reporter.event(Event::LockWait { holder }),
+    )
+}
+
 /// Open a stack for reading: no lock, nothing created or chosen.
 pub fn open(config: StackConfig, dir: StateDir) -> Result<Stack> {
     let state = dir.load()?;

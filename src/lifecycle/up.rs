@@ -17,7 +17,6 @@ use crate::error::{Error, Result};
 use crate::preflight::{ports, resources};
 use crate::runtime::{RunState, Started};
 use crate::stack::{ServiceSpec, Stack};
-use crate::stack_lock::StackLock;
 use crate::state::{State, StateDir};
 use crate::{envfile, interrupt};
 
@@ -48,13 +47,7 @@ pub fn up(
     reporter: &dyn Reporter,
 ) -> Result<(Stack, Vec<ServiceReport>)> {
     let began = Instant::now();
-    let _lock = StackLock::acquire(
-        &dir,
-        &config.name,
-        "up",
-        StackLock::timeout_from_env(),
-        &mut |holder| reporter.event(Event::LockWait { holder }),
-    )?;
+    let _lock = super::lock(&config, &dir, "up", reporter)?;
     let mut state = dir.load()?;
     let mut changed = Stack::settle(&config, &mut state)?;
     let stack = Stack::new(config.clone(), dir.clone(), &state)?;
