@@ -51,7 +51,6 @@ impl Progress {
 
     fn describe(phase: &Phase) -> Option<String> {
         Some(match phase {
-            Phase::WaitingForDependencies => "waiting for its dependencies".into(),
             Phase::Initializing => "initializing data".into(),
             Phase::Starting => "starting".into(),
             Phase::Waiting { last, elapsed } => {

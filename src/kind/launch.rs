@@ -14,8 +14,6 @@ pub enum Arg {
     /// A file written by the runtime from [`ServerSpec::files`] or
     /// [`InitStep::WriteFile`], by name.
     File(&'static str),
-    /// `prefix` immediately followed by the data directory.
-    PrefixedDataDir(&'static str),
 }
 
 impl Arg {

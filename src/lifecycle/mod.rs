@@ -22,7 +22,6 @@ use crate::state::StateDir;
 /// What happens to a service, as it happens.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
-    WaitingForDependencies,
     Initializing,
     Starting,
     /// Probing; `last` is what the latest probe saw.

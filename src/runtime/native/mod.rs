@@ -387,7 +387,6 @@ fn resolve_args(args: &[Arg], data: &Path, service_dir: &Path) -> Vec<String> {
             Arg::Text(t) => t.clone(),
             Arg::DataDir => data.display().to_string(),
             Arg::File(name) => service_dir.join(name).display().to_string(),
-            Arg::PrefixedDataDir(prefix) => format!("{prefix}{}", data.display()),
         })
         .collect()
 }
