@@ -119,7 +119,6 @@ impl Reporter for Progress {
                                     .expect("valid template"),
                             );
                             bar.finish_with_message(format!("{mark} {text}"));
-                            let _ = mark;
                         } else {
                             bar.set_message(text);
                         }

@@ -118,6 +118,7 @@ pub fn up(
     if changed {
         dir.save(&state)?;
     }
+    let saved = state.clone();
     // Rebuild with any moved ports.
     let stack = Stack::new(config, dir.clone(), &state)?;
 
@@ -143,7 +144,7 @@ pub fn up(
             Outcome::Failed => {}
         }
     }
-    if state != dir.load()? {
+    if state != saved {
         dir.save(&state)?;
     }
     if let Some((_, first)) = errors.into_iter().next() {

@@ -38,13 +38,20 @@ pub fn holder(port: u16) -> Option<String> {
         });
     Some(match pid {
         Some(pid) => {
-            let name = crate::runtime::native::process::name_of(pid).unwrap_or_else(|| "?".into());
+            let name = process_name(pid).unwrap_or_else(|| "?".into());
             format!("`{name}` (pid {pid})")
         }
         None => {
             "a process berth cannot see (another user's; run `ss -ltnp` as root to find it)".into()
         }
     })
+}
+
+/// The name of a process (`/proc/<pid>/comm`).
+fn process_name(pid: i32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 fn listening_inodes(port: u16) -> Vec<String> {

@@ -82,10 +82,3 @@ pub fn processes_in(dir: &Path) -> Vec<i32> {
         .filter(|&pid| matches!(stat(pid), Some((_, s)) if s != 'Z' && s != 'X'))
         .collect()
 }
-
-/// The name of a process (`/proc/<pid>/comm`).
-pub fn name_of(pid: i32) -> Option<String> {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .ok()
-        .map(|s| s.trim().to_string())
-}
