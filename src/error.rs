@@ -97,6 +97,36 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// The migration files break a rule or disagree with the ledger.
+    /// Found before anything runs: nothing was applied.
+    #[error("{message}")]
+    MigrationIntegrity {
+        service: String,
+        message: String,
+        problems: Vec<String>,
+        hint: Option<String>,
+    },
+
+    /// A migration or seed file failed; its transaction was rolled back.
+    #[error("`{}` failed on service `{}`: {}", .0.file, .0.service, .0.message)]
+    MigrationFailed(Box<MigrationFailure>),
+
+    /// Migrating could not proceed (the database did not answer, the
+    /// ledger could not be read).
+    #[error("could not migrate service `{service}`: {message}")]
+    Migrate {
+        service: String,
+        message: String,
+        hint: Option<String>,
+    },
+
+    #[error("service `{service}`: another migration runner{} held the migration lock for {}", holder.map(|p| format!(" (server pid {p})")).unwrap_or_default(), crate::fmt_duration(*waited))]
+    MigrationLockTimeout {
+        service: String,
+        holder: Option<i32>,
+        waited: Duration,
+    },
+
     #[error("stack `{stack}` is busy: {holder} has held its lock for {}", crate::fmt_duration(*waited))]
     Busy {
         stack: String,
@@ -121,11 +151,14 @@ impl Error {
             Error::Config { .. } | Error::Usage { .. } => ExitClass::Usage,
             Error::PortInUse { .. } | Error::Preflight { .. } => ExitClass::Preflight,
             Error::ReadinessTimeout { .. } | Error::ServiceExited { .. } => ExitClass::Readiness,
-            Error::Busy { .. } => ExitClass::Busy,
+            Error::Busy { .. } | Error::MigrationLockTimeout { .. } => ExitClass::Busy,
+            Error::MigrationIntegrity { .. } => ExitClass::MigrationIntegrity,
             Error::Interrupted => ExitClass::Interrupted,
-            Error::CommandFailed { .. } | Error::Provision { .. } | Error::Io { .. } => {
-                ExitClass::Failure
-            }
+            Error::CommandFailed { .. }
+            | Error::Provision { .. }
+            | Error::MigrationFailed(_)
+            | Error::Migrate { .. }
+            | Error::Io { .. } => ExitClass::Failure,
         }
     }
 
@@ -139,7 +172,14 @@ impl Error {
             Error::Config { hint, .. }
             | Error::Usage { hint, .. }
             | Error::Preflight { hint, .. }
-            | Error::Provision { hint, .. } => hint.clone(),
+            | Error::Provision { hint, .. }
+            | Error::MigrationIntegrity { hint, .. }
+            | Error::Migrate { hint, .. } => hint.clone(),
+            Error::MigrationFailed(f) => f.hint.clone(),
+            Error::MigrationLockTimeout { .. } => Some(
+                "wait for the other runner to finish, or raise the wait with `BERTH_LOCK_TIMEOUT` (seconds)"
+                    .into(),
+            ),
             Error::PortInUse { hint, .. } => Some(hint.clone()),
             Error::ReadinessTimeout { service, .. } | Error::ServiceExited { service, .. } => {
                 Some(format!("see the whole log with `berth logs {service}`"))
@@ -174,6 +214,10 @@ impl Error {
                 lines.extend(output_tail.iter().map(|l| format!("  {l}")));
                 lines
             }
+            Error::MigrationIntegrity { problems, .. } => {
+                problems.iter().map(|p| format!("- {p}")).collect()
+            }
+            Error::MigrationFailed(f) => f.details.clone(),
             _ => Vec::new(),
         }
     }
@@ -181,6 +225,7 @@ impl Error {
     pub fn location(&self) -> Option<&SourceLocation> {
         match self {
             Error::Config { location, .. } => location.as_deref(),
+            Error::MigrationFailed(f) => f.location.as_ref(),
             _ => None,
         }
     }
@@ -206,6 +251,20 @@ impl Error {
             source,
         }
     }
+}
+
+/// Where and why a migration or seed file failed.
+#[derive(Debug)]
+pub struct MigrationFailure {
+    pub service: String,
+    /// The file, as the user should read its path.
+    pub file: String,
+    /// The server's message.
+    pub message: String,
+    /// The server's detail, context and error code.
+    pub details: Vec<String>,
+    pub hint: Option<String>,
+    pub location: Option<SourceLocation>,
 }
 
 fn log_section(log: &std::path::Path, tail: &[String]) -> Vec<String> {

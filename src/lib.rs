@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod interrupt;
 pub mod kind;
 pub mod lifecycle;
+pub mod migrate;
 pub mod preflight;
 pub mod probe;
 pub mod runtime;

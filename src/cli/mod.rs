@@ -56,6 +56,10 @@ enum Command {
     Status(commands::status::Args),
     /// Show service logs
     Logs(commands::logs::Args),
+    /// Apply pending migrations; `status`, `new` and `verify` inspect them
+    Migrate(commands::migrate::Args),
+    /// Run the seed files again
+    Seed(commands::seed::Args),
     /// Show the connection values, or write `.env.example`
     Env(commands::env::Args),
     /// Check this machine for the stack: binaries, ports, resources
@@ -101,6 +105,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Reset(args) => commands::reset::run(&ctx, args),
         Command::Status(args) => commands::status::run(&ctx, args),
         Command::Logs(args) => commands::logs::run(&ctx, args),
+        Command::Migrate(args) => commands::migrate::run(&ctx, args),
+        Command::Seed(args) => commands::seed::run(&ctx, args),
         Command::Env(args) => commands::env::run(&ctx, args),
         Command::Doctor(args) => commands::doctor::run(&ctx, args),
     }

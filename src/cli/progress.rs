@@ -57,6 +57,10 @@ impl Progress {
                 format!("waiting ({}): {last}", fmt_duration(*elapsed))
             }
             Phase::Provisioning => "setting up".into(),
+            Phase::Migrating { file, done, total } => {
+                format!("migrating {}/{total}: {file}", done + 1)
+            }
+            Phase::Seeding => "seeding".into(),
             Phase::Ready { elapsed } => format!("ready in {}", fmt_duration(*elapsed)),
             Phase::AlreadyRunning => "already running, checking".into(),
             Phase::Stopping => "stopping".into(),
@@ -84,6 +88,20 @@ impl Reporter for Progress {
         match event {
             Event::LockWait { holder } => {
                 let text = format!("waiting for {holder}, which is working on this stack");
+                match &self.live {
+                    Some(live) => {
+                        let _ = live.println(text);
+                    }
+                    None => eprintln!("{text}"),
+                }
+            }
+            Event::MigrationLockWait { service, holder } => {
+                let text = format!(
+                    "{service}: waiting for another migration runner{}",
+                    holder
+                        .map(|p| format!(" (server pid {p})"))
+                        .unwrap_or_default()
+                );
                 match &self.live {
                     Some(live) => {
                         let _ = live.println(text);
@@ -124,7 +142,7 @@ impl Reporter for Progress {
                         }
                     }
                     None => {
-                        if let Phase::Waiting { .. } = phase {
+                        if let Phase::Waiting { .. } | Phase::Migrating { .. } = phase {
                             let mut last = self.last_wait_line.lock().unwrap();
                             let due = last
                                 .get(service)

@@ -65,9 +65,22 @@ pub struct ServiceConfig {
     pub maxmemory: Option<String>,
     pub settings: BTreeMap<String, String>,
     pub ready_timeout: Duration,
+    /// SQL migrations, for kinds that take them (postgres).
+    pub migrations: Option<SqlDir>,
+    /// SQL seed data, for kinds that take it (postgres).
+    pub seeds: Option<SqlDir>,
     pub depends_on: Vec<toml::Spanned<String>>,
     /// Where the service's table starts, for errors about the service.
     pub span: Span,
+}
+
+/// A directory of SQL files, absolute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlDir {
+    pub path: PathBuf,
+    /// Named in the stack file or the environment. A configured directory
+    /// that does not exist is an error; a missing default one means none.
+    pub configured: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

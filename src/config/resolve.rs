@@ -3,7 +3,7 @@
 //! its source position, with a suggestion where a name looks misspelt.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use toml::Spanned;
@@ -12,8 +12,8 @@ use super::schema::{PortSetting, RawEnv, RawService, RawStack, ENV_KEYS, KEYS};
 use super::suggest::did_you_mean;
 use super::template::Template;
 use super::{
-    duration, error_at, EnvConfig, LoadOptions, Role, ServiceConfig, SourceFile, Span, StackConfig,
-    DEFAULT_READY_TIMEOUT, RUNTIMES,
+    duration, error_at, EnvConfig, LoadOptions, Role, ServiceConfig, SourceFile, Span, SqlDir,
+    StackConfig, DEFAULT_READY_TIMEOUT, RUNTIMES,
 };
 use crate::error::{Error, Result};
 use crate::kind;
@@ -136,6 +136,7 @@ pub(super) fn resolve(
     };
 
     let checker = Checker {
+        root: &root,
         source: &source,
         origins: &origins,
     };
@@ -162,6 +163,7 @@ pub(super) fn resolve(
 
 /// Validation of resolved values, knowing which came from the environment.
 struct Checker<'a> {
+    root: &'a Path,
     source: &'a SourceFile,
     origins: &'a HashMap<(String, &'static str), String>,
 }
@@ -301,6 +303,21 @@ impl Checker<'_> {
             }
             depends_on.push(dep);
         }
+        // Migrations and seeds: only for kinds that take them, relative to the
+        // stack file, by default `migrations/<service>` and `seeds/<service>`.
+        let takes_sql = kind_impl.keys().contains(&"migrations");
+        let sql_dir = |value: &Option<Spanned<String>>, default: &str| {
+            takes_sql.then(|| match value {
+                Some(v) => SqlDir {
+                    path: self.root.join(v.get_ref()),
+                    configured: true,
+                },
+                None => SqlDir {
+                    path: self.root.join(default).join(&svc),
+                    configured: false,
+                },
+            })
+        };
         let config = ServiceConfig {
             name: svc.clone(),
             kind: kind.into_inner(),
@@ -353,6 +370,8 @@ impl Checker<'_> {
                 })
                 .unwrap_or_default(),
             ready_timeout,
+            migrations: sql_dir(&raw.migrations, "migrations"),
+            seeds: sql_dir(&raw.seeds, "seeds"),
             depends_on,
             span: svc_span,
         };
@@ -496,6 +515,8 @@ fn set_from_env(svc: &mut RawService, key: &str, var: &str, value: &str) -> Resu
         "database" => svc.database = spanned(value.into()),
         "maxmemory" => svc.maxmemory = spanned(value.into()),
         "ready_timeout" => svc.ready_timeout = spanned(value.into()),
+        "migrations" => svc.migrations = spanned(value.into()),
+        "seeds" => svc.seeds = spanned(value.into()),
         other => unreachable!("`{other}` is in ENV_KEYS but has no setter"),
     }
     Ok(())

@@ -61,6 +61,8 @@ pub struct RawService {
     pub maxmemory: Option<Spanned<String>>,
     pub settings: Option<Spanned<BTreeMap<String, SettingValue>>>,
     pub ready_timeout: Option<Spanned<String>>,
+    pub migrations: Option<Spanned<String>>,
+    pub seeds: Option<Spanned<String>>,
     pub depends_on: Option<Vec<Spanned<String>>>,
 }
 
@@ -168,6 +170,8 @@ pub const KEYS: &[&str] = &[
     "maxmemory",
     "settings",
     "ready_timeout",
+    "migrations",
+    "seeds",
     "depends_on",
 ];
 
@@ -183,6 +187,8 @@ pub const ENV_KEYS: &[&str] = &[
     "appendonly",
     "maxmemory",
     "ready_timeout",
+    "migrations",
+    "seeds",
 ];
 
 impl RawService {
@@ -204,6 +210,8 @@ impl RawService {
             "maxmemory" => self.maxmemory.as_ref().map(Spanned::span),
             "settings" => self.settings.as_ref().map(Spanned::span),
             "ready_timeout" => self.ready_timeout.as_ref().map(Spanned::span),
+            "migrations" => self.migrations.as_ref().map(Spanned::span),
+            "seeds" => self.seeds.as_ref().map(Spanned::span),
             "depends_on" => self.depends_on.as_ref().and_then(|d| {
                 let first = d.first()?.span();
                 let last = d.last()?.span();
@@ -234,6 +242,8 @@ impl RawService {
             maxmemory,
             settings,
             ready_timeout,
+            migrations,
+            seeds,
             depends_on
         );
     }

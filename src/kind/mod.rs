@@ -76,6 +76,12 @@ pub trait ServiceKind: Send + Sync + 'static {
         Ok(())
     }
 
+    /// For kinds that take SQL migrations: the user berth logs in as and
+    /// the application database that migrations and seeds apply to.
+    fn sql_login(&self, _svc: &ServiceSpec) -> Option<(String, String)> {
+        None
+    }
+
     /// How to run the service as host processes.
     fn native(&self, svc: &ServiceSpec) -> NativeLaunch;
 }
@@ -88,6 +94,11 @@ pub fn lookup(name: &str) -> Option<&'static dyn ServiceKind> {
 
 pub fn names() -> impl Iterator<Item = &'static str> {
     KINDS.iter().map(|k| k.name())
+}
+
+/// The user and database migrations run with, for kinds that take them.
+pub fn sql_login(svc: &ServiceSpec) -> Option<(String, String)> {
+    svc.kind.sql_login(svc)
 }
 
 /// Keys every service accepts whatever its kind.

@@ -52,6 +52,8 @@ impl ServiceKind for Postgres {
             "roles",
             "persist",
             "settings",
+            "migrations",
+            "seeds",
         ]
     }
 
@@ -132,6 +134,10 @@ impl ServiceKind for Postgres {
 
     fn probe(&self, svc: &ServiceSpec, endpoint: &Endpoint) -> Result<(), String> {
         pg::probe(endpoint, &login(svc, MAINTENANCE_DB))
+    }
+
+    fn sql_login(&self, svc: &ServiceSpec) -> Option<(String, String)> {
+        Some((user(svc).to_string(), database(svc)))
     }
 
     fn provision(&self, svc: &ServiceSpec, endpoint: &Endpoint) -> Result<()> {

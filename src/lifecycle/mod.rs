@@ -11,7 +11,7 @@ use std::time::Duration;
 
 pub use down::{down, reset};
 pub use status::{status, Health, ServiceStatus};
-pub use up::{up, ServiceReport, UpAction};
+pub use up::{up, ServiceReport, UpAction, UpOptions};
 
 use crate::config::StackConfig;
 use crate::error::Result;
@@ -30,6 +30,13 @@ pub enum Phase {
         elapsed: Duration,
     },
     Provisioning,
+    /// Applying migration `file`, the `done + 1`th of `total`.
+    Migrating {
+        file: String,
+        done: usize,
+        total: usize,
+    },
+    Seeding,
     Ready {
         elapsed: Duration,
     },
@@ -50,6 +57,12 @@ pub enum Event<'a> {
     /// Another berth command holds the stack lock.
     LockWait {
         holder: &'a str,
+    },
+    /// Another session holds a database's migration lock.
+    MigrationLockWait {
+        service: &'a str,
+        /// Its server process id.
+        holder: Option<i32>,
     },
     Warning {
         message: String,
@@ -190,4 +203,75 @@ pub fn run_states(stack: &Stack) -> Result<Vec<(String, runtime::RunState)>> {
         .iter()
         .map(|s| Ok((s.name.clone(), runtimes.of(s).state(s)?)))
         .collect()
+}
+
+/// The databases `berth migrate` works on: every service that takes
+/// migrations, or only `only`. Each with whether its service is running.
+pub fn migration_targets(
+    stack: &Stack,
+    only: Option<&str>,
+) -> Result<Vec<(crate::migrate::Target, bool)>> {
+    let takes: Vec<&ServiceSpec> = stack
+        .services
+        .iter()
+        .filter(|s| crate::migrate::Target::of(s).is_some())
+        .collect();
+    let chosen: Vec<&ServiceSpec> = match only {
+        None => takes,
+        Some(name) => match stack.services.iter().find(|s| s.name == name) {
+            Some(s) if takes.iter().any(|t| t.name == name) => vec![s],
+            Some(s) => {
+                return Err(crate::Error::usage(
+                    format!(
+                        "service `{name}` is a {} service, which takes no migrations",
+                        s.kind.name()
+                    ),
+                    Some(format!(
+                        "the services with migrations are: {}",
+                        names_of(&takes)
+                    )),
+                ))
+            }
+            None => {
+                return Err(crate::Error::usage(
+                    format!("no service `{name}` in stack `{}`", stack.name()),
+                    Some(format!(
+                        "the services with migrations are: {}",
+                        names_of(&takes)
+                    )),
+                ))
+            }
+        },
+    };
+    if chosen.is_empty() {
+        return Err(crate::Error::usage(
+            format!(
+                "stack `{}` has no service that takes migrations",
+                stack.name()
+            ),
+            Some("migrations apply to `postgres` services".into()),
+        ));
+    }
+    let runtimes = Runtimes::for_stack(stack)?;
+    chosen
+        .into_iter()
+        .map(|s| {
+            let running = matches!(runtimes.of(s).state(s)?, runtime::RunState::Running { .. });
+            Ok((
+                crate::migrate::Target::of(s).expect("filtered above"),
+                running,
+            ))
+        })
+        .collect()
+}
+
+fn names_of(services: &[&ServiceSpec]) -> String {
+    if services.is_empty() {
+        return "(none)".into();
+    }
+    services
+        .iter()
+        .map(|s| format!("`{}`", s.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,6 +1,6 @@
 //! `berth up`: lock, settle ports and passwords, preflight, start in
 //! dependency order (independent services in parallel), wait for each over
-//! its own protocol, provision, write the env file.
+//! its own protocol, provision, migrate and seed, write the env file.
 //!
 //! Every step is safe to repeat, so an `up` cut short by Ctrl-C, a crash or
 //! a SIGKILL is completed by the next `up`; on a running stack `up` only
@@ -18,7 +18,7 @@ use crate::preflight::{ports, resources};
 use crate::runtime::{RunState, Started};
 use crate::stack::{ServiceSpec, Stack};
 use crate::state::{State, StateDir};
-use crate::{envfile, interrupt};
+use crate::{envfile, interrupt, migrate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -36,14 +36,31 @@ pub struct ServiceReport {
     pub runtime: String,
     pub endpoint: String,
     pub action: UpAction,
-    /// From the start of `up` until the service answered its probe.
+    /// From the start of `up` until the service answered its probe (and
+    /// was migrated).
     #[serde(serialize_with = "crate::serialize_ms")]
     pub ready_in: Duration,
+    /// What migrating did, for services that take migrations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations: Option<migrate::Outcome>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// Apply pending migrations (and seeds on a database new to berth).
+    pub migrate: bool,
+}
+
+impl Default for UpOptions {
+    fn default() -> UpOptions {
+        UpOptions { migrate: true }
+    }
 }
 
 pub fn up(
     config: StackConfig,
     dir: StateDir,
+    options: &UpOptions,
     reporter: &dyn Reporter,
 ) -> Result<(Stack, Vec<ServiceReport>)> {
     let began = Instant::now();
@@ -123,7 +140,16 @@ pub fn up(
     let stack = Stack::new(config, dir.clone(), &state)?;
 
     let waits = dependencies(&stack);
-    let job = |i: usize| start_service(&stack.services[i], &runtimes, &state, reporter, began);
+    let job = |i: usize| {
+        start_service(
+            &stack.services[i],
+            &runtimes,
+            &state,
+            options,
+            reporter,
+            began,
+        )
+    };
     let name_of = |i: usize| stack.services[i].name.clone();
     let (outcomes, errors) = schedule::run(stack.services.len(), &waits, &job, &name_of);
 
@@ -177,6 +203,7 @@ fn start_service(
     svc: &ServiceSpec,
     runtimes: &Runtimes,
     state: &State,
+    options: &UpOptions,
     reporter: &dyn Reporter,
     began: Instant,
 ) -> Result<(ServiceReport, String)> {
@@ -211,6 +238,16 @@ fn start_service(
             phase(Phase::Provisioning);
             svc.kind.provision(svc, &svc.endpoint())?;
         }
+        // Before dependents start: an app that depends on the database
+        // finds its schema in place.
+        let migrations = match migrate::Target::of(svc) {
+            Some(target) if options.migrate => Some(migrate::migrate(
+                &target,
+                &migrate::Options::default(),
+                reporter,
+            )?),
+            _ => None,
+        };
         let ready_in = began.elapsed();
         phase(Phase::Ready { elapsed: ready_in });
         Ok((
@@ -221,6 +258,7 @@ fn start_service(
                 endpoint: svc.endpoint().to_string(),
                 action,
                 ready_in,
+                migrations,
             },
             fingerprint,
         ))

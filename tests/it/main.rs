@@ -8,6 +8,7 @@ mod concurrency;
 mod config_errors;
 mod envfile;
 mod lifecycle;
+mod migrations;
 mod overrides;
 mod preflight;
 mod recovery;

@@ -5,6 +5,8 @@ pub mod down;
 pub mod env;
 pub mod init;
 pub mod logs;
+pub mod migrate;
 pub mod reset;
+pub mod seed;
 pub mod status;
 pub mod up;

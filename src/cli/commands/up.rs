@@ -1,8 +1,9 @@
 //! `berth up`
 
-use berth::lifecycle::{self, UpAction};
+use berth::lifecycle::{self, UpAction, UpOptions};
 use berth::{fmt_duration, Result};
 
+use crate::cli::commands::migrate::plural;
 use crate::cli::output::{self, note, table};
 use crate::cli::progress::Progress;
 use crate::cli::Context;
@@ -12,12 +13,23 @@ pub struct Args {
     /// Print the summary as JSON on stdout
     #[arg(long)]
     json: bool,
+
+    /// Do not apply migrations or seeds
+    #[arg(long)]
+    no_migrate: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
     let progress = Progress::new();
-    let (stack, reports) = lifecycle::up(config, dir, &progress)?;
+    let (stack, reports) = lifecycle::up(
+        config,
+        dir,
+        &UpOptions {
+            migrate: !args.no_migrate,
+        },
+        &progress,
+    )?;
     drop(progress);
     if args.json {
         output::print_json(&reports);
@@ -48,6 +60,24 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             &rows
         )
     );
+    for r in &reports {
+        let Some(m) = &r.migrations else { continue };
+        if !m.applied.is_empty() {
+            note(&format!(
+                "{}: applied {} in {}",
+                r.service,
+                plural(m.applied.len(), "migration"),
+                fmt_duration(m.elapsed)
+            ));
+        }
+        if !m.seeded.is_empty() {
+            note(&format!(
+                "{}: seeded from {}",
+                r.service,
+                plural(m.seeded.len(), "file")
+            ));
+        }
+    }
     let env_file = stack.config.env_file();
     let shown = env_file
         .strip_prefix(std::env::current_dir().unwrap_or_default())

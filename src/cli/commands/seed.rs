@@ -1,0 +1,48 @@
+//! `berth seed`
+
+use berth::lifecycle;
+use berth::migrate;
+use berth::Result;
+
+use crate::cli::commands::migrate::{plural, running};
+use crate::cli::output::note;
+use crate::cli::progress::Progress;
+use crate::cli::Context;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Only this service (default: every postgres service)
+    #[arg(long, short, value_name = "SERVICE")]
+    service: Option<String>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    let (config, dir) = ctx.load()?;
+    let stack = lifecycle::open(config, dir)?;
+    let targets = lifecycle::migration_targets(&stack, args.service.as_deref())?;
+    let progress = Progress::new();
+    let mut done = Vec::new();
+    for (target, is_running) in targets {
+        let target = running(target, is_running, "seed")?;
+        let files = migrate::seed(&target, &progress)?;
+        done.push((target, files));
+    }
+    drop(progress);
+    for (target, files) in done {
+        if files.is_empty() {
+            note(&format!(
+                "{}: no seed files in `{}`",
+                target.service,
+                target.seeds.path.display()
+            ));
+        } else {
+            note(&format!(
+                "{}: ran {} from `{}`",
+                target.service,
+                plural(files.len(), "seed file"),
+                target.seeds.path.display()
+            ));
+        }
+    }
+    Ok(())
+}
