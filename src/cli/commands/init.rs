@@ -31,6 +31,8 @@ port = "auto"               # or a number; "auto" is chosen once and kept
 # databases = ["analytics"] # extra databases
 # extensions = ["pgcrypto"]
 # settings = { max_connections = 200 }
+# migrations = "migrations/postgres"  # NNN_description.sql, applied by `berth up` and `berth migrate`
+# seeds = "seeds/postgres"            # *.sql, run once on a new database and by `berth seed`
 
 [services.redis]
 port = "auto"
