@@ -107,26 +107,29 @@ pub(super) fn resolve(
         }
     }
 
-    let name = match options.name.clone() {
+    let own_name = match name {
         Some(n) => {
-            check_stack_name(&n).map_err(|m| Error::usage(m, None))?;
-            n
+            check_stack_name(n.get_ref()).map_err(|m| error_at(&source, &n.span(), m, None))?;
+            n.into_inner()
         }
-        None => match name {
-            Some(n) => {
-                check_stack_name(n.get_ref()).map_err(|m| error_at(&source, &n.span(), m, None))?;
-                n.into_inner()
+        None => {
+            let dir = root.file_name().and_then(|d| d.to_str()).unwrap_or("stack");
+            let derived = sanitize_name(dir);
+            match &profile_name {
+                Some(p) => format!("{derived}-{p}"),
+                None => derived,
             }
-            None => {
-                let dir = root.file_name().and_then(|d| d.to_str()).unwrap_or("stack");
-                let derived = sanitize_name(dir);
-                match &profile_name {
-                    Some(p) => format!("{derived}-{p}"),
-                    None => derived,
-                }
-            }
-        },
+        }
     };
+    // `--name` other than the file's own: a separate instance of the stack.
+    let instance = match options.name.clone() {
+        Some(n) if n != own_name => {
+            check_stack_name(&n).map_err(|m| Error::usage(m, None))?;
+            Some(n)
+        }
+        _ => None,
+    };
+    let name = instance.clone().unwrap_or(own_name);
     let default_runtime = match default_runtime {
         Some(r) => {
             check_runtime(r.get_ref()).map_err(|(m, h)| error_at(&source, &r.span(), m, h))?;
@@ -145,7 +148,21 @@ pub(super) fn resolve(
     for (svc_name, raw) in services {
         resolved.push(checker.service(svc_name, raw, &default_runtime, &names)?);
     }
-    let env = checker.env(env_section, &resolved)?;
+    let mut env = checker.env(env_section, &resolved)?;
+    if let Some(instance) = &instance {
+        // An instance runs beside the file's own stack and other instances:
+        // the file's ports would collide, so each is chosen free once and
+        // kept for this instance (unless set from the environment), and the
+        // env file carries the instance's name.
+        for svc in &mut resolved {
+            if !origins.contains_key(&(svc.name.clone(), "port")) {
+                svc.port = PortSetting::Auto;
+            }
+        }
+        let mut file_name = env.file.as_os_str().to_os_string();
+        file_name.push(format!(".{instance}"));
+        env.file = PathBuf::from(file_name);
+    }
 
     let config = StackConfig {
         name,

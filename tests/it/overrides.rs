@@ -80,14 +80,32 @@ fn a_profile_runs_a_separate_stack_on_its_own_ports() {
 
 #[test]
 fn parallel_instances_of_one_file_by_name() {
-    let s = Sandbox::new(&stack(free_port(), free_port()));
+    // Fixed ports in the file: the file's own stack uses them, each named
+    // instance gets its own, kept across its restarts.
+    let (pg_port, redis_port) = (free_port(), free_port());
+    let s = Sandbox::new(
+        &stack(free_port(), free_port())
+            .replace("kind = \"postgres\"", &format!("kind = \"postgres\"\nport = {pg_port}"))
+            .replace("kind = \"redis\"", &format!("kind = \"redis\"\nport = {redis_port}")),
+    );
+    s.ok(&["up"]);
     s.ok(&["--name", "ci-1", "up"]);
-    let first = s.env(".env");
     s.ok(&["--name", "ci-2", "up"]);
-    let second = s.env(".env");
-    assert_ne!(first["PG_PORT"], second["PG_PORT"]);
+    let own = s.env(".env");
+    let first = s.env(".env.ci-1");
+    let second = s.env(".env.ci-2");
+    assert_eq!(own["PG_PORT"], pg_port.to_string());
+    let pg_ports = [&own["PG_PORT"], &first["PG_PORT"], &second["PG_PORT"]];
+    assert!(
+        pg_ports[0] != pg_ports[1] && pg_ports[1] != pg_ports[2] && pg_ports[0] != pg_ports[2],
+        "{pg_ports:?}"
+    );
     for name in ["ci-1", "ci-2"] {
         let out = stdout(&s.ok(&["--name", name, "status"]));
         assert_eq!(out.matches("ready").count(), 2, "{name}: {out}");
     }
+    s.ok(&["--name", "ci-1", "down"]);
+    s.ok(&["--name", "ci-1", "up"]);
+    assert_eq!(s.env(".env.ci-1"), first, "an instance keeps its ports");
+    assert_eq!(s.env(".env"), own, "the file's own stack is untouched");
 }
