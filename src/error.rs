@@ -120,6 +120,15 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// A running service refused or failed a request berth made (test
+    /// databases, key cleanup).
+    #[error("service `{service}`: {message}")]
+    Service {
+        service: String,
+        message: String,
+        hint: Option<String>,
+    },
+
     #[error("service `{service}`: another migration runner{} held the migration lock for {}", holder.map(|p| format!(" (server pid {p})")).unwrap_or_default(), crate::fmt_duration(*waited))]
     MigrationLockTimeout {
         service: String,
@@ -158,6 +167,7 @@ impl Error {
             | Error::Provision { .. }
             | Error::MigrationFailed(_)
             | Error::Migrate { .. }
+            | Error::Service { .. }
             | Error::Io { .. } => ExitClass::Failure,
         }
     }
@@ -174,7 +184,8 @@ impl Error {
             | Error::Preflight { hint, .. }
             | Error::Provision { hint, .. }
             | Error::MigrationIntegrity { hint, .. }
-            | Error::Migrate { hint, .. } => hint.clone(),
+            | Error::Migrate { hint, .. }
+            | Error::Service { hint, .. } => hint.clone(),
             Error::MigrationFailed(f) => f.hint.clone(),
             Error::MigrationLockTimeout { .. } => Some(
                 "wait for the other runner to finish, or raise the wait with `BERTH_LOCK_TIMEOUT` (seconds)"

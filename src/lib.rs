@@ -18,11 +18,13 @@ pub mod lifecycle;
 pub mod migrate;
 pub mod preflight;
 pub mod probe;
+pub mod process;
 pub mod runtime;
 pub mod secret;
 pub mod stack;
 pub mod stack_lock;
 pub mod state;
+pub mod testing;
 
 pub use error::{Error, ExitClass, Result};
 

@@ -60,6 +60,8 @@ enum Command {
     Migrate(commands::migrate::Args),
     /// Run the seed files again
     Seed(commands::seed::Args),
+    /// Databases for tests: `create` (migrated, in milliseconds), `drop`, `gc`
+    Db(commands::db::Args),
     /// Show the connection values, or write `.env.example`
     Env(commands::env::Args),
     /// Check this machine for the stack: binaries, ports, resources
@@ -107,6 +109,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Logs(args) => commands::logs::run(&ctx, args),
         Command::Migrate(args) => commands::migrate::run(&ctx, args),
         Command::Seed(args) => commands::seed::run(&ctx, args),
+        Command::Db(args) => commands::db::run(&ctx, args),
         Command::Env(args) => commands::env::run(&ctx, args),
         Command::Doctor(args) => commands::doctor::run(&ctx, args),
     }

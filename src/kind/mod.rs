@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::stack::ServiceSpec;
 
 pub use launch::{Arg, BinarySpec, InitStep, NativeLaunch, ServerSpec, StopSignal};
+pub(crate) use postgres::quote_ident;
 
 /// Where a service answers, as seen from the host.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -49,11 +49,16 @@ pub struct ServiceReport {
 pub struct UpOptions {
     /// Apply pending migrations (and seeds on a database new to berth).
     pub migrate: bool,
+    /// Write the env file (the testing library hands out values instead).
+    pub write_env: bool,
 }
 
 impl Default for UpOptions {
     fn default() -> UpOptions {
-        UpOptions { migrate: true }
+        UpOptions {
+            migrate: true,
+            write_env: true,
+        }
     }
 }
 
@@ -176,7 +181,9 @@ pub fn up(
     if let Some((_, first)) = errors.into_iter().next() {
         return Err(first);
     }
-    envfile::write(&stack)?;
+    if options.write_env {
+        envfile::write(&stack)?;
+    }
     Ok((stack, reports))
 }
 

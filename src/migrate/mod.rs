@@ -245,6 +245,25 @@ pub fn status(target: &Target, ledger: bool, allow_out_of_order: bool) -> Result
     })
 }
 
+/// A digest of every migration and seed file (names and checksums): equal
+/// digests mean a database migrated and seeded from either is the same.
+/// Fails, like a run would, when the files break the rules.
+pub fn fingerprint(target: &Target) -> Result<String> {
+    let migrations = checked(target, files::migrations(&target.migrations)?)?;
+    let seeds = checked(target, files::seeds(&target.seeds)?)?;
+    let mut text = format!("{CHECKSUM_ALGORITHM}\n");
+    for m in &migrations {
+        text.push_str(&format!(
+            "m {} {} {}\n",
+            m.version, m.file.name, m.file.checksum
+        ));
+    }
+    for s in &seeds {
+        text.push_str(&format!("s {} {}\n", s.name, s.checksum));
+    }
+    Ok(checksum(&text))
+}
+
 /// Write the next migration file; returns its path.
 pub fn create(target: &Target, description: &str, no_transaction: bool) -> Result<PathBuf> {
     if !description.chars().any(char::is_alphanumeric) {

@@ -12,6 +12,7 @@ mod migrations;
 mod overrides;
 mod preflight;
 mod recovery;
+mod testing_library;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;

@@ -85,8 +85,14 @@ fn parallel_instances_of_one_file_by_name() {
     let (pg_port, redis_port) = (free_port(), free_port());
     let s = Sandbox::new(
         &stack(free_port(), free_port())
-            .replace("kind = \"postgres\"", &format!("kind = \"postgres\"\nport = {pg_port}"))
-            .replace("kind = \"redis\"", &format!("kind = \"redis\"\nport = {redis_port}")),
+            .replace(
+                "kind = \"postgres\"",
+                &format!("kind = \"postgres\"\nport = {pg_port}"),
+            )
+            .replace(
+                "kind = \"redis\"",
+                &format!("kind = \"redis\"\nport = {redis_port}"),
+            ),
     );
     s.ok(&["up"]);
     s.ok(&["--name", "ci-1", "up"]);

@@ -1,5 +1,6 @@
 //! One file per command.
 
+pub mod db;
 pub mod doctor;
 pub mod down;
 pub mod env;

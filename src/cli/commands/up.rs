@@ -27,6 +27,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         dir,
         &UpOptions {
             migrate: !args.no_migrate,
+            ..UpOptions::default()
         },
         &progress,
     )?;

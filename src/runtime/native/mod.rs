@@ -11,7 +11,6 @@
 //! recorded as pid + start time in `.berth/<stack>/run/<service>.pid`.
 
 mod binaries;
-pub mod process;
 pub mod user;
 
 use std::collections::HashMap;
@@ -24,12 +23,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use self::binaries::Binary;
-use self::process::ProcessRecord;
 use self::user::ServiceUser;
 use super::{Requirement, RunState, Runtime, Started};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::kind::{Arg, InitStep, NativeLaunch, StopSignal};
+use crate::process::{self, ProcessRecord};
 use crate::stack::ServiceSpec;
 use crate::state::StateDir;
 

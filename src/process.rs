@@ -1,4 +1,5 @@
-//! Knowing our own server processes for sure, through `/proc`.
+//! Knowing processes for sure, through `/proc`: our servers (native
+//! runtime) and the owners of test databases (`testing`).
 //!
 //! A pid alone is not an identity: after a reboot or a crash the number may
 //! belong to anything. A record is the pid plus the process's start time

@@ -1,0 +1,113 @@
+//! `berth db create|drop|gc`: test databases for any language's test runner.
+//!
+//! A database made by `berth db create` belongs to the process that ran
+//! berth (the test runner, a shell script): once that process is gone,
+//! `berth db gc` (or the next run's cleanup) drops it.
+
+use berth::lifecycle;
+use berth::process::ProcessRecord;
+use berth::testing::Databases;
+use berth::{Error, Result};
+
+use crate::cli::commands::migrate::{plural, running};
+use crate::cli::output::{self, note};
+use crate::cli::Context;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+
+    /// The postgres service (default: the stack's only one)
+    #[arg(long, short, global = true, value_name = "SERVICE")]
+    service: Option<String>,
+}
+
+#[derive(clap::Subcommand)]
+enum Action {
+    /// Make a database for one test and print its URL
+    Create {
+        /// Clone the template with the migrations and seeds applied (the default)
+        #[arg(long, conflicts_with = "empty")]
+        from_template: bool,
+        /// An empty database instead
+        #[arg(long)]
+        empty: bool,
+        /// Print name, host, port, user, password and URL as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop a database `berth db create` made
+    Drop {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Drop the test databases whose test process is gone
+    Gc {
+        /// List what was dropped as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    let (config, dir) = ctx.load()?;
+    let stack = lifecycle::open(config, dir)?;
+    let mut targets = lifecycle::migration_targets(&stack, args.service.as_deref())?;
+    if targets.len() > 1 {
+        let names: Vec<String> = targets
+            .iter()
+            .map(|(t, _)| format!("`{}`", t.service))
+            .collect();
+        return Err(Error::usage(
+            "the stack has several postgres services; say which one",
+            Some(format!(
+                "add `--service NAME`; one of: {}",
+                names.join(", ")
+            )),
+        ));
+    }
+    let (target, is_running) = targets.remove(0);
+    let target = running(target, is_running, "db")?;
+    let databases = Databases::new(target);
+    match args.action {
+        Action::Create { empty, json, .. } => {
+            let owner = parent_process()?;
+            let info = databases.create(owner, !empty)?;
+            if json {
+                output::print_json(&info);
+            } else {
+                println!("{}", info.url);
+            }
+        }
+        Action::Drop { name } => {
+            if databases.drop_database(&name)? {
+                note(&format!("dropped `{name}`"));
+            } else {
+                note(&format!("`{name}` was already gone"));
+            }
+        }
+        Action::Gc { json } => {
+            let dropped = databases.gc()?;
+            if json {
+                output::print_json(&dropped);
+            } else {
+                note(&format!(
+                    "dropped {} left by finished test runs",
+                    plural(dropped.len(), "database")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The process that ran berth: the test runner that owns the database.
+fn parent_process() -> Result<ProcessRecord> {
+    // SAFETY: getppid has no preconditions.
+    let ppid = unsafe { libc::getppid() };
+    ProcessRecord::of(ppid).ok_or_else(|| Error::Usage {
+        message: "the process that ran berth is already gone".into(),
+        hint: Some("run `berth db create` from the test process that uses the database".into()),
+    })
+}

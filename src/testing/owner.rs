@@ -1,0 +1,73 @@
+//! Names that say who owns a test database or Redis prefix, so leftovers
+//! of killed test runs can be told from live ones without any registry:
+//! `bt_<pid>_<start time>_<sequence>`. The owner is a process identified by
+//! pid and start time ([`ProcessRecord`]), so a recycled pid never keeps a
+//! dead run's databases alive.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use crate::process::ProcessRecord;
+
+/// Prefix of every test database and Redis key prefix berth hands out.
+pub const PREFIX: &str = "bt_";
+
+/// Starts at a random number: several berth processes run by one owner
+/// (a test runner calling `berth db create` repeatedly) must not collide.
+static SEQUENCE: OnceLock<AtomicU64> = OnceLock::new();
+
+/// The next name owned by `owner`.
+pub fn next_name(owner: ProcessRecord) -> String {
+    let sequence = SEQUENCE.get_or_init(|| {
+        let mut seed = [0u8; 4];
+        let _ = getrandom::getrandom(&mut seed);
+        AtomicU64::new(u64::from(u32::from_le_bytes(seed)))
+    });
+    let n = sequence.fetch_add(1, Ordering::Relaxed);
+    format!("{PREFIX}{}_{}_{n}", owner.pid, owner.start_time)
+}
+
+/// The owner encoded in a name berth handed out; `None` for other names.
+pub fn owner_of(name: &str) -> Option<ProcessRecord> {
+    let rest = name.strip_prefix(PREFIX)?;
+    let mut parts = rest.split('_');
+    let pid = parts.next()?.parse().ok()?;
+    let start_time = parts.next()?.parse().ok()?;
+    parts.next()?.parse::<u64>().ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(ProcessRecord { pid, start_time })
+}
+
+/// Whether `name` is a test database (or prefix) whose owner is gone.
+pub fn is_abandoned(name: &str) -> bool {
+    owner_of(name).is_some_and(|owner| !owner.is_alive())
+}
+
+/// This process, as an owner.
+pub fn this_process() -> ProcessRecord {
+    ProcessRecord::of(std::process::id() as i32).expect("/proc shows this process")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_their_owner() {
+        let me = this_process();
+        let name = next_name(me);
+        assert_eq!(owner_of(&name), Some(me));
+        assert!(!is_abandoned(&name));
+        assert!(name.len() <= 63, "a PostgreSQL identifier");
+        for other in ["app", "bt_x_1_2", "bt_1_2", "bt_1_2_3_4", "berth_tpl_abc"] {
+            assert_eq!(owner_of(other), None, "{other}");
+        }
+        let dead = ProcessRecord {
+            pid: me.pid,
+            start_time: me.start_time + 1,
+        };
+        assert!(is_abandoned(&next_name(dead)));
+    }
+}

@@ -1,0 +1,328 @@
+//! The testing library and `berth db`: a database per test cloned from a
+//! migrated template, no cross-talk, nothing left behind (issue 5).
+
+use std::sync::{Arc, Barrier};
+
+use berth::testing::TestStack;
+
+use super::*;
+
+const STACK: &str = r#"name = "lib"
+
+[services.db]
+kind = "postgres"
+port = {PG}
+
+[services.cache]
+kind = "redis"
+port = {REDIS}
+
+[profiles.test.services.db]
+settings = { fsync = "off", synchronous_commit = "off" }
+"#;
+
+/// A project with fixed ports for the developer's stack, one migration and
+/// one seed row.
+fn project() -> Sandbox {
+    let s = Sandbox::new(
+        &STACK
+            .replace("{PG}", &free_port().to_string())
+            .replace("{REDIS}", &free_port().to_string()),
+    );
+    write(
+        &s,
+        "migrations/db/001_items.sql",
+        "CREATE TABLE items (owner text NOT NULL, n int NOT NULL);\n",
+    );
+    write(
+        &s,
+        "seeds/db/01_items.sql",
+        "INSERT INTO items VALUES ('seed', 0);\n",
+    );
+    s
+}
+
+fn write(s: &Sandbox, relative: &str, text: &str) {
+    let path = s.path().join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Test databases and templates on the server `client` is connected to.
+fn databases(client: &mut postgres::Client, like: &str) -> Vec<String> {
+    client
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1",
+            &[&like],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+fn server(db_url: &str) -> postgres::Client {
+    let (base, _) = db_url.rsplit_once('/').unwrap();
+    pg(&format!("{base}/postgres"))
+}
+
+#[test]
+fn fifty_parallel_tests_each_get_their_own_migrated_database_and_leave_nothing() {
+    let s = project();
+    let stack = Arc::new(TestStack::start(s.path().join("berth.toml")).unwrap());
+    assert_eq!(stack.name(), "lib-test-tests");
+    let all_inserted = Arc::new(Barrier::new(50));
+    let threads: Vec<_> = (0..50)
+        .map(|i| {
+            let stack = Arc::clone(&stack);
+            let all_inserted = Arc::clone(&all_inserted);
+            std::thread::spawn(move || {
+                let db = stack.database().unwrap();
+                let mut client = pg(db.url());
+                let owner = format!("test-{i}");
+                let seeded: i64 = client
+                    .query_one("SELECT count(*) FROM items WHERE owner = 'seed'", &[])
+                    .unwrap()
+                    .get(0);
+                assert_eq!(seeded, 1, "the seed row is there");
+                for n in 0..20 {
+                    client
+                        .execute("INSERT INTO items VALUES ($1, $2)", &[&owner, &n])
+                        .unwrap();
+                }
+                let redis = stack.redis().unwrap();
+                // Every test has written before any reads back.
+                all_inserted.wait();
+                let rows: Vec<(String, i64)> = client
+                    .query(
+                        "SELECT owner, count(*) FROM items GROUP BY 1 ORDER BY 1",
+                        &[],
+                    )
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect();
+                assert_eq!(
+                    rows,
+                    [("seed".to_string(), 1), (owner.clone(), 20)],
+                    "only this test's rows"
+                );
+                (
+                    db.name().to_string(),
+                    db.url().to_string(),
+                    redis.prefix().to_string(),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<(String, String, String)> =
+        threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let mut names: Vec<&String> = results.iter().map(|r| &r.0).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 50, "fifty different databases");
+
+    // Every handle is dropped: nothing is left on the server.
+    let mut admin = server(&results[0].1);
+    assert_eq!(databases(&mut admin, "bt\\_%"), Vec::<String>::new());
+    assert_eq!(
+        databases(&mut admin, "berth\\_tpl\\_%").len(),
+        1,
+        "one template"
+    );
+
+    // The test stack is its own instance: the developer's stack is not up,
+    // and no env file was written.
+    let dev = stdout(&s.ok(&["status"]));
+    assert!(!dev.contains("ready"), "{dev}");
+    assert!(!s.path().join(".env").exists());
+    let test_status = stdout(&s.ok(&["-p", "test", "--name", "lib-test-tests", "status"]));
+    assert_eq!(test_status.matches("ready").count(), 2, "{test_status}");
+}
+
+#[test]
+fn redis_prefixes_are_isolated_and_cleared() {
+    let s = project();
+    let stack = TestStack::start(s.path().join("berth.toml")).unwrap();
+    let a = stack.redis().unwrap();
+    let b = stack.redis().unwrap();
+    assert_ne!(a.prefix(), b.prefix());
+    let url = a.url().to_string();
+    let (host_port, password) = {
+        let rest = url.strip_prefix("redis://:").unwrap();
+        let (password, host_port) = rest.split_once('@').unwrap();
+        (host_port.to_string(), password.to_string())
+    };
+    let (host, port) = host_port.split_once(':').unwrap();
+    let env: BTreeMap<String, String> = [
+        ("REDIS_HOST", host),
+        ("REDIS_PORT", port),
+        ("REDIS_PASSWORD", password.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    redis_cli(&env, &["SET", &a.key("greeting"), "a"]);
+    redis_cli(&env, &["SET", &b.key("greeting"), "b"]);
+    assert_eq!(redis_cli(&env, &["GET", &a.key("greeting")]), "a");
+    drop(a);
+    assert_eq!(redis_cli(&env, &["DBSIZE"]), "1", "only b's key is left");
+    drop(b);
+    assert_eq!(redis_cli(&env, &["DBSIZE"]), "0");
+}
+
+#[test]
+fn a_changed_migration_rebuilds_the_template_on_the_next_run() {
+    let s = project();
+    let file = s.path().join("berth.toml");
+    let first = TestStack::start(&file).unwrap();
+    let db = first.database().unwrap();
+    let mut admin = server(db.url());
+    let before = databases(&mut admin, "berth\\_tpl\\_%");
+    let has_tags = |url: &str| -> bool {
+        pg(url)
+            .query_one("SELECT to_regclass('tags') IS NOT NULL", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert!(!has_tags(db.url()));
+    drop(db);
+    drop(first);
+
+    write(
+        &s,
+        "migrations/db/002_tags.sql",
+        "CREATE TABLE tags (name text);\n",
+    );
+    let second = TestStack::start(&file).unwrap();
+    let db = second.database().unwrap();
+    assert!(
+        has_tags(db.url()),
+        "the new migration is in the new template"
+    );
+    let seeded: i64 = pg(db.url())
+        .query_one("SELECT count(*) FROM items", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(seeded, 1);
+    let after = databases(&mut admin, "berth\\_tpl\\_%");
+    assert_eq!(after.len(), 1, "the old template was dropped: {after:?}");
+    assert_ne!(before, after);
+}
+
+#[test]
+fn what_killed_runs_left_is_dropped_by_gc_or_the_next_start() {
+    let s = project();
+    s.ok(&["up"]);
+    let url = s.ok(&["db", "create"]);
+    let url = stdout(&url).trim().to_string();
+    assert!(url.contains("/bt_"), "{url}");
+    let mut admin = server(&url);
+    // Made by this test process, which is alive: gc keeps it.
+    s.ok(&["db", "gc"]);
+    assert_eq!(databases(&mut admin, "bt\\_%").len(), 1);
+    let name = url.rsplit('/').next().unwrap().to_string();
+    s.ok(&["db", "drop", &name]);
+    assert!(databases(&mut admin, "bt\\_%").is_empty());
+    let refused = s.run(&["db", "drop", "lib"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+
+    // A "test runner" that makes databases and is killed before dropping them.
+    let berth = env!("CARGO_BIN_EXE_berth");
+    let mut runner = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{berth} db create && {berth} db create --empty --json && sleep 60"
+        ))
+        .current_dir(s.path())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the runner's databases", Duration::from_secs(20), || {
+        databases(&mut admin, "bt\\_%").len() == 2
+    });
+    s.ok(&["db", "gc"]);
+    assert_eq!(
+        databases(&mut admin, "bt\\_%").len(),
+        2,
+        "the runner still runs"
+    );
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    let gc = s.ok(&["db", "gc", "--json"]);
+    let dropped: Vec<String> = serde_json::from_slice(&gc.stdout).unwrap();
+    assert_eq!(dropped.len(), 2, "{}", describe(&gc));
+    assert!(databases(&mut admin, "bt\\_%").is_empty());
+
+    // The library cleans up at start: a killed runner's leftovers are gone
+    // once the next test run starts on the same server.
+    let mut runner = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{berth} db create && sleep 60"))
+        .current_dir(s.path())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the runner's databases", Duration::from_secs(20), || {
+        databases(&mut admin, "bt\\_%").len() == 1
+    });
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    let stack = TestStack::builder(s.path().join("berth.toml"))
+        .profile(None)
+        .name("lib")
+        .start()
+        .unwrap();
+    assert_eq!(stack.name(), "lib", "attached to the running stack");
+    assert!(databases(&mut admin, "bt\\_%").is_empty());
+}
+
+#[test]
+fn db_create_json_hands_out_every_value() {
+    let s = project();
+    s.ok(&["up"]);
+    let out = s.ok(&["db", "create", "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["name", "host", "port", "user", "password", "url"] {
+        assert!(!info[key].is_null(), "{key} in {info}");
+    }
+    let url = info["url"].as_str().unwrap();
+    let seeded: i64 = pg(url)
+        .query_one("SELECT count(*) FROM items", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(seeded, 1, "cloned from the migrated, seeded template");
+    let empty = stdout(&s.ok(&["db", "create", "--empty"]))
+        .trim()
+        .to_string();
+    let tables: i64 = pg(&empty)
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'items'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0);
+    for url in [url.to_string(), empty] {
+        let name = url.rsplit('/').next().unwrap().to_string();
+        s.ok(&["db", "drop", &name]);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn usable_from_an_async_test() {
+    let s = project();
+    let stack = TestStack::start(s.path().join("berth.toml")).unwrap();
+    let db = stack.database().unwrap();
+    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = client
+        .query_one("SELECT count(*) FROM items", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1);
+    drop(client);
+    drop(db);
+}
