@@ -71,6 +71,9 @@ pub fn processes_in(dir: &Path) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
+    // Working directories are reported resolved; so must `dir` be (it may
+    // lead through an in-memory state directory's link).
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let me = std::process::id() as i32;
     entries
         .flatten()
@@ -78,7 +81,7 @@ pub fn processes_in(dir: &Path) -> Vec<i32> {
         .filter(|&pid| pid != me)
         .filter(|&pid| {
             std::fs::read_link(format!("/proc/{pid}/cwd"))
-                .is_ok_and(|cwd: PathBuf| cwd.starts_with(dir))
+                .is_ok_and(|cwd: PathBuf| cwd.starts_with(&dir))
         })
         .filter(|&pid| matches!(stat(pid), Some((_, s)) if s != 'Z' && s != 'X'))
         .collect()

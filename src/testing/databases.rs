@@ -77,7 +77,11 @@ impl Databases {
         };
         let name = owner::next_name(owner);
         let sql = match &template {
-            Some(t) => format!("CREATE DATABASE {} TEMPLATE {}", ident(&name), ident(t)),
+            Some(t) => format!(
+                "CREATE DATABASE {} TEMPLATE {} STRATEGY = FILE_COPY",
+                ident(&name),
+                ident(t)
+            ),
             None => format!("CREATE DATABASE {}", ident(&name)),
         };
         self.with_client(|c| c.batch_execute(&sql))?;

@@ -1,0 +1,201 @@
+//! Time from asking for a fresh migrated database to a usable connection,
+//! p50 and p95, beside the alternatives measured in the same run:
+//!   - berth: a clone of the template (`TestStack::database`), then connect;
+//!   - `CREATE DATABASE` + applying the migrations (and seeds) to it;
+//!   - a fresh native server per test: init, start, migrate (`berth up` of
+//!     a new instance);
+//!   - a fresh container per test, when the engine has a postgres image.
+//!
+//!   scripts/bench-testdb [REQUESTS]     (default 200)
+//!
+//! Compare the figures; never turn them into test thresholds.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use berth::testing::{Databases, TestStack};
+
+const MIGRATIONS: usize = 50;
+
+fn main() {
+    let requests: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(200);
+    let project = tempfile::Builder::new()
+        .prefix("berth-bench-testdb-")
+        .tempdir()
+        .unwrap();
+    let dir = project.path();
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_project(dir);
+    let file = dir.join("berth.toml");
+
+    let started = Instant::now();
+    let stack = TestStack::start(&file).expect("the test stack starts");
+    let start_time = started.elapsed();
+    let first = Instant::now();
+    drop(stack.database().unwrap());
+    let template_time = first.elapsed();
+
+    let mut berth = Vec::new();
+    for _ in 0..requests {
+        let t = Instant::now();
+        let db = stack.database().unwrap();
+        let mut c = postgres::Client::connect(db.url(), postgres::NoTls).unwrap();
+        c.simple_query("SELECT 1").unwrap();
+        berth.push(t.elapsed());
+        drop(c);
+        drop(db);
+    }
+
+    // CREATE DATABASE + the migrations, with berth's own runner (the
+    // fastest measured in scripts/bench-migrate).
+    let svc = stack
+        .stack()
+        .services
+        .iter()
+        .find(|s| s.name == "db")
+        .unwrap();
+    let target = berth::migrate::Target::of(svc).unwrap();
+    let databases = Databases::new(target.clone());
+    let me = berth::testing::owner::this_process();
+    let mut migrate = Vec::new();
+    for _ in 0..(requests / 10).max(5) {
+        let t = Instant::now();
+        let info = databases.create(me, false).unwrap();
+        berth::migrate::migrate(
+            &target.with_database(&info.name),
+            &Default::default(),
+            &berth::lifecycle::Silent,
+        )
+        .unwrap();
+        let mut c = postgres::Client::connect(&info.url, postgres::NoTls).unwrap();
+        c.simple_query("SELECT 1").unwrap();
+        migrate.push(t.elapsed());
+        drop(c);
+        databases.drop_database(&info.name).unwrap();
+    }
+
+    // A fresh native server per test: a new instance, initialized, started,
+    // migrated and seeded, then deleted.
+    let berth_bin = env!("CARGO_BIN_EXE_berth");
+    let mut fresh = Vec::new();
+    for i in 0..5 {
+        let name = format!("bench-fresh-{i}");
+        let t = Instant::now();
+        run(berth_bin, dir, &["-p", "test", "--name", &name, "up"]);
+        fresh.push(t.elapsed());
+        run(
+            berth_bin,
+            dir,
+            &["-p", "test", "--name", &name, "reset", "--yes"],
+        );
+    }
+    let container = container_image();
+
+    println!(
+        "fresh migrated database ({MIGRATIONS} migrations + seeds) to first query, this machine\n"
+    );
+    println!(
+        "{:58} {:>6} {:>9} {:>9} {:>9}",
+        "way", "n", "p50 ms", "p95 ms", "vs berth"
+    );
+    let p50_berth = percentile(&berth, 50.0);
+    for (name, samples) in [
+        ("berth: clone of the template (TestStack::database)", &berth),
+        ("CREATE DATABASE + migrations + seeds", &migrate),
+        (
+            "fresh native server per test (berth up of an instance)",
+            &fresh,
+        ),
+    ] {
+        let p50 = percentile(samples, 50.0);
+        println!(
+            "{name:58} {:>6} {:>9.1} {:>9.1} {:>8.1}x",
+            samples.len(),
+            ms(p50),
+            ms(percentile(samples, 95.0)),
+            p50.as_secs_f64() / p50_berth.as_secs_f64()
+        );
+    }
+    match container {
+        Some(image) => println!("fresh container per test: image `{image}` found but the container runtime is not built yet; not measured"),
+        None => println!("fresh container per test: not measured, the engine has no postgres image (no registry is reachable here)"),
+    }
+    println!(
+        "\nonce per run: test stack start/attach {:.1} ms, template build {:.1} ms (target p50 < 40 ms)",
+        ms(start_time),
+        ms(template_time)
+    );
+    run(
+        berth_bin,
+        dir,
+        &["-p", "test", "--name", stack.name(), "reset", "--yes"],
+    );
+}
+
+fn write_project(dir: &Path) {
+    std::fs::write(
+        dir.join("berth.toml"),
+        "name = \"benchdb\"\n[services.db]\nkind = \"postgres\"\n\
+         [profiles.test.services.db]\nsettings = { fsync = \"off\", synchronous_commit = \"off\", full_page_writes = \"off\" }\n",
+    )
+    .unwrap();
+    let m = dir.join("migrations/db");
+    std::fs::create_dir_all(&m).unwrap();
+    for i in 1..=MIGRATIONS {
+        std::fs::write(
+            m.join(format!("{i:03}_table_{i}.sql")),
+            format!(
+                "CREATE TABLE t{i} (id bigserial PRIMARY KEY, name text NOT NULL, at timestamptz DEFAULT now());\n\
+                 CREATE INDEX t{i}_name ON t{i} (name);\n"
+            ),
+        )
+        .unwrap();
+    }
+    let s = dir.join("seeds/db");
+    std::fs::create_dir_all(&s).unwrap();
+    std::fs::write(
+        s.join("01_rows.sql"),
+        "INSERT INTO t1 (name) SELECT 'row ' || g FROM generate_series(1, 1000) g;\n",
+    )
+    .unwrap();
+}
+
+fn run(berth: &str, dir: &Path, args: &[&str]) {
+    let out = Command::new(berth)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "berth {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A postgres image on the local engine, if there is an engine and one.
+fn container_image() -> Option<String> {
+    let out = Command::new("docker")
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.contains("postgres"))
+        .map(str::to_string)
+}
+
+fn percentile(samples: &[Duration], p: f64) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
