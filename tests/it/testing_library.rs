@@ -232,7 +232,7 @@ fn what_killed_runs_left_is_dropped_by_gc_or_the_next_start() {
     let mut runner = Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "{berth} db create && {berth} db create --empty --json && sleep 60"
+            "{berth} db create && {berth} db create --empty --json && exec sleep 60"
         ))
         .current_dir(s.path())
         .stdout(Stdio::null())
@@ -258,7 +258,7 @@ fn what_killed_runs_left_is_dropped_by_gc_or_the_next_start() {
     // once the next test run starts on the same server.
     let mut runner = Command::new("sh")
         .arg("-c")
-        .arg(format!("{berth} db create && sleep 60"))
+        .arg(format!("{berth} db create && exec sleep 60"))
         .current_dir(s.path())
         .stdout(Stdio::null())
         .spawn()
@@ -306,6 +306,42 @@ fn db_create_json_hands_out_every_value() {
     for url in [url.to_string(), empty] {
         let name = url.rsplit('/').next().unwrap().to_string();
         s.ok(&["db", "drop", &name]);
+    }
+}
+
+#[test]
+fn processes_starting_at_once_build_the_template_once() {
+    let s = project();
+    s.ok(&["up"]);
+    // Six test processes ask for a database at the same moment, before any
+    // template exists.
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            s.cmd(&["db", "create"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let urls: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", describe(&out));
+            stdout(&out).trim().to_string()
+        })
+        .collect();
+    let mut admin = server(&urls[0]);
+    assert_eq!(databases(&mut admin, "bt\\_%").len(), 6);
+    assert_eq!(databases(&mut admin, "berth\\_tpl\\_%").len(), 1);
+    for url in &urls {
+        let seeded: i64 = pg(url)
+            .query_one("SELECT count(*) FROM items", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(seeded, 1, "{url}");
+        s.ok(&["db", "drop", url.rsplit('/').next().unwrap()]);
     }
 }
 
