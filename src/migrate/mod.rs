@@ -93,8 +93,6 @@ impl Target {
 pub struct Options {
     /// Apply new files numbered below the last applied one.
     pub allow_out_of_order: bool,
-    /// Skip the seeds even when the database is new.
-    pub no_seed: bool,
 }
 
 /// What one run did.
@@ -167,7 +165,7 @@ pub fn migrate(target: &Target, options: &Options, reporter: &dyn Reporter) -> R
             });
         }
     }
-    if !options.no_seed && ledger::seeds_pending(&mut client).map_err(db)? {
+    if ledger::seeds_pending(&mut client).map_err(db)? {
         outcome.seeded = run_seeds(&mut client, target, &seeds, reporter)?;
     }
     outcome.elapsed = started.elapsed();

@@ -9,7 +9,7 @@ use berth::process::ProcessRecord;
 use berth::testing::Databases;
 use berth::{Error, Result};
 
-use crate::cli::commands::migrate::{plural, running};
+use crate::cli::commands::migrate::{only_one, plural, running};
 use crate::cli::output::{self, note};
 use crate::cli::Context;
 
@@ -53,21 +53,8 @@ enum Action {
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
     let stack = lifecycle::open(config, dir)?;
-    let mut targets = lifecycle::migration_targets(&stack, args.service.as_deref())?;
-    if targets.len() > 1 {
-        let names: Vec<String> = targets
-            .iter()
-            .map(|(t, _)| format!("`{}`", t.service))
-            .collect();
-        return Err(Error::usage(
-            "the stack has several postgres services; say which one",
-            Some(format!(
-                "add `--service NAME`; one of: {}",
-                names.join(", ")
-            )),
-        ));
-    }
-    let (target, is_running) = targets.remove(0);
+    let targets = lifecycle::migration_targets(&stack, args.service.as_deref())?;
+    let (target, is_running) = only_one(targets, "the databases are for")?;
     let target = running(target, is_running, "db")?;
     let databases = Databases::new(target);
     match args.action {

@@ -3,7 +3,7 @@
 use berth::lifecycle::{self, UpAction, UpOptions};
 use berth::{fmt_duration, Result};
 
-use crate::cli::commands::migrate::plural;
+use crate::cli::commands::migrate::summarize;
 use crate::cli::output::{self, note, table};
 use crate::cli::progress::Progress;
 use crate::cli::Context;
@@ -61,23 +61,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             &rows
         )
     );
-    for r in &reports {
-        let Some(m) = &r.migrations else { continue };
-        if !m.applied.is_empty() {
-            note(&format!(
-                "{}: applied {} in {}",
-                r.service,
-                plural(m.applied.len(), "migration"),
-                fmt_duration(m.elapsed)
-            ));
-        }
-        if !m.seeded.is_empty() {
-            note(&format!(
-                "{}: seeded from {}",
-                r.service,
-                plural(m.seeded.len(), "file")
-            ));
-        }
+    for m in reports.iter().filter_map(|r| r.migrations.as_ref()) {
+        summarize(m);
     }
     let env_file = stack.config.env_file();
     let shown = env_file
