@@ -45,19 +45,11 @@ pub fn create_dir(dir: &Path, mode: u32) -> Result<()> {
         .context(|| format!("could not set the mode of `{}`", dir.display()))
 }
 
-/// Remove a directory tree; absent is fine. A symbolic link to a directory
-/// (an in-memory state directory) goes with the tree it points to.
+/// Remove a directory tree; absent is fine. A symbolic link is removed,
+/// not followed.
 pub fn remove_dir(dir: &Path) -> Result<()> {
     if dir.is_symlink() {
-        if let Ok(target) = fs::read_link(dir) {
-            remove_dir(&target)?;
-        }
-        return match fs::remove_file(dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(e).context(|| format!("could not remove `{}`", dir.display()))
-            }
-            _ => Ok(()),
-        };
+        return fs::remove_file(dir).context(|| format!("could not remove `{}`", dir.display()));
     }
     match fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

@@ -79,6 +79,17 @@ impl StateDir {
         Ok(dir)
     }
 
+    /// Delete the state directory. For an in-memory one, the directory the
+    /// link points to goes too; a link to anywhere else is only unlinked.
+    pub fn remove(&self) -> Result<()> {
+        if let Ok(target) = std::fs::read_link(&self.root) {
+            if target.starts_with(MEMORY_ROOT) {
+                fsutil::remove_dir(&target)?;
+            }
+        }
+        fsutil::remove_dir(&self.root)
+    }
+
     pub fn exists(&self) -> bool {
         self.root.is_dir()
     }

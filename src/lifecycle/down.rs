@@ -6,7 +6,6 @@ use super::schedule::{self, Outcome};
 use super::{dependents, Event, Phase, Reporter, Runtimes};
 use crate::config::StackConfig;
 use crate::error::Result;
-use crate::fsutil;
 use crate::stack::Stack;
 use crate::state::StateDir;
 
@@ -28,7 +27,7 @@ pub fn reset(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Res
         let _lock = super::lock(&config, &dir, "reset", reporter)?;
         let stack = super::open(config.clone(), dir.clone())?;
         stop_all(&stack, reporter, true)?;
-        fsutil::remove_dir(&dir.root)?;
+        dir.remove()?;
     }
     let env_file = config.env_file();
     match std::fs::remove_file(&env_file) {

@@ -29,7 +29,8 @@ pub fn apply(
 ) -> Result<Duration, Error> {
     let started = Instant::now();
     let fail = |client: &mut Client, e: postgres::Error| {
-        failure(client, service, &m.file, e, !m.no_transaction)
+        let replay = (!m.no_transaction).then_some(&[][..]);
+        failure(client, service, &m.file, e, replay, "berth migrate")
     };
     let db = |e: postgres::Error| super::database_error(service, e);
     if !m.no_transaction {
@@ -71,10 +72,19 @@ pub fn apply(
 pub fn seed(client: &mut Client, service: &str, seeds: &[SqlFile]) -> Result<(), Error> {
     let db = |e: postgres::Error| super::database_error(service, e);
     client.batch_execute("BEGIN").map_err(db)?;
-    for file in seeds {
+    for (i, file) in seeds.iter().enumerate() {
         if let Err(e) = client.batch_execute(&file.text) {
             let _ = client.batch_execute("ROLLBACK");
-            return Err(failure(client, service, file, e, true));
+            // The files before it ran in the same transaction: replay them
+            // first, so the failing one sees what it saw.
+            return Err(failure(
+                client,
+                service,
+                file,
+                e,
+                Some(&seeds[..i]),
+                "berth seed",
+            ));
         }
         client.batch_execute("RESET ALL").map_err(db)?;
     }
@@ -82,22 +92,24 @@ pub fn seed(client: &mut Client, service: &str, seeds: &[SqlFile]) -> Result<(),
     client.batch_execute("COMMIT").map_err(db)
 }
 
-/// The error for a file that failed, located in the file. `replayable`:
-/// the file ran in a transaction, so its statements may be run again (and
-/// rolled back) to find the failing one.
+/// The error for a file that failed, located in the file. `replay`: the
+/// file ran in a transaction after the files given, so they and its
+/// statements may be run again (and rolled back) to find the failing one.
+/// `retry`: the command that runs it again.
 fn failure(
     client: &mut Client,
     service: &str,
     file: &SqlFile,
     e: postgres::Error,
-    replayable: bool,
+    replay: Option<&[SqlFile]>,
+    retry: &str,
 ) -> Error {
     let Some(db) = e.as_db_error() else {
         return super::database_error(service, e);
     };
     let offset = match db.position() {
         Some(ErrorPosition::Original(position)) => char_offset(&file.text, *position),
-        _ => failing_statement(client, file, replayable),
+        _ => failing_statement(client, file, replay),
     };
     let location = offset.map(|at| locate(file, at));
     let mut details = Vec::new();
@@ -109,14 +121,14 @@ fn failure(
     }
     details.push(format!("error code: {}", db.code().code()));
     let mut hint = db.hint().map(|h| format!("{h} (from PostgreSQL)"));
-    let ours = if replayable {
-        "nothing from this file was applied; fix it and run `berth migrate` again"
+    let ours = if replay.is_some() {
+        format!("nothing from this file was applied; fix it and run `{retry}` again")
     } else {
-        "this file ran outside a transaction: check what it left behind (e.g. an INVALID index from `CREATE INDEX CONCURRENTLY`), fix it and run `berth migrate` again"
+        format!("this file ran outside a transaction: check what it left behind (e.g. an INVALID index from `CREATE INDEX CONCURRENTLY`), fix it and run `{retry}` again")
     };
     hint = Some(match hint {
         Some(h) => format!("{h}\n      {ours}"),
-        None => ours.to_string(),
+        None => ours,
     });
     Error::MigrationFailed(Box::new(MigrationFailure {
         service: service.to_string(),
@@ -135,14 +147,25 @@ fn message_of(db: &DbError) -> String {
     }
 }
 
-/// Replay the file statement by statement in a rolled-back transaction; the
-/// byte offset where the first failing statement fails.
-fn failing_statement(client: &mut Client, file: &SqlFile, replayable: bool) -> Option<usize> {
+/// Replay the file statement by statement in a rolled-back transaction
+/// (after `replay`'s files); the byte offset where the first failing
+/// statement fails.
+fn failing_statement(
+    client: &mut Client,
+    file: &SqlFile,
+    replay: Option<&[SqlFile]>,
+) -> Option<usize> {
     let statements = sql::statements(&file.text);
-    if statements.len() == 1 || !replayable {
+    let Some(before) = replay.filter(|_| statements.len() > 1) else {
         return statements.first().map(|s| s.start);
-    }
+    };
     client.batch_execute("BEGIN").ok()?;
+    for earlier in before {
+        if client.batch_execute(&earlier.text).is_err() {
+            let _ = client.batch_execute("ROLLBACK");
+            return None;
+        }
+    }
     let mut found = None;
     for range in statements {
         if let Err(e) = client.batch_execute(&file.text[range.clone()]) {

@@ -474,18 +474,21 @@ fn seeds_run_on_a_fresh_database_and_again_after_reset() {
     s.ok(&["up"]);
     assert_eq!(count(&mut s.db()), 2);
 
-    // A failing seed rolls back all seeds.
+    // A failing seed rolls back all seeds, and is shown at its statement,
+    // found by replaying the seeds before it too (a temporary table here).
     s.file(
-        "seeds/db/02_bad.sql",
-        "INSERT INTO users (name) VALUES (NULL);\n",
+        "seeds/db/02_names.sql",
+        "CREATE TEMP TABLE names (name text);\nINSERT INTO names VALUES ('carl');\n",
+    );
+    s.file(
+        "seeds/db/03_bad.sql",
+        "INSERT INTO users (name) SELECT name FROM names;\nINSERT INTO users (name) VALUES (NULL);\n",
     );
     let out = s.run(&["seed"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(
-        stderr(&out).contains("seeds/db/02_bad.sql:1:1"),
-        "{}",
-        describe(&out)
-    );
+    let err = stderr(&out);
+    assert!(err.contains("--> seeds/db/03_bad.sql:2:1"), "{err}");
+    assert!(err.contains("run `berth seed` again"), "{err}");
     assert_eq!(count(&mut s.db()), 2);
 }
 
