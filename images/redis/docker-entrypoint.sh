@@ -1,0 +1,12 @@
+#!/bin/bash
+# The official redis image's contract: options alone go to redis-server,
+# which runs as the redis user in /data.
+set -euo pipefail
+if [ "${1:0:1}" = '-' ] || [ "${1%.conf}" != "$1" ]; then
+  set -- redis-server "$@"
+fi
+if [ "$1" = 'redis-server' ] && [ "$(id -u)" = '0' ]; then
+  chown -R redis:redis /data
+  exec setpriv --reuid=redis --regid=redis --init-groups "$@"
+fi
+exec "$@"
