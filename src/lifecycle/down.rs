@@ -17,7 +17,9 @@ pub fn down(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Resu
     }
     let _lock = super::lock(&config, &dir, "down", reporter)?;
     let stack = super::open(config, dir)?;
-    stop_all(&stack, reporter, false)
+    let stopped = stop_all(&stack, reporter, false)?;
+    stop_unlisted(&stack, reporter, "its data is kept")?;
+    Ok(stopped)
 }
 
 /// Stop the stack and delete its data, generated passwords, chosen ports,
@@ -27,6 +29,7 @@ pub fn reset(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Res
         let _lock = super::lock(&config, &dir, "reset", reporter)?;
         let stack = super::open(config.clone(), dir.clone())?;
         stop_all(&stack, reporter, true)?;
+        stop_unlisted(&stack, reporter, "its data is deleted with the rest")?;
         dir.remove()?;
     }
     let env_file = config.env_file();
@@ -37,6 +40,29 @@ pub fn reset(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Res
         )),
         _ => Ok(()),
     }
+}
+
+/// Stop servers of services the stack file no longer lists, on every
+/// runtime, saying so.
+fn stop_unlisted(stack: &Stack, reporter: &dyn Reporter, data: &str) -> Result<()> {
+    let listed: Vec<&str> = stack.services.iter().map(|s| s.name.as_str()).collect();
+    for name in crate::config::RUNTIMES {
+        let runtime = crate::runtime::for_name(name, &stack.dir)?;
+        for gone in runtime.stop_unlisted(&listed)? {
+            reporter.event(Event::Warning {
+                message: format!(
+                    "stopped `{gone}`, which `{}` no longer lists; {data}",
+                    stack
+                        .config
+                        .file
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn stop_all(stack: &Stack, reporter: &dyn Reporter, wipe_all: bool) -> Result<Vec<String>> {

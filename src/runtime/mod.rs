@@ -65,6 +65,11 @@ pub trait Runtime: Send + Sync {
     fn wipe(&self, svc: &ServiceSpec) -> Result<()>;
 
     fn log_file(&self, svc: &ServiceSpec) -> PathBuf;
+
+    /// Stop what this runtime runs for the stack under a service name the
+    /// stack file no longer lists (a service removed while it ran), so
+    /// `down` and `reset` leave nothing running. Returns those names.
+    fn stop_unlisted(&self, listed: &[&str]) -> Result<Vec<String>>;
 }
 
 /// The runtime named in the stack file.

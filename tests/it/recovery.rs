@@ -113,3 +113,45 @@ fn a_server_started_by_a_killed_berth_is_adopted_or_replaced() {
     let status = stdout(&s.ok(&["status"]));
     assert!(status.contains("ready"), "{status}");
 }
+
+#[test]
+fn a_service_removed_from_the_stack_file_is_stopped_by_down_and_reset() {
+    let s = Sandbox::new(&pg_redis_stack("removed", false));
+    s.ok(&["up"]);
+    let gone = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |t| t.contains(") Z "))
+    };
+    // Drop the cache from the file while it runs.
+    let without_cache = |s: &Sandbox| {
+        s.write_stack(
+            "name = \"removed\"\n[services.db]\nkind = \"postgres\"\nuser = \"app\"\ndatabase = \"app\"\n",
+        )
+    };
+    let cache = pid_of(&s, "removed", "cache");
+    without_cache(&s);
+    let down = s.ok(&["down"]);
+    assert!(
+        stderr(&down)
+            .contains("stopped `cache`, which `berth.toml` no longer lists; its data is kept"),
+        "{}",
+        describe(&down)
+    );
+    wait_until("the cache to stop", Duration::from_secs(10), || gone(cache));
+
+    // The same for reset, which then deletes its data too.
+    s.write_stack(&pg_redis_stack("removed", false));
+    s.ok(&["up"]);
+    let db = pid_of(&s, "removed", "db");
+    let cache = pid_of(&s, "removed", "cache");
+    without_cache(&s);
+    let reset = s.ok(&["reset", "--yes"]);
+    assert!(
+        stderr(&reset).contains("stopped `cache`"),
+        "{}",
+        describe(&reset)
+    );
+    wait_until("both to stop", Duration::from_secs(10), || {
+        gone(db) && gone(cache)
+    });
+    assert!(!s.state_dir("removed").exists());
+}

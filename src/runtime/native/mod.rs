@@ -307,11 +307,14 @@ impl Runtime for NativeRuntime {
             .context(|| format!("could not start `{}`", program.display()))?;
         let pid = child.id() as i32;
         let record = ProcessRecord::of(pid).unwrap_or(ProcessRecord { pid, start_time: 0 });
-        fsutil::write_atomic(
-            &self.dir.run_file(&svc.name),
-            record.to_text().as_bytes(),
-            0o600,
-        )?;
+        // The stop signal goes into the record too, so a server can be
+        // stopped properly even after its service left the stack file.
+        let text = format!(
+            "{} {}\n",
+            record.to_text().trim_end(),
+            signal_name(launch.server.stop_signal)
+        );
+        fsutil::write_atomic(&self.dir.run_file(&svc.name), text.as_bytes(), 0o600)?;
         self.children
             .lock()
             .unwrap()
@@ -370,6 +373,48 @@ impl Runtime for NativeRuntime {
 
     fn log_file(&self, svc: &ServiceSpec) -> PathBuf {
         self.dir.log_file(&svc.name)
+    }
+
+    fn stop_unlisted(&self, listed: &[&str]) -> Result<Vec<String>> {
+        let Ok(entries) = std::fs::read_dir(self.dir.root.join("run")) else {
+            return Ok(Vec::new());
+        };
+        let mut stopped = Vec::new();
+        for entry in entries.flatten() {
+            let file = entry.path();
+            let Some(name) = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".pid"))
+            else {
+                continue;
+            };
+            if listed.contains(&name) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            if let Some(record) = ProcessRecord::parse(&text).filter(ProcessRecord::is_alive) {
+                let signal = match text.split_whitespace().nth(2) {
+                    Some("INT") => libc::SIGINT,
+                    _ => libc::SIGTERM,
+                };
+                process::signal(record.pid, signal);
+                if !wait_for_exit_with(&[record], STOP_TIMEOUT, &|| {}) {
+                    process::signal(record.pid, libc::SIGKILL);
+                    wait_for_exit_with(&[record], Duration::from_secs(5), &|| {});
+                }
+                stopped.push(name.to_string());
+            }
+            let _ = std::fs::remove_file(&file);
+        }
+        Ok(stopped)
+    }
+}
+
+fn signal_name(s: StopSignal) -> &'static str {
+    match s {
+        StopSignal::Interrupt => "INT",
+        StopSignal::Terminate => "TERM",
     }
 }
 
