@@ -35,7 +35,7 @@ if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   # The temporary server: Unix socket only, so nothing outside the
   # container can mistake it for the real one.
   pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=/var/run/postgresql" -w start >/dev/null
-  export PGUSER="$POSTGRES_USER" PGHOST=/var/run/postgresql
+  export PGUSER="$POSTGRES_USER" PGHOST=/var/run/postgresql PGPASSWORD="${POSTGRES_PASSWORD:-}"
   if [ "$POSTGRES_DB" != 'postgres' ]; then
     psql -v ON_ERROR_STOP=1 -q -d postgres --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db";'
   fi
@@ -47,7 +47,7 @@ if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
     esac
   done
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
-  unset PGUSER PGHOST
+  unset PGUSER PGHOST PGPASSWORD
   echo 'PostgreSQL init process complete; ready for start up.'
 fi
 

@@ -51,6 +51,8 @@ pub struct ServiceConfig {
     pub name: String,
     pub kind: String,
     pub runtime: String,
+    /// The container image (container runtime); default: the kind's.
+    pub image: Option<String>,
     pub version: Option<semver::VersionReq>,
     pub version_text: Option<String>,
     pub port: PortSetting,
@@ -109,7 +111,7 @@ pub struct LoadOptions {
 }
 
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
-pub const RUNTIMES: &[&str] = &["native"];
+pub const RUNTIMES: &[&str] = &["native", "container"];
 
 /// Read and resolve a stack file. `env` looks up environment variables (the
 /// process environment in the CLI; tests pass their own).

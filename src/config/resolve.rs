@@ -387,6 +387,7 @@ impl Checker<'_> {
                 })
                 .unwrap_or_default(),
             ready_timeout,
+            image: raw.image.as_ref().map(|v| v.get_ref().clone()),
             migrations: sql_dir(&raw.migrations, "migrations"),
             seeds: sql_dir(&raw.seeds, "seeds"),
             depends_on,
@@ -526,6 +527,7 @@ fn set_from_env(svc: &mut RawService, key: &str, var: &str, value: &str) -> Resu
             *slot = Some(Spanned::new(0..0, flag));
         }
         "runtime" => svc.runtime = spanned(value.into()),
+        "image" => svc.image = spanned(value.into()),
         "version" => svc.version = spanned(value.into()),
         "user" => svc.user = spanned(value.into()),
         "password" => svc.password = spanned(value.into()),

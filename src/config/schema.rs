@@ -48,6 +48,7 @@ pub struct RawEnv {
 pub struct RawService {
     pub kind: Option<Spanned<String>>,
     pub runtime: Option<Spanned<String>>,
+    pub image: Option<Spanned<String>>,
     pub version: Option<Spanned<String>>,
     pub port: Option<Spanned<PortSetting>>,
     pub user: Option<Spanned<String>>,
@@ -157,6 +158,7 @@ impl<'de> Deserialize<'de> for SettingValue {
 pub const KEYS: &[&str] = &[
     "kind",
     "runtime",
+    "image",
     "version",
     "port",
     "user",
@@ -178,6 +180,7 @@ pub const KEYS: &[&str] = &[
 /// Keys that may be set from an environment variable (scalar values only).
 pub const ENV_KEYS: &[&str] = &[
     "runtime",
+    "image",
     "version",
     "port",
     "user",
@@ -197,6 +200,7 @@ impl RawService {
         match key {
             "kind" => self.kind.as_ref().map(Spanned::span),
             "runtime" => self.runtime.as_ref().map(Spanned::span),
+            "image" => self.image.as_ref().map(Spanned::span),
             "version" => self.version.as_ref().map(Spanned::span),
             "port" => self.port.as_ref().map(Spanned::span),
             "user" => self.user.as_ref().map(Spanned::span),
@@ -229,6 +233,7 @@ impl RawService {
         take!(
             kind,
             runtime,
+            image,
             version,
             port,
             user,

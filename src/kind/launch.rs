@@ -113,3 +113,37 @@ mod tests {
         assert_eq!(v, Some(semver::Version::new(7, 0, 15)));
     }
 }
+
+/// How to run a service as a container: the image and its contract (the
+/// official image's environment variables, data path and arguments).
+#[derive(Debug, Clone)]
+pub struct ContainerLaunch {
+    /// The image when the stack file names none, e.g. `postgres:15`.
+    pub default_image: String,
+    pub env: Vec<(String, String)>,
+    /// Arguments after the image's entrypoint.
+    pub args: Vec<String>,
+    /// The port the server listens on inside the container.
+    pub port: u16,
+    /// Where the image keeps its data (a named volume when persistent).
+    pub data_path: &'static str,
+    pub stop_signal: StopSignal,
+    /// An engine health check (`CMD-SHELL`), so `docker ps` shows health;
+    /// berth itself never waits on it.
+    pub health: String,
+}
+
+/// The image tag for a version constraint: its first number (`"15"`,
+/// `">=15, <17"` → `15`), else `fallback`.
+pub fn image_tag(version_text: Option<&str>, fallback: &str) -> String {
+    version_text
+        .and_then(|v| {
+            let digits: String = v
+                .chars()
+                .skip_while(|c| !c.is_ascii_digit())
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            (!digits.is_empty()).then_some(digits)
+        })
+        .unwrap_or_else(|| fallback.to_string())
+}

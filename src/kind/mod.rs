@@ -15,7 +15,9 @@ use crate::config::ServiceConfig;
 use crate::error::Result;
 use crate::stack::ServiceSpec;
 
-pub use launch::{Arg, BinarySpec, InitStep, NativeLaunch, ServerSpec, StopSignal};
+pub use launch::{
+    Arg, BinarySpec, ContainerLaunch, InitStep, NativeLaunch, ServerSpec, StopSignal,
+};
 pub(crate) use postgres::quote_ident;
 
 /// Where a service answers, as seen from the host.
@@ -85,6 +87,9 @@ pub trait ServiceKind: Send + Sync + 'static {
 
     /// How to run the service as host processes.
     fn native(&self, svc: &ServiceSpec) -> NativeLaunch;
+
+    /// How to run the service as a container.
+    fn container(&self, svc: &ServiceSpec) -> ContainerLaunch;
 }
 
 static KINDS: &[&dyn ServiceKind] = &[&postgres::Postgres, &redis::Redis];
@@ -103,7 +108,14 @@ pub fn sql_login(svc: &ServiceSpec) -> Option<(String, String)> {
 }
 
 /// Keys every service accepts whatever its kind.
-pub const COMMON_KEYS: &[&str] = &["kind", "runtime", "port", "ready_timeout", "depends_on"];
+pub const COMMON_KEYS: &[&str] = &[
+    "kind",
+    "runtime",
+    "image",
+    "port",
+    "ready_timeout",
+    "depends_on",
+];
 
 /// Percent-encode a URL userinfo component (user or password).
 pub(crate) fn url_escape(text: &str) -> String {

@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use super::launch::first_version;
+use super::launch::{self, first_version};
 use super::{
-    url_escape, Arg, BinarySpec, ConnectionValue, Endpoint, InitStep, NativeLaunch, ServerSpec,
-    ServiceKind, StopSignal, MASK,
+    url_escape, Arg, BinarySpec, ConnectionValue, ContainerLaunch, Endpoint, InitStep,
+    NativeLaunch, ServerSpec, ServiceKind, StopSignal, MASK,
 };
 use crate::config::ServiceConfig;
 use crate::error::{Error, Result};
@@ -279,6 +279,33 @@ impl ServiceKind for Postgres {
                 InitStep::Run { program: "initdb", args: init_args },
             ],
             server: ServerSpec { program: "postgres", args, files: Vec::new(), stop_signal: StopSignal::Interrupt },
+        }
+    }
+
+    fn container(&self, svc: &ServiceSpec) -> ContainerLaunch {
+        let user = user(svc).to_string();
+        let mut args = vec!["postgres".to_string()];
+        for (k, v) in &svc.config.settings {
+            args.extend(["-c".to_string(), format!("{k}={v}")]);
+        }
+        ContainerLaunch {
+            default_image: format!(
+                "postgres:{}",
+                launch::image_tag(svc.config.version_text.as_deref(), "17")
+            ),
+            env: vec![
+                ("POSTGRES_USER".into(), user.clone()),
+                (
+                    "POSTGRES_PASSWORD".into(),
+                    svc.password.clone().unwrap_or_default(),
+                ),
+                ("POSTGRES_DB".into(), database(svc)),
+            ],
+            args,
+            port: 5432,
+            data_path: "/var/lib/postgresql/data",
+            stop_signal: StopSignal::Interrupt,
+            health: format!("pg_isready -h 127.0.0.1 -U {user}"),
         }
     }
 }

@@ -7,10 +7,10 @@
 //! file unless `appendonly = false`. A SIGTERM makes Redis write its final
 //! snapshot, which is how `down` keeps a persistent Redis's data.
 
-use super::launch::first_version;
+use super::launch::{self, first_version};
 use super::{
-    Arg, BinarySpec, ConnectionValue, Endpoint, NativeLaunch, ServerSpec, ServiceKind, StopSignal,
-    MASK,
+    Arg, BinarySpec, ConnectionValue, ContainerLaunch, Endpoint, NativeLaunch, ServerSpec,
+    ServiceKind, StopSignal, MASK,
 };
 use crate::config::ServiceConfig;
 use crate::stack::ServiceSpec;
@@ -151,6 +151,50 @@ impl ServiceKind for Redis {
             },
             init: Vec::new(),
             server: ServerSpec { program: "redis-server", args, files: vec![("redis.conf", conf)], stop_signal: StopSignal::Terminate },
+        }
+    }
+
+    fn container(&self, svc: &ServiceSpec) -> ContainerLaunch {
+        let mut args = vec!["redis-server".to_string()];
+        let mut health = "redis-cli".to_string();
+        if let Some(pw) = &svc.password {
+            args.extend(["--requirepass".to_string(), pw.clone()]);
+            health.push_str(" --no-auth-warning -a \"$REDIS_PASSWORD\"");
+        }
+        let appendonly = svc.persist && svc.config.appendonly.unwrap_or(true);
+        args.extend([
+            "--save".to_string(),
+            if svc.persist {
+                "3600 1 300 100 60 10000"
+            } else {
+                ""
+            }
+            .to_string(),
+            "--appendonly".to_string(),
+            if appendonly { "yes" } else { "no" }.to_string(),
+        ]);
+        if let Some(m) = &svc.config.maxmemory {
+            args.extend(["--maxmemory".to_string(), m.clone()]);
+        }
+        for (k, v) in &svc.config.settings {
+            args.extend([format!("--{k}"), v.clone()]);
+        }
+        health.push_str(" ping");
+        ContainerLaunch {
+            default_image: format!(
+                "redis:{}",
+                launch::image_tag(svc.config.version_text.as_deref(), "7")
+            ),
+            env: svc
+                .password
+                .iter()
+                .map(|p| ("REDIS_PASSWORD".to_string(), p.clone()))
+                .collect(),
+            args,
+            port: 6379,
+            data_path: "/data",
+            stop_signal: StopSignal::Terminate,
+            health,
         }
     }
 }

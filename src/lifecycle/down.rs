@@ -43,12 +43,18 @@ pub fn reset(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Res
 }
 
 /// Stop servers of services the stack file no longer lists, on every
-/// runtime, saying so.
+/// runtime, saying so; then release what the stack's services shared.
 fn stop_unlisted(stack: &Stack, reporter: &dyn Reporter, data: &str) -> Result<()> {
     let listed: Vec<&str> = stack.services.iter().map(|s| s.name.as_str()).collect();
-    for name in crate::config::RUNTIMES {
-        let runtime = crate::runtime::for_name(name, &stack.dir)?;
-        for gone in runtime.stop_unlisted(&listed)? {
+    // The native runtime's records are files, cheap to look at; an engine
+    // is asked only when the stack still runs something on it.
+    let used =
+        |name: &str| name == "native" || stack.services.iter().any(|s| s.config.runtime == name);
+    for name in crate::config::RUNTIMES.iter().filter(|n| used(n)) {
+        let runtime = crate::runtime::for_name(name, stack.name(), &stack.dir)?;
+        let gone_services = runtime.stop_unlisted(&listed)?;
+        runtime.release_stack()?;
+        for gone in gone_services {
             reporter.event(Event::Warning {
                 message: format!(
                     "stopped `{gone}`, which `{}` no longer lists; {data}",

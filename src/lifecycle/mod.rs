@@ -105,7 +105,7 @@ impl Runtimes {
             if !by_name.iter().any(|(n, _)| n == &svc.config.runtime) {
                 by_name.push((
                     svc.config.runtime.clone(),
-                    runtime::for_name(&svc.config.runtime, &stack.dir)?,
+                    runtime::for_name(&svc.config.runtime, stack.name(), &stack.dir)?,
                 ));
             }
         }

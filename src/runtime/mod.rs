@@ -6,6 +6,7 @@
 //! it runs; readiness, provisioning and ordering are shared code in
 //! [`crate::lifecycle`].
 
+pub mod container;
 pub mod native;
 
 use std::path::PathBuf;
@@ -70,12 +71,22 @@ pub trait Runtime: Send + Sync {
     /// stack file no longer lists (a service removed while it ran), so
     /// `down` and `reset` leave nothing running. Returns those names.
     fn stop_unlisted(&self, listed: &[&str]) -> Result<Vec<String>>;
+
+    /// After every service stopped: remove what the stack's services share
+    /// (the container network). Never touches what other stacks use.
+    fn release_stack(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
-/// The runtime named in the stack file.
-pub fn for_name(name: &str, dir: &StateDir) -> Result<Box<dyn Runtime>> {
+/// The runtime named in the stack file, for stack `stack`.
+pub fn for_name(name: &str, stack: &str, dir: &StateDir) -> Result<Box<dyn Runtime>> {
     match name {
         "native" => Ok(Box::new(native::NativeRuntime::new(dir.clone())?)),
+        "container" => Ok(Box::new(container::ContainerRuntime::new(
+            stack,
+            dir.clone(),
+        )?)),
         other => unreachable!("runtime `{other}` is checked when loading"),
     }
 }

@@ -6,6 +6,7 @@
 
 mod concurrency;
 mod config_errors;
+mod containers;
 mod envfile;
 mod lifecycle;
 mod migrations;
