@@ -28,31 +28,18 @@ fn engine() -> bool {
     true
 }
 
+/// The shared Postgres + Redis stack (persistent Redis), as containers.
 fn stack(name: &str) -> String {
-    format!(
-        r#"name = "{name}"
-runtime = "container"
-
-[services.db]
-kind = "postgres"
-image = "{PG_IMAGE}"
-user = "app"
-database = "app"
-
-[services.cache]
-kind = "redis"
-image = "{REDIS_IMAGE}"
-persist = true
-
-[env]
-file = ".env"
-[env.vars]
-DATABASE_URL = "${{db.url}}"
-REDIS_HOST = "${{cache.host}}"
-REDIS_PORT = "${{cache.port}}"
-REDIS_PASSWORD = "${{cache.password}}"
-"#
-    )
+    pg_redis_stack(name, true)
+        .replacen("\n", "\nruntime = \"container\"\n", 1)
+        .replace(
+            "kind = \"postgres\"",
+            &format!("kind = \"postgres\"\nimage = \"{PG_IMAGE}\""),
+        )
+        .replace(
+            "kind = \"redis\"",
+            &format!("kind = \"redis\"\nimage = \"{REDIS_IMAGE}\""),
+        )
 }
 
 /// `docker ... --format` lines for this stack's objects of `kind`.
