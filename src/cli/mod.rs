@@ -150,6 +150,19 @@ impl Context {
     }
 }
 
+impl Context {
+    /// The stack's databases that take migrations (all, or `service`), each
+    /// with whether its service runs: what `migrate`, `seed` and `db` act on.
+    fn migration_targets(
+        &self,
+        service: Option<&str>,
+    ) -> Result<Vec<(berth::migrate::Target, bool)>> {
+        let (config, dir) = self.load()?;
+        let stack = lifecycle::open(config, dir)?;
+        lifecycle::migration_targets(&stack, service)
+    }
+}
+
 /// First Ctrl-C: finish at the next safe point. Second: leave at once.
 fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {

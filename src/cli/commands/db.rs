@@ -4,7 +4,6 @@
 //! berth (the test runner, a shell script): once that process is gone,
 //! `berth db gc` (or the next run's cleanup) drops it.
 
-use berth::lifecycle;
 use berth::process::ProcessRecord;
 use berth::testing::Databases;
 use berth::{Error, Result};
@@ -51,9 +50,7 @@ enum Action {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
-    let (config, dir) = ctx.load()?;
-    let stack = lifecycle::open(config, dir)?;
-    let targets = lifecycle::migration_targets(&stack, args.service.as_deref())?;
+    let targets = ctx.migration_targets(args.service.as_deref())?;
     let (target, is_running) = only_one(targets, "the databases are for")?;
     let target = running(target, is_running, "db")?;
     let databases = Databases::new(target);

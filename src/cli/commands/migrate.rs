@@ -1,6 +1,5 @@
 //! `berth migrate [status|new|verify]`
 
-use berth::lifecycle;
 use berth::migrate::{self, State, Target};
 use berth::{fmt_duration, Error, Result};
 
@@ -53,9 +52,7 @@ enum Action {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
-    let (config, dir) = ctx.load()?;
-    let stack = lifecycle::open(config, dir)?;
-    let targets = lifecycle::migration_targets(&stack, args.service.as_deref())?;
+    let targets = ctx.migration_targets(args.service.as_deref())?;
     match args.action {
         None => apply(targets, args.allow_out_of_order, args.json),
         Some(Action::Status { json }) => status(targets, json),

@@ -1,6 +1,5 @@
 //! `berth seed`
 
-use berth::lifecycle;
 use berth::migrate;
 use berth::Result;
 
@@ -17,9 +16,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
-    let (config, dir) = ctx.load()?;
-    let stack = lifecycle::open(config, dir)?;
-    let targets = lifecycle::migration_targets(&stack, args.service.as_deref())?;
+    let targets = ctx.migration_targets(args.service.as_deref())?;
     let progress = Progress::new();
     let mut done = Vec::new();
     for (target, is_running) in targets {
