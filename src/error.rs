@@ -107,6 +107,15 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// Images differ from what `berth.lock` pins (`verify`, `up --locked`).
+    #[error("{message}")]
+    ImageDrift {
+        message: String,
+        /// One line per service that drifted.
+        problems: Vec<String>,
+        hint: Option<String>,
+    },
+
     /// A migration or seed file failed; its transaction was rolled back.
     #[error("`{}` failed on service `{}`: {}", .0.file, .0.service, .0.message)]
     MigrationFailed(Box<MigrationFailure>),
@@ -162,6 +171,7 @@ impl Error {
             Error::ReadinessTimeout { .. } | Error::ServiceExited { .. } => ExitClass::Readiness,
             Error::Busy { .. } | Error::MigrationLockTimeout { .. } => ExitClass::Busy,
             Error::MigrationIntegrity { .. } => ExitClass::MigrationIntegrity,
+            Error::ImageDrift { .. } => ExitClass::DigestDrift,
             Error::Interrupted => ExitClass::Interrupted,
             Error::CommandFailed { .. }
             | Error::Provision { .. }
@@ -184,6 +194,7 @@ impl Error {
             | Error::Preflight { hint, .. }
             | Error::Provision { hint, .. }
             | Error::MigrationIntegrity { hint, .. }
+            | Error::ImageDrift { hint, .. }
             | Error::Migrate { hint, .. }
             | Error::Service { hint, .. } => hint.clone(),
             Error::MigrationFailed(f) => f.hint.clone(),
@@ -225,7 +236,7 @@ impl Error {
                 lines.extend(output_tail.iter().map(|l| format!("  {l}")));
                 lines
             }
-            Error::MigrationIntegrity { problems, .. } => {
+            Error::MigrationIntegrity { problems, .. } | Error::ImageDrift { problems, .. } => {
                 problems.iter().map(|p| format!("- {p}")).collect()
             }
             Error::MigrationFailed(f) => f.details.clone(),

@@ -12,6 +12,7 @@ pub mod config;
 pub mod envfile;
 pub mod error;
 pub mod fsutil;
+pub mod image_lock;
 pub mod interrupt;
 pub mod kind;
 pub mod lifecycle;

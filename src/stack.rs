@@ -25,6 +25,15 @@ pub struct ServiceSpec {
     pub persist: bool,
     /// Names of the services this one waits for.
     pub depends_on: Vec<String>,
+    /// Generic services: `command` and `env` with every `${service.key}`
+    /// filled in as this service sees it (see [`Stack::new`]).
+    pub command: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// The stack file's directory: a native command's working directory.
+    pub root: std::path::PathBuf,
+    /// The image id `berth.lock` pins, which the container runs instead of
+    /// the tag (set by `up`).
+    pub pinned_image: Option<String>,
 }
 
 impl std::fmt::Debug for ServiceSpec {
@@ -102,10 +111,15 @@ impl Stack {
                     password,
                     persist: svc.persist.unwrap_or(kind.persists_by_default()),
                     depends_on: svc.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
+                    command: Vec::new(),
+                    env: Vec::new(),
+                    root: config.root.clone(),
+                    pinned_image: None,
                     config: svc.clone(),
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let services = fill_templates(services);
         Ok(Stack {
             config,
             dir,
@@ -154,6 +168,47 @@ impl Stack {
             .map(|s| (s.name.clone(), s.connection()))
             .collect()
     }
+}
+
+/// Fill in generic services' `command` and `env`. A service reads another's
+/// connection values as it can reach it: from the host (a native service,
+/// or a container naming a native one) at the published loopback port; from
+/// a container naming another container, by service name on the stack's
+/// network at the port inside the container.
+fn fill_templates(mut services: Vec<ServiceSpec>) -> Vec<ServiceSpec> {
+    let in_container = |s: &ServiceSpec| s.config.runtime == "container";
+    let views: Vec<(Vec<kind::ConnectionValue>, Vec<kind::ConnectionValue>)> = services
+        .iter()
+        .map(|s| {
+            let network = Endpoint {
+                host: s.name.clone(),
+                port: s.kind.container(s).port,
+            };
+            (s.connection(), s.kind.connection(s, &network))
+        })
+        .collect();
+    let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+    let runtimes: Vec<bool> = services.iter().map(in_container).collect();
+    for svc in services.iter_mut() {
+        let from_container = in_container(svc);
+        let lookup = |other: &str, key: &str| {
+            let i = names.iter().position(|n| n == other)?;
+            let values = if from_container && runtimes[i] {
+                &views[i].1
+            } else {
+                &views[i].0
+            };
+            values.iter().find(|v| v.key == key).map(|v| v.value.clone())
+        };
+        svc.command = svc.config.command.iter().map(|t| t.render(lookup)).collect();
+        svc.env = svc
+            .config
+            .env
+            .iter()
+            .map(|(k, t)| (k.clone(), t.render(lookup)))
+            .collect();
+    }
+    services
 }
 
 /// Ask the OS for a free loopback port.

@@ -34,6 +34,10 @@ pub struct Cli {
     #[arg(long, env = "BERTH_STACK_NAME", value_name = "NAME")]
     name: Option<String>,
 
+    /// Run every service on this runtime (`native` or `container`), whatever the stack file says
+    #[arg(long, env = "BERTH_RUNTIME", value_name = "RUNTIME")]
+    runtime: Option<String>,
+
     /// Keep the stack's state here instead of `.berth/<stack>` beside the stack file
     #[arg(long, env = "BERTH_STATE_DIR", value_name = "DIR")]
     state_dir: Option<PathBuf>,
@@ -64,8 +68,12 @@ enum Command {
     Db(commands::db::Args),
     /// Show the connection values, or write `.env.example`
     Env(commands::env::Args),
-    /// Check this machine for the stack: binaries, ports, resources
+    /// Check this machine for the stack: engine, binaries, images, ports, resources
     Doctor(commands::doctor::Args),
+    /// Pin each container service's image by digest in `berth.lock`
+    Lock(commands::lock::Args),
+    /// Check that each container service's image is the one `berth.lock` pins
+    Verify(commands::verify::Args),
 }
 
 pub fn main() -> i32 {
@@ -97,6 +105,7 @@ fn run(cli: Cli) -> Result<()> {
         options: LoadOptions {
             profile: cli.profile,
             name: cli.name,
+            runtime: cli.runtime,
         },
         state_dir: cli.state_dir,
     };
@@ -112,6 +121,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Db(args) => commands::db::run(&ctx, args),
         Command::Env(args) => commands::env::run(&ctx, args),
         Command::Doctor(args) => commands::doctor::run(&ctx, args),
+        Command::Lock(args) => commands::lock::run(&ctx, args),
+        Command::Verify(args) => commands::verify::run(&ctx, args),
     }
 }
 

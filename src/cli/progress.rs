@@ -51,6 +51,11 @@ impl Progress {
 
     fn describe(phase: &Phase) -> Option<String> {
         Some(match phase {
+            Phase::Pulling { image, done, total } => format!(
+                "pulling image `{image}`: {} of {}",
+                fmt_bytes(*done),
+                fmt_bytes(*total)
+            ),
             Phase::Initializing => "initializing data".into(),
             Phase::Starting => "starting".into(),
             Phase::Waiting { last, elapsed } => {
@@ -142,7 +147,7 @@ impl Reporter for Progress {
                         }
                     }
                     None => {
-                        if let Phase::Waiting { .. } | Phase::Migrating { .. } = phase {
+                        if let Phase::Waiting { .. } | Phase::Migrating { .. } | Phase::Pulling { .. } = phase {
                             let mut last = self.last_wait_line.lock().unwrap();
                             let due = last
                                 .get(service)
@@ -167,5 +172,13 @@ impl Drop for Progress {
                 bar.abandon();
             }
         }
+    }
+}
+
+fn fmt_bytes(n: u64) -> String {
+    if n >= 1 << 30 {
+        format!("{:.1} GB", n as f64 / (1u64 << 30) as f64)
+    } else {
+        format!("{:.1} MB", n as f64 / (1u64 << 20) as f64)
     }
 }

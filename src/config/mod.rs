@@ -8,6 +8,7 @@
 //! offending text, or names the environment variable it came from.
 
 pub mod duration;
+pub mod generic;
 mod resolve;
 pub mod schema;
 mod source;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use resolve::generic_var;
+pub use generic::{PortMapping, Ready, Volume, VolumeSource};
 pub use schema::PortSetting;
 pub use source::{SourceFile, SourceLocation, Span};
 pub use template::Template;
@@ -72,6 +74,19 @@ pub struct ServiceConfig {
     /// SQL seed data, for kinds that take it (postgres).
     pub seeds: Option<SqlDir>,
     pub depends_on: Vec<toml::Spanned<String>>,
+    /// Generic services: the program and its arguments (natively), or the
+    /// image's command (in a container); `${service.key}` references allowed.
+    pub command: Vec<Template>,
+    /// Generic services: the port the server listens on in its container.
+    pub container_port: Option<u16>,
+    /// Generic services: extra ports published on loopback.
+    pub extra_ports: Vec<PortMapping>,
+    /// Generic services: environment variables, `${service.key}` allowed.
+    pub env: Vec<(String, Template)>,
+    /// Generic services in containers: named volumes and bind mounts.
+    pub volumes: Vec<Volume>,
+    /// Generic services: the readiness probe (default: tcp).
+    pub ready: Option<Ready>,
     /// Where the service's table starts, for errors about the service.
     pub span: Span,
 }
@@ -108,6 +123,9 @@ pub struct LoadOptions {
     pub profile: Option<String>,
     /// Replaces the stack name (for parallel instances of one file).
     pub name: Option<String>,
+    /// Runs every service on this runtime, whatever the file says
+    /// (`--runtime`, `BERTH_RUNTIME`).
+    pub runtime: Option<String>,
 }
 
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);

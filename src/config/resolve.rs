@@ -11,6 +11,7 @@ use toml::Spanned;
 use super::schema::{PortSetting, RawEnv, RawService, RawStack, ENV_KEYS, KEYS};
 use super::suggest::did_you_mean;
 use super::template::Template;
+use super::generic::{PortMapping, Ready, Volume};
 use super::{
     duration, error_at, EnvConfig, LoadOptions, Role, ServiceConfig, SourceFile, Span, SqlDir,
     StackConfig, DEFAULT_READY_TIMEOUT, RUNTIMES,
@@ -130,7 +131,19 @@ pub(super) fn resolve(
         _ => None,
     };
     let name = instance.clone().unwrap_or(own_name);
+    let forced_runtime = match &options.runtime {
+        Some(r) => {
+            check_runtime(r).map_err(|(message, hint)| Error::Config {
+                message: format!("{message} (from --runtime or BERTH_RUNTIME)"),
+                location: None,
+                hint,
+            })?;
+            Some(r.clone())
+        }
+        None => None,
+    };
     let default_runtime = match default_runtime {
+        _ if forced_runtime.is_some() => forced_runtime.clone().unwrap_or_default(),
         Some(r) => {
             check_runtime(r.get_ref()).map_err(|(m, h)| error_at(&source, &r.span(), m, h))?;
             r.into_inner()
@@ -142,13 +155,26 @@ pub(super) fn resolve(
         root: &root,
         source: &source,
         origins: &origins,
+        kinds: &[],
+        forced_runtime: forced_runtime.is_some(),
     };
     let names: Vec<String> = services.iter().map(|(n, _)| n.get_ref().clone()).collect();
+    let kinds: Vec<(String, String)> = services
+        .iter()
+        .filter_map(|(n, raw)| {
+            let kind = match &raw.kind {
+                Some(k) => Some(k.get_ref().clone()),
+                None => implied_kind(n.get_ref(), raw).map(String::from),
+            };
+            kind.map(|k| (n.get_ref().clone(), k))
+        })
+        .collect();
+    let checker = Checker { kinds: &kinds, ..checker };
     let mut resolved = Vec::new();
     for (svc_name, raw) in services {
         resolved.push(checker.service(svc_name, raw, &default_runtime, &names)?);
     }
-    let mut env = checker.env(env_section, &resolved)?;
+    let mut env = checker.env(env_section)?;
     if let Some(instance) = &instance {
         // An instance runs beside the file's own stack and other instances:
         // the file's ports would collide, so each is chosen free once and
@@ -183,6 +209,10 @@ struct Checker<'a> {
     root: &'a Path,
     source: &'a SourceFile,
     origins: &'a HashMap<(String, &'static str), String>,
+    /// Every service's name and kind, for checking `${service.key}`.
+    kinds: &'a [(String, String)],
+    /// `--runtime` given: every service runs there, whatever the file says.
+    forced_runtime: bool,
 }
 
 impl Checker<'_> {
@@ -218,8 +248,9 @@ impl Checker<'_> {
         }
         let kind = match &raw.kind {
             Some(k) => k.clone(),
-            None if kind::lookup(&svc).is_some() => Spanned::new(svc_span.clone(), svc.clone()),
-            None => {
+            None => match implied_kind(&svc, &raw) {
+                Some(k) => Spanned::new(svc_span.clone(), k.to_string()),
+                None => {
                 return Err(error_at(
                     self.source,
                     &svc_span,
@@ -229,7 +260,8 @@ impl Checker<'_> {
                         list(&kind::names().collect::<Vec<_>>())
                     )),
                 ))
-            }
+                }
+            },
         };
         let Some(kind_impl) = kind::lookup(kind.get_ref()) else {
             let hint = did_you_mean(kind.get_ref(), kind::names()).unwrap_or_else(|| {
@@ -259,6 +291,7 @@ impl Checker<'_> {
         }
 
         let runtime = match &raw.runtime {
+            _ if self.forced_runtime => default_runtime.to_string(),
             Some(r) => {
                 check_runtime(r.get_ref())
                     .map_err(|(m, h)| self.fail(&svc, "runtime", r.span(), m, h))?;
@@ -391,8 +424,16 @@ impl Checker<'_> {
             migrations: sql_dir(&raw.migrations, "migrations"),
             seeds: sql_dir(&raw.seeds, "seeds"),
             depends_on,
+            command: Vec::new(),
+            container_port: None,
+            extra_ports: Vec::new(),
+            env: Vec::new(),
+            volumes: Vec::new(),
+            ready: None,
             span: svc_span,
         };
+        let mut config = config;
+        self.generic_keys(&svc, &raw, &mut config)?;
         if let Err((key, message)) = kind_impl.validate(&config) {
             let span = raw.span_of(key).unwrap_or(config.span.clone());
             return Err(self.fail(&svc, key, span, message, None));
@@ -400,7 +441,93 @@ impl Checker<'_> {
         Ok(config)
     }
 
-    fn env(&self, raw: RawEnv, services: &[ServiceConfig]) -> Result<EnvConfig> {
+    /// `${svc.key}` must name a service and one of its connection values.
+    fn check_reference(&self, svc: &str, key: &str) -> Result<(), (String, Option<String>)> {
+        let Some((_, kind_name)) = self.kinds.iter().find(|(n, _)| n == svc) else {
+            let hint = did_you_mean(svc, self.kinds.iter().map(|(n, _)| n.as_str()));
+            return Err((
+                format!("`${{{svc}.{key}}}` names unknown service `{svc}`"),
+                hint,
+            ));
+        };
+        let keys = kind::lookup(kind_name)
+            .map(|k| k.connection_keys())
+            .unwrap_or_default();
+        if !keys.contains(&key) {
+            let hint = did_you_mean(key, keys.iter().copied())
+                .unwrap_or_else(|| format!("a {kind_name} service exports: {}", list(keys)));
+            return Err((
+                format!("service `{svc}` has no connection value `{key}`"),
+                Some(hint),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A `command` or `env` value of a generic service as a template whose
+    /// references all resolve; errors point at the key's value.
+    fn template(&self, svc: &str, key: &'static str, span: &Span, text: &str) -> Result<Template> {
+        let template = Template::parse(text)
+            .map_err(|e| self.fail(svc, key, span.clone(), format!("in `{text}`: {}", e.message), None))?;
+        for (other, value, _, _) in template.references() {
+            if let Err((message, hint)) = self.check_reference(other, value) {
+                return Err(self.fail(svc, key, span.clone(), message, hint));
+            }
+        }
+        Ok(template)
+    }
+
+    /// The generic-service keys: command, container_port, ports, env,
+    /// volumes, ready.
+    fn generic_keys(&self, svc: &str, raw: &RawService, config: &mut ServiceConfig) -> Result<()> {
+        if let Some(command) = &raw.command {
+            if command.get_ref().is_empty() {
+                return Err(self.fail(svc, "command", command.span(), "`command` is empty".into(), Some("write the program and its arguments, like `[\"python3\", \"-m\", \"http.server\"]`".into())));
+            }
+            for (i, arg) in command.get_ref().iter().enumerate() {
+                let mut text = arg.clone();
+                // A program given as a relative path is found from the stack file.
+                if i == 0 && (text.starts_with("./") || text.starts_with("../")) {
+                    text = self.root.join(&text).display().to_string();
+                }
+                config.command.push(self.template(svc, "command", &command.span(), &text)?);
+            }
+        }
+        config.container_port = raw.container_port.as_ref().map(|p| *p.get_ref());
+        if let Some(0) = config.container_port {
+            let span = raw.container_port.as_ref().map(Spanned::span).unwrap_or_default();
+            return Err(self.fail(svc, "container_port", span, "`container_port` must be from 1 to 65535".into(), None));
+        }
+        for text in raw.ports.as_ref().map(|p| p.get_ref().as_slice()).unwrap_or_default() {
+            let mapping = PortMapping::parse(text).map_err(|m| {
+                self.fail(svc, "ports", raw.ports.as_ref().unwrap().span(), m, None)
+            })?;
+            config.extra_ports.push(mapping);
+        }
+        if let Some(env) = &raw.env {
+            for (var, text) in env.get_ref() {
+                if !valid_env_name(var) {
+                    return Err(self.fail(svc, "env", env.span(), format!("`{var}` is not a valid environment variable name"), Some("use letters, digits and `_`, not starting with a digit".into())));
+                }
+                config.env.push((var.clone(), self.template(svc, "env", &env.span(), text)?));
+            }
+        }
+        for text in raw.volumes.as_ref().map(|v| v.get_ref().as_slice()).unwrap_or_default() {
+            let volume = Volume::parse(text, self.root).map_err(|m| {
+                self.fail(svc, "volumes", raw.volumes.as_ref().unwrap().span(), m, None)
+            })?;
+            config.volumes.push(volume);
+        }
+        if let Some(ready) = &raw.ready {
+            config.ready = Some(
+                Ready::parse(ready.get_ref())
+                    .map_err(|m| self.fail(svc, "ready", ready.span(), m, None))?,
+            );
+        }
+        Ok(())
+    }
+
+    fn env(&self, raw: RawEnv) -> Result<EnvConfig> {
         let file = match raw.file {
             Some(f) if f.get_ref().trim().is_empty() => {
                 return Err(error_at(
@@ -444,28 +571,8 @@ impl Checker<'_> {
             })?;
             for (svc, key, offset, len) in template.references() {
                 let at = base + offset..base + offset + len;
-                let Some(service) = services.iter().find(|s| s.name == svc) else {
-                    let hint = did_you_mean(svc, services.iter().map(|s| s.name.as_str()));
-                    return Err(error_at(
-                        self.source,
-                        &at,
-                        format!("`${{{svc}.{key}}}` names unknown service `{svc}`"),
-                        hint,
-                    ));
-                };
-                let keys = kind::lookup(&service.kind)
-                    .map(|k| k.connection_keys())
-                    .unwrap_or_default();
-                if !keys.contains(&key) {
-                    let hint = did_you_mean(key, keys.iter().copied()).unwrap_or_else(|| {
-                        format!("a {} service exports: {}", service.kind, list(keys))
-                    });
-                    return Err(error_at(
-                        self.source,
-                        &at,
-                        format!("service `{svc}` has no connection value `{key}`"),
-                        Some(hint),
-                    ));
+                if let Err((message, hint)) = self.check_reference(svc, key) {
+                    return Err(error_at(self.source, &at, message, hint));
                 }
             }
             out.push((var.into_inner(), template));
@@ -475,6 +582,15 @@ impl Checker<'_> {
             vars: Some(out),
         })
     }
+}
+
+/// The kind of a service that names none: a kind's own name (`[services.redis]`),
+/// or `generic` for one that names an image or a command.
+fn implied_kind(name: &str, raw: &RawService) -> Option<&'static str> {
+    if let Some(k) = kind::lookup(name) {
+        return Some(k.name());
+    }
+    (raw.image.is_some() || raw.command.is_some()).then_some("generic")
 }
 
 fn overlay_env(mut base: RawEnv, over: RawEnv) -> RawEnv {

@@ -65,6 +65,14 @@ pub struct RawService {
     pub migrations: Option<Spanned<String>>,
     pub seeds: Option<Spanned<String>>,
     pub depends_on: Option<Vec<Spanned<String>>>,
+    pub command: Option<Spanned<Vec<String>>>,
+    pub container_port: Option<Spanned<u16>>,
+    pub ports: Option<Spanned<Vec<String>>>,
+    pub env: Option<Spanned<BTreeMap<String, String>>>,
+    pub volumes: Option<Spanned<Vec<String>>>,
+    /// `"tcp"`, `"postgres"`, `"redis"`, `{ http = "/path" }` or
+    /// `{ exec = ["cmd", ...] }`; checked in `resolve.rs`.
+    pub ready: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -175,6 +183,12 @@ pub const KEYS: &[&str] = &[
     "migrations",
     "seeds",
     "depends_on",
+    "command",
+    "container_port",
+    "ports",
+    "env",
+    "volumes",
+    "ready",
 ];
 
 /// Keys that may be set from an environment variable (scalar values only).
@@ -221,6 +235,12 @@ impl RawService {
                 let last = d.last()?.span();
                 Some(first.start..last.end)
             }),
+            "command" => self.command.as_ref().map(Spanned::span),
+            "container_port" => self.container_port.as_ref().map(Spanned::span),
+            "ports" => self.ports.as_ref().map(Spanned::span),
+            "env" => self.env.as_ref().map(Spanned::span),
+            "volumes" => self.volumes.as_ref().map(Spanned::span),
+            "ready" => self.ready.as_ref().map(Spanned::span),
             _ => None,
         }
     }
@@ -249,7 +269,13 @@ impl RawService {
             ready_timeout,
             migrations,
             seeds,
-            depends_on
+            depends_on,
+            command,
+            container_port,
+            ports,
+            env,
+            volumes,
+            ready
         );
     }
 }

@@ -25,11 +25,12 @@ impl Arg {
 /// A program the kind needs, and how to find and check it.
 #[derive(Debug, Clone)]
 pub struct BinarySpec {
-    /// The program (e.g. `postgres`); every other program of the launch
-    /// (e.g. `initdb`) must be found in the same directory.
-    pub program: &'static str,
+    /// The program (e.g. `postgres`, or a path); every other program of the
+    /// launch (e.g. `initdb`) must be found in the same directory.
+    pub program: String,
     pub companions: &'static [&'static str],
-    /// Arguments that make it print its version.
+    /// Arguments that make it print its version; none for a program whose
+    /// version berth does not check (a generic service's command).
     pub version_args: &'static [&'static str],
     pub parse_version: fn(&str) -> Option<Version>,
     /// Directories searched after `PATH`; `*` matches one path component
@@ -40,7 +41,7 @@ pub struct BinarySpec {
     pub locator: Option<(&'static str, &'static [&'static str])>,
     pub version_req: Option<VersionReq>,
     /// What to run to install it.
-    pub install_hint: &'static str,
+    pub install_hint: String,
 }
 
 /// One step of first-time initialization, run into a fresh temporary data
@@ -71,8 +72,12 @@ pub enum StopSignal {
 /// The long-running server process.
 #[derive(Debug, Clone)]
 pub struct ServerSpec {
-    pub program: &'static str,
+    pub program: String,
     pub args: Vec<Arg>,
+    /// Environment variables besides `PATH` and `HOME`.
+    pub env: Vec<(String, String)>,
+    /// The working directory; default: the service's private directory.
+    pub cwd: Option<std::path::PathBuf>,
     /// Files written (mode 0600) to the service's private directory before
     /// every start: (name, contents).
     pub files: Vec<(&'static str, String)>,
@@ -121,16 +126,20 @@ pub struct ContainerLaunch {
     /// The image when the stack file names none, e.g. `postgres:15`.
     pub default_image: String,
     pub env: Vec<(String, String)>,
-    /// Arguments after the image's entrypoint.
+    /// Arguments after the image's entrypoint; none keeps the image's own.
     pub args: Vec<String>,
     /// The port the server listens on inside the container.
     pub port: u16,
+    /// More ports published on loopback.
+    pub extra_ports: Vec<crate::config::PortMapping>,
     /// Where the image keeps its data (a named volume when persistent).
-    pub data_path: &'static str,
+    pub data_path: Option<&'static str>,
+    /// More named volumes and bind mounts (generic services).
+    pub volumes: Vec<crate::config::Volume>,
     pub stop_signal: StopSignal,
-    /// An engine health check (`CMD-SHELL`), so `docker ps` shows health;
-    /// berth itself never waits on it.
-    pub health: String,
+    /// An engine health check in the engine's form (`["CMD-SHELL", "..."]`),
+    /// so `docker ps` shows health; berth itself never waits on it.
+    pub health: Option<Vec<String>>,
 }
 
 /// The image tag for a version constraint: its first number (`"15"`,

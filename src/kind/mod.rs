@@ -7,6 +7,7 @@
 //! runs: runtimes consume its descriptions, and the shared lifecycle calls its
 //! probe against whatever endpoint the runtime published.
 
+mod generic;
 pub mod launch;
 mod postgres;
 mod redis;
@@ -73,6 +74,12 @@ pub trait ServiceKind: Send + Sync + 'static {
     /// what the probe saw, shown if the wait times out.
     fn probe(&self, svc: &ServiceSpec, endpoint: &Endpoint) -> Result<(), String>;
 
+    /// A readiness command to run where the service runs (inside its
+    /// container, or on the host), instead of [`ServiceKind::probe`].
+    fn exec_probe(&self, _svc: &ServiceSpec) -> Option<Vec<String>> {
+        None
+    }
+
     /// Idempotent setup once the service answers: databases, roles,
     /// extensions.
     fn provision(&self, _svc: &ServiceSpec, _endpoint: &Endpoint) -> Result<()> {
@@ -92,7 +99,7 @@ pub trait ServiceKind: Send + Sync + 'static {
     fn container(&self, svc: &ServiceSpec) -> ContainerLaunch;
 }
 
-static KINDS: &[&dyn ServiceKind] = &[&postgres::Postgres, &redis::Redis];
+static KINDS: &[&dyn ServiceKind] = &[&postgres::Postgres, &redis::Redis, &generic::Generic];
 
 pub fn lookup(name: &str) -> Option<&'static dyn ServiceKind> {
     KINDS.iter().copied().find(|k| k.name() == name)

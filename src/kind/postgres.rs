@@ -265,20 +265,20 @@ impl ServiceKind for Postgres {
 
         NativeLaunch {
             binary: BinarySpec {
-                program: "postgres",
+                program: "postgres".into(),
                 companions: &["initdb"],
                 version_args: &["--version"],
                 parse_version: first_version,
                 search_dirs: &["/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin", "/opt/homebrew/opt/postgresql@*/bin", "/usr/local/opt/postgresql@*/bin"],
                 locator: Some(("pg_config", &["--bindir"])),
                 version_req: svc.config.version.clone(),
-                install_hint: "install PostgreSQL's server: `apt-get install postgresql` (Debian, Ubuntu), `dnf install postgresql-server` (Fedora), `brew install postgresql` (macOS)",
+                install_hint: "install PostgreSQL's server: `apt-get install postgresql` (Debian, Ubuntu), `dnf install postgresql-server` (Fedora), `brew install postgresql` (macOS)".into(),
             },
             init: vec![
                 InitStep::WriteFile { name: "pwfile", contents: svc.password.clone().unwrap_or_default(), secret: true },
                 InitStep::Run { program: "initdb", args: init_args },
             ],
-            server: ServerSpec { program: "postgres", args, files: Vec::new(), stop_signal: StopSignal::Interrupt },
+            server: ServerSpec { program: "postgres".into(), args, env: Vec::new(), cwd: None, files: Vec::new(), stop_signal: StopSignal::Interrupt },
         }
     }
 
@@ -303,9 +303,14 @@ impl ServiceKind for Postgres {
             ],
             args,
             port: 5432,
-            data_path: "/var/lib/postgresql/data",
+            extra_ports: Vec::new(),
+            data_path: Some("/var/lib/postgresql/data"),
+            volumes: Vec::new(),
             stop_signal: StopSignal::Interrupt,
-            health: format!("pg_isready -h 127.0.0.1 -U {user}"),
+            health: Some(vec![
+                "CMD-SHELL".into(),
+                format!("pg_isready -h 127.0.0.1 -U {user}"),
+            ]),
         }
     }
 }

@@ -140,17 +140,17 @@ impl ServiceKind for Redis {
         }
         NativeLaunch {
             binary: BinarySpec {
-                program: "redis-server",
+                program: "redis-server".into(),
                 companions: &[],
                 version_args: &["--version"],
                 parse_version: first_version,
                 search_dirs: &[],
                 locator: None,
                 version_req: svc.config.version.clone(),
-                install_hint: "install Redis: `apt-get install redis-server` (Debian, Ubuntu), `dnf install redis` (Fedora), `brew install redis` (macOS)",
+                install_hint: "install Redis: `apt-get install redis-server` (Debian, Ubuntu), `dnf install redis` (Fedora), `brew install redis` (macOS)".into(),
             },
             init: Vec::new(),
-            server: ServerSpec { program: "redis-server", args, files: vec![("redis.conf", conf)], stop_signal: StopSignal::Terminate },
+            server: ServerSpec { program: "redis-server".into(), args, env: Vec::new(), cwd: None, files: vec![("redis.conf", conf)], stop_signal: StopSignal::Terminate },
         }
     }
 
@@ -192,9 +192,11 @@ impl ServiceKind for Redis {
                 .collect(),
             args,
             port: 6379,
-            data_path: "/data",
+            extra_ports: Vec::new(),
+            data_path: Some("/data"),
+            volumes: Vec::new(),
             stop_signal: StopSignal::Terminate,
-            health,
+            health: Some(vec!["CMD-SHELL".into(), health]),
         }
     }
 }

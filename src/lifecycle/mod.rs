@@ -3,6 +3,7 @@
 //! [`Reporter`]; rendering it is the CLI's business.
 
 mod down;
+mod images;
 mod schedule;
 mod status;
 mod up;
@@ -10,6 +11,7 @@ mod up;
 use std::time::Duration;
 
 pub use down::{down, reset};
+pub use images::{drift_error, lock as lock_images, verify, ServiceVerdict};
 pub use status::{status, Health, ServiceStatus};
 pub use up::{up, ServiceReport, UpAction, UpOptions};
 
@@ -22,6 +24,13 @@ use crate::state::StateDir;
 /// What happens to a service, as it happens.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
+    /// Downloading `image`: bytes done of total so far (layers still being
+    /// discovered add to the total).
+    Pulling {
+        image: String,
+        done: u64,
+        total: u64,
+    },
     Initializing,
     Starting,
     /// Probing; `last` is what the latest probe saw.
@@ -160,6 +169,20 @@ pub(crate) fn lock(
 }
 
 /// Open a stack for reading: no lock, nothing created or chosen.
+/// One readiness attempt, the way the service's kind asks for: its
+/// protocol probe from the host, or a command where the service runs.
+/// `Ok(Err(seen))` is a probe that failed; `Err` a runtime that could not
+/// try.
+pub fn probe_once(
+    svc: &ServiceSpec,
+    runtime: &dyn runtime::Runtime,
+) -> Result<std::result::Result<(), String>> {
+    match svc.kind.exec_probe(svc) {
+        Some(command) => runtime.exec(svc, &command),
+        None => Ok(svc.kind.probe(svc, &svc.endpoint())),
+    }
+}
+
 pub fn open(config: StackConfig, dir: StateDir) -> Result<Stack> {
     let state = dir.load()?;
     Stack::new(config, dir, &state)
@@ -192,6 +215,17 @@ pub fn check_services(
         .services
         .iter()
         .map(|s| (s.name.clone(), runtimes.of(s).check(s)))
+        .collect())
+}
+
+/// The engines the stack's runtimes run on, for `doctor`: each runtime
+/// that needs one, with its name and version or why none answers.
+pub fn engines(stack: &Stack) -> Result<Vec<(String, std::result::Result<String, String>)>> {
+    let runtimes = Runtimes::for_stack(stack)?;
+    Ok(runtimes
+        .by_name
+        .iter()
+        .filter_map(|(name, r)| r.engine().map(|e| (name.clone(), e)))
         .collect())
 }
 

@@ -67,7 +67,7 @@ pub fn status(config: StackConfig, dir: StateDir) -> Result<Vec<ServiceStatus>> 
                 scope.spawn(move || -> Result<ServiceStatus> {
                     let run = runtime.state(svc)?;
                     let (health, pid, problem) = match run {
-                        RunState::Running { pid } => match svc.kind.probe(svc, &svc.endpoint()) {
+                        RunState::Running { pid } => match super::probe_once(svc, runtime)? {
                             Ok(()) => (Health::Ready, Some(pid), None),
                             Err(seen) => (Health::Unhealthy, Some(pid), Some(seen)),
                         },

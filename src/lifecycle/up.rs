@@ -51,6 +51,9 @@ pub struct UpOptions {
     pub migrate: bool,
     /// Write the env file (the testing library hands out values instead).
     pub write_env: bool,
+    /// Refuse to start when an image differs from `berth.lock` (or there is
+    /// no lock), instead of warning.
+    pub locked: bool,
 }
 
 impl Default for UpOptions {
@@ -58,6 +61,7 @@ impl Default for UpOptions {
         UpOptions {
             migrate: true,
             write_env: true,
+            locked: false,
         }
     }
 }
@@ -72,8 +76,10 @@ pub fn up(
     let _lock = super::lock(&config, &dir, "up", reporter)?;
     let mut state = dir.load()?;
     let mut changed = Stack::settle(&config, &mut state)?;
-    let stack = Stack::new(config.clone(), dir.clone(), &state)?;
+    let mut stack = Stack::new(config.clone(), dir.clone(), &state)?;
     let runtimes = Runtimes::for_stack(&stack)?;
+    let pins = super::images::pins(&stack, &runtimes, options.locked, reporter)?;
+    super::images::apply_pins(&mut stack, &pins);
 
     // Preflight: resources, binaries, then ports of services not running.
     for finding in resources::assess(&resources::measure(&dir.root)) {
@@ -95,6 +101,16 @@ pub fn up(
             .map(|svc| {
                 let runtime = runtimes.of(svc);
                 scope.spawn(move || {
+                    runtime.fetch(svc, &|image, done, total| {
+                        reporter.event(Event::Phase {
+                            service: &svc.name,
+                            phase: Phase::Pulling {
+                                image: image.to_string(),
+                                done,
+                                total,
+                            },
+                        })
+                    })?;
                     runtime.check(svc)?;
                     let state = runtime.state(svc)?;
                     if !matches!(state, RunState::Running { .. }) {
@@ -114,7 +130,23 @@ pub fn up(
         run_states.push(check?);
     }
     for (svc, run_state) in stack.services.iter().zip(&run_states) {
-        if matches!(run_state, RunState::Running { .. }) || ports::is_free(svc.port) {
+        if matches!(run_state, RunState::Running { .. }) {
+            continue;
+        }
+        for extra in &svc.config.extra_ports {
+            if !ports::is_free(extra.host) {
+                return Err(Error::PortInUse {
+                    service: svc.name.clone(),
+                    port: extra.host,
+                    holder: ports::holder(extra.host),
+                    hint: format!(
+                        "stop what holds it, or change `ports` in `[services.{}]`",
+                        svc.name
+                    ),
+                });
+            }
+        }
+        if ports::is_free(svc.port) {
             continue;
         }
         if svc.config.port == PortSetting::Auto {
@@ -142,7 +174,8 @@ pub fn up(
     }
     let saved = state.clone();
     // Rebuild with any moved ports.
-    let stack = Stack::new(config, dir.clone(), &state)?;
+    let mut stack = Stack::new(config, dir.clone(), &state)?;
+    super::images::apply_pins(&mut stack, &pins);
 
     let waits = dependencies(&stack);
     let job = |i: usize| {
@@ -287,12 +320,11 @@ fn wait_ready(
     phase: &dyn Fn(Phase),
 ) -> Result<()> {
     let started = Instant::now();
-    let endpoint = svc.endpoint();
     let mut interval = Duration::from_millis(5);
     let mut last;
     let mut announced = Instant::now();
     loop {
-        match svc.kind.probe(svc, &endpoint) {
+        match super::probe_once(svc, runtime)? {
             Ok(()) => return Ok(()),
             Err(seen) => last = seen,
         }

@@ -3,6 +3,7 @@
 //! check inside the server's own environment, which can be fooled (the
 //! official Postgres image's socket-only init server answers `pg_isready`).
 
+pub mod http;
 pub mod postgres;
 pub mod redis;
 
@@ -24,4 +25,11 @@ pub fn tcp_connect(endpoint: &Endpoint, timeout: Duration) -> std::io::Result<Tc
         }
     }
     Err(last)
+}
+
+/// The plainest probe: a TCP connection is accepted.
+pub fn tcp(endpoint: &Endpoint) -> Result<(), String> {
+    tcp_connect(endpoint, Duration::from_secs(2))
+        .map(drop)
+        .map_err(|e| e.to_string())
 }

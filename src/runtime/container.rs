@@ -17,9 +17,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, HealthConfig, HostConfig, Mount, MountType, NetworkCreateRequest,
-    PortBinding, VolumeCreateRequest,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
@@ -29,8 +30,9 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use super::{Requirement, RunState, Runtime, Started};
+use super::{ImageId, Requirement, RunState, Runtime, Started};
 use crate::error::{Error, Result};
+use crate::config::VolumeSource;
 use crate::kind::{ContainerLaunch, StopSignal};
 use crate::stack::{ServiceSpec, LOOPBACK};
 use crate::state::StateDir;
@@ -114,11 +116,36 @@ impl ContainerRuntime {
         labels
     }
 
+    /// The image as the stack names it (tag).
     fn image(&self, svc: &ServiceSpec, launch: &ContainerLaunch) -> String {
         svc.config
             .image
             .clone()
             .unwrap_or_else(|| launch.default_image.clone())
+    }
+
+    /// What the container runs: the image `berth.lock` pins, else the tag.
+    fn image_to_run(&self, svc: &ServiceSpec, launch: &ContainerLaunch) -> String {
+        svc.pinned_image
+            .clone()
+            .unwrap_or_else(|| self.image(svc, launch))
+    }
+
+    /// Every volume name of a service: its data volume and named `volumes`.
+    fn volumes_of(&self, svc: &ServiceSpec, launch: &ContainerLaunch) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(path) = launch.data_path {
+            out.push((self.volume_name(&svc.name), path.to_string()));
+        }
+        for v in &launch.volumes {
+            if let VolumeSource::Named(name) = &v.source {
+                out.push((
+                    format!("berth-{}-{}-{name}", self.stack, svc.name),
+                    v.target.clone(),
+                ));
+            }
+        }
+        out
     }
 
     /// The container, if it exists and is this stack's.
@@ -156,12 +183,39 @@ impl ContainerRuntime {
         }
     }
 
-    fn volume_exists(&self, svc: &ServiceSpec) -> Result<bool> {
-        let docker = self.docker(&svc.name)?;
-        match self
+    /// The volumes of this stack's service, found by label (so a volume the
+    /// stack file no longer names is still found, and nobody else's is).
+    fn labelled_volumes(&self, service: &str) -> Result<Vec<String>> {
+        let docker = self.docker(service)?;
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![
+                format!("{LABEL_STACK}={}", self.stack),
+                format!("{LABEL_SERVICE}={service}"),
+            ],
+        )]);
+        let options = bollard::query_parameters::ListVolumesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let listed = self
             .rt
-            .block_on(docker.inspect_volume(&self.volume_name(&svc.name)))
-        {
+            .block_on(docker.list_volumes(Some(options)))
+            .map_err(|e| Error::Service {
+                service: service.to_string(),
+                message: format!("could not list its volumes: {e}"),
+                hint: None,
+            })?;
+        Ok(listed
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
+    }
+
+    fn volume_exists(&self, svc: &ServiceSpec, name: &str) -> Result<bool> {
+        let docker = self.docker(&svc.name)?;
+        match self.rt.block_on(docker.inspect_volume(name)) {
             Ok(_) => Ok(true),
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
@@ -178,37 +232,56 @@ impl ContainerRuntime {
         }
     }
 
-    /// Pull `image` when the engine does not have it.
-    fn ensure_image(&self, svc: &ServiceSpec, image: &str) -> Result<String> {
+    /// The image's id, when the engine has it.
+    fn find_image(&self, svc: &ServiceSpec, image: &str) -> Result<Option<String>> {
         let docker = self.docker(&svc.name)?;
-        if let Ok(found) = self.rt.block_on(docker.inspect_image(image)) {
-            return Ok(found.id.unwrap_or_default());
+        match self.rt.block_on(docker.inspect_image(image)) {
+            Ok(found) => Ok(Some(found.id.unwrap_or_default())),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(self.engine_error(svc, &format!("could not inspect image `{image}`"), e)),
         }
+    }
+
+    fn missing_image(&self, svc: &ServiceSpec, image: &str, why: &str) -> Error {
+        Error::Preflight {
+            service: Some(svc.name.clone()),
+            message: format!("image `{image}` is not on this machine{why}"),
+            hint: Some(format!(
+                "load or build it (`docker load`, `docker build -t {image} ...`), or name one this machine has with `image = \"...\"` in `[services.{}]`",
+                svc.name
+            )),
+        }
+    }
+
+    /// Pull `image`, reporting bytes done and total across its layers.
+    fn pull(&self, svc: &ServiceSpec, image: &str, progress: &dyn Fn(u64, u64)) -> Result<()> {
+        let docker = self.docker(&svc.name)?;
         let options = CreateImageOptionsBuilder::default()
             .from_image(image)
             .build();
         let pulled: std::result::Result<(), String> = self.rt.block_on(async {
             let mut stream = docker.create_image(Some(options), None, None);
+            let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
             while let Some(step) = stream.next().await {
-                step.map_err(|e| e.to_string())?;
+                let info = step.map_err(|e| e.to_string())?;
+                if let Some(e) = info.error_detail.and_then(|d| d.message) {
+                    return Err(e);
+                }
+                if let (Some(id), Some(detail)) = (info.id, info.progress_detail) {
+                    if let (Some(current), Some(total)) = (detail.current, detail.total) {
+                        layers.insert(id, (current.max(0) as u64, total.max(0) as u64));
+                        let (done, total) = layers
+                            .values()
+                            .fold((0, 0), |(d, t), (ld, lt)| (d + ld, t + lt));
+                        progress(done, total);
+                    }
+                }
             }
             Ok(())
         });
-        if let Err(e) = pulled {
-            return Err(Error::Preflight {
-                service: Some(svc.name.clone()),
-                message: format!("image `{image}` is not on this machine and could not be pulled: {e}"),
-                hint: Some(format!(
-                    "load or build it (`docker load`, `docker build -t {image} ...`), or name one this machine has with `image = \"...\"` in `[services.{}]`",
-                    svc.name
-                )),
-            });
-        }
-        let found = self
-            .rt
-            .block_on(docker.inspect_image(image))
-            .map_err(|e| self.engine_error(svc, "could not inspect the pulled image", e))?;
-        Ok(found.id.unwrap_or_default())
+        pulled.map_err(|e| self.missing_image(svc, image, &format!(" and could not be pulled: {e}")))
     }
 
     /// The stack's network, created once: services start in parallel, and
@@ -304,11 +377,83 @@ impl Runtime for ContainerRuntime {
 
     fn check(&self, svc: &ServiceSpec) -> Result<Requirement> {
         let launch = svc.kind.container(svc);
-        let image = self.image(svc, &launch);
-        let id = self.ensure_image(svc, &image)?;
+        let image = self.image_to_run(svc, &launch);
+        let Some(id) = self.find_image(svc, &image)? else {
+            return Err(self.missing_image(svc, &image, ""));
+        };
+        let shown = self.image(svc, &launch);
         Ok(Requirement {
-            found: format!("image `{image}` ({})", id.get(..19).unwrap_or(&id)),
+            found: format!("image `{shown}` ({})", short_id(&id)),
         })
+    }
+
+    fn fetch(&self, svc: &ServiceSpec, progress: &dyn Fn(&str, u64, u64)) -> Result<()> {
+        let launch = svc.kind.container(svc);
+        let image = self.image_to_run(svc, &launch);
+        if self.find_image(svc, &image)?.is_some() {
+            return Ok(());
+        }
+        if svc.pinned_image.is_some() {
+            // An image id cannot be pulled; the tag it was locked from can,
+            // and must come back with the same id.
+            let tag = self.image(svc, &launch);
+            self.pull(svc, &tag, &|done, total| progress(&tag, done, total))?;
+            if self.find_image(svc, &image)?.is_none() {
+                return Err(Error::Preflight {
+                    service: Some(svc.name.clone()),
+                    message: format!("berth.lock pins `{tag}` to `{}`, but pulling `{tag}` gave another image", short_id(&image)),
+                    hint: Some("run `berth verify` to see the drift, and `berth lock` to accept the new image".into()),
+                });
+            }
+            return Ok(());
+        }
+        self.pull(svc, &image, &|done, total| progress(&image, done, total))
+    }
+
+    fn image(&self, svc: &ServiceSpec) -> Option<String> {
+        Some(self.image(svc, &svc.kind.container(svc)))
+    }
+
+    fn engine(&self) -> Option<std::result::Result<String, String>> {
+        let docker = match self.docker("") {
+            Ok(d) => d,
+            Err(e) => {
+                return Some(Err(match e.hint() {
+                    Some(hint) => format!("{e} (hint: {hint})"),
+                    None => e.to_string(),
+                }))
+            }
+        };
+        let found = self.rt.block_on(docker.version()).map(|v| {
+            let name = v
+                .platform
+                .map(|p| p.name)
+                .unwrap_or_else(|| "container engine".into());
+            format!(
+                "{name} {} (API {}) at {}",
+                v.version.unwrap_or_else(|| "?".into()),
+                v.api_version.unwrap_or_else(|| "?".into()),
+                std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+            )
+        });
+        Some(found.map_err(|e| format!("the container engine did not say its version: {e}")))
+    }
+
+    fn image_id(&self, svc: &ServiceSpec) -> Result<Option<ImageId>> {
+        let launch = svc.kind.container(svc);
+        let image = self.image(svc, &launch);
+        let docker = self.docker(&svc.name)?;
+        match self.rt.block_on(docker.inspect_image(&image)) {
+            Ok(found) => Ok(Some(ImageId {
+                image,
+                id: found.id.unwrap_or_default(),
+                repo_digest: found.repo_digests.unwrap_or_default().into_iter().next(),
+            })),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(self.engine_error(svc, &format!("could not inspect image `{image}`"), e)),
+        }
     }
 
     fn state(&self, svc: &ServiceSpec) -> Result<RunState> {
@@ -320,7 +465,7 @@ impl Runtime for ContainerRuntime {
                 });
             }
         }
-        if svc.persist && self.volume_exists(svc)? {
+        if svc.persist && !self.labelled_volumes(&svc.name)?.is_empty() {
             Ok(RunState::Stopped)
         } else {
             Ok(RunState::Absent)
@@ -339,44 +484,77 @@ impl Runtime for ContainerRuntime {
     fn start(&self, svc: &ServiceSpec, on_init: &dyn Fn()) -> Result<Started> {
         let docker = self.docker(&svc.name)?;
         let launch = svc.kind.container(svc);
-        let image = self.image(svc, &launch);
+        let image = self.image_to_run(svc, &launch);
         let network = self.ensure_network(svc)?;
         let mut mounts = Vec::new();
-        let started = if svc.persist {
-            let existed = self.volume_exists(svc)?;
-            if !existed {
-                self.rt
-                    .block_on(docker.create_volume(VolumeCreateRequest {
-                        name: Some(self.volume_name(&svc.name)),
-                        labels: Some(self.labels(Some(&svc.name))),
-                        ..Default::default()
-                    }))
-                    .map_err(|e| self.engine_error(svc, "could not create its volume", e))?;
+        let mut created_any = false;
+        if svc.persist {
+            for (volume, target) in self.volumes_of(svc, &launch) {
+                if !self.volume_exists(svc, &volume)? {
+                    self.rt
+                        .block_on(docker.create_volume(VolumeCreateRequest {
+                            name: Some(volume.clone()),
+                            labels: Some(self.labels(Some(&svc.name))),
+                            ..Default::default()
+                        }))
+                        .map_err(|e| self.engine_error(svc, "could not create its volume", e))?;
+                    created_any = true;
+                }
+                mounts.push(Mount {
+                    target: Some(target),
+                    source: Some(volume),
+                    typ: Some(MountType::VOLUME),
+                    ..Default::default()
+                });
             }
-            mounts.push(Mount {
-                target: Some(launch.data_path.to_string()),
-                source: Some(self.volume_name(&svc.name)),
-                typ: Some(MountType::VOLUME),
-                ..Default::default()
-            });
-            if existed {
-                Started::Restarted
-            } else {
-                Started::Initialized
+        }
+        for v in &launch.volumes {
+            if let VolumeSource::Bind(path) = &v.source {
+                if !path.exists() {
+                    return Err(Error::Preflight {
+                        service: Some(svc.name.clone()),
+                        message: format!("the bind mount `{}` does not exist", path.display()),
+                        hint: Some(format!("create it, or correct `volumes` in `[services.{}]`", svc.name)),
+                    });
+                }
+                mounts.push(Mount {
+                    target: Some(v.target.clone()),
+                    source: Some(path.display().to_string()),
+                    typ: Some(MountType::BIND),
+                    read_only: Some(v.read_only),
+                    ..Default::default()
+                });
             }
-        } else {
+        }
+        // Without a volume there is nothing kept: every start initializes.
+        let started = if !svc.persist || created_any || mounts.iter().all(|m| m.typ != Some(MountType::VOLUME)) {
             Started::Initialized
+        } else {
+            Started::Restarted
         };
         if started == Started::Initialized {
             on_init();
         }
-        let port_key = format!("{}/tcp", launch.port);
+        let mut bindings = vec![(launch.port, svc.port)];
+        bindings.extend(launch.extra_ports.iter().map(|p| (p.container, p.host)));
+        let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = bindings
+            .iter()
+            .map(|(inside, host)| {
+                (
+                    format!("{inside}/tcp"),
+                    Some(vec![PortBinding {
+                        host_ip: Some(LOOPBACK.to_string()),
+                        host_port: Some(host.to_string()),
+                    }]),
+                )
+            })
+            .collect();
         let body = ContainerCreateBody {
             image: Some(image),
-            cmd: Some(launch.args.clone()),
+            cmd: (!launch.args.is_empty()).then(|| launch.args.clone()),
             env: Some(launch.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(self.labels(Some(&svc.name))),
-            exposed_ports: Some(vec![port_key.clone()]),
+            exposed_ports: Some(port_bindings.keys().cloned().collect()),
             stop_signal: Some(
                 match launch.stop_signal {
                     StopSignal::Interrupt => "SIGINT",
@@ -384,8 +562,8 @@ impl Runtime for ContainerRuntime {
                 }
                 .to_string(),
             ),
-            healthcheck: Some(HealthConfig {
-                test: Some(vec!["CMD-SHELL".into(), launch.health.clone()]),
+            healthcheck: launch.health.clone().map(|test| HealthConfig {
+                test: Some(test),
                 interval: Some(5_000_000_000),
                 timeout: Some(3_000_000_000),
                 retries: Some(3),
@@ -393,16 +571,20 @@ impl Runtime for ContainerRuntime {
                 start_interval: None,
             }),
             host_config: Some(HostConfig {
-                port_bindings: Some(HashMap::from([(
-                    port_key,
-                    Some(vec![PortBinding {
-                        host_ip: Some(LOOPBACK.to_string()),
-                        host_port: Some(svc.port.to_string()),
-                    }]),
-                )])),
+                port_bindings: Some(port_bindings),
                 mounts: Some(mounts),
-                network_mode: Some(network),
+                network_mode: Some(network.clone()),
                 ..Default::default()
+            }),
+            // Other containers of the stack reach this one by service name.
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    network,
+                    EndpointSettings {
+                        aliases: Some(vec![svc.name.clone()]),
+                        ..Default::default()
+                    },
+                )])),
             }),
             ..Default::default()
         };
@@ -418,6 +600,48 @@ impl Runtime for ContainerRuntime {
             ))
             .map_err(|e| self.engine_error(svc, "could not start its container", e))?;
         Ok(started)
+    }
+
+    fn exec(&self, svc: &ServiceSpec, command: &[String]) -> Result<std::result::Result<(), String>> {
+        let docker = self.docker(&svc.name)?;
+        let name = self.container_name(svc);
+        let ran: std::result::Result<(Option<i64>, String), bollard::errors::Error> = self.rt.block_on(async {
+            let exec = docker
+                .create_exec(
+                    &name,
+                    CreateExecOptions {
+                        cmd: Some(command.to_vec()),
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            let mut text = String::new();
+            if let StartExecResults::Attached { mut output, .. } =
+                docker.start_exec(&exec.id, None).await?
+            {
+                while let Some(Ok(chunk)) = output.next().await {
+                    text.push_str(&chunk.to_string());
+                }
+            }
+            let inspected = docker.inspect_exec(&exec.id).await?;
+            Ok((inspected.exit_code, text))
+        });
+        match ran {
+            Ok((Some(0), _)) => Ok(Ok(())),
+            Ok((code, text)) => {
+                let last = text.lines().last().unwrap_or("").trim().to_string();
+                Ok(Err(format!(
+                    "`{}` exited with {}{}",
+                    command.join(" "),
+                    code.map_or("no code".to_string(), |c| c.to_string()),
+                    if last.is_empty() { String::new() } else { format!(": {last}") }
+                )))
+            }
+            // Not running yet, or the program is missing: report, keep waiting.
+            Err(e) => Ok(Err(e.to_string())),
+        }
     }
 
     fn ensure_alive(&self, svc: &ServiceSpec) -> Result<()> {
@@ -450,24 +674,17 @@ impl Runtime for ContainerRuntime {
 
     fn wipe(&self, svc: &ServiceSpec) -> Result<()> {
         let docker = self.docker(&svc.name)?;
-        if !self.volume_exists(svc)? {
-            return Ok(());
+        // Only volumes labelled as this stack's service: a volume made by
+        // hand, or another stack's, is never removed.
+        for volume in self.labelled_volumes(&svc.name)? {
+            self.rt
+                .block_on(docker.remove_volume(
+                    &volume,
+                    Some(RemoveVolumeOptionsBuilder::default().build()),
+                ))
+                .map_err(|e| self.engine_error(svc, &format!("could not remove its volume `{volume}`"), e))?;
         }
-        let volume = self.volume_name(&svc.name);
-        let ours = self
-            .rt
-            .block_on(docker.inspect_volume(&volume))
-            .ok()
-            .and_then(|v| v.labels.get(LABEL_STACK).cloned())
-            == Some(self.stack.clone());
-        if !ours {
-            return Ok(());
-        }
-        self.rt
-            .block_on(
-                docker.remove_volume(&volume, Some(RemoveVolumeOptionsBuilder::default().build())),
-            )
-            .map_err(|e| self.engine_error(svc, "could not remove its volume", e))
+        Ok(())
     }
 
     fn log_file(&self, svc: &ServiceSpec) -> PathBuf {
@@ -542,4 +759,9 @@ impl Runtime for ContainerRuntime {
         }
         Ok(())
     }
+}
+
+/// `sha256:0123456789ab` from a full image id.
+fn short_id(id: &str) -> &str {
+    id.get(..19).unwrap_or(id)
 }

@@ -32,6 +32,17 @@ pub struct Requirement {
     pub found: String,
 }
 
+/// An image as the stack names it and what it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageId {
+    /// As the stack file names it (`postgres:16`).
+    pub image: String,
+    /// The engine's content digest of the image (`sha256:...`).
+    pub id: String,
+    /// `name@sha256:...` when the image came from a registry.
+    pub repo_digest: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Started {
     /// The data directory was created and initialized by this start.
@@ -42,8 +53,35 @@ pub enum Started {
 pub trait Runtime: Send + Sync {
     fn name(&self) -> &'static str;
 
-    /// Check that the service can run here (binaries, versions, access).
+    /// Check that the service can run here (binaries, versions, access,
+    /// images). Never downloads anything: `doctor` calls it too.
     fn check(&self, svc: &ServiceSpec) -> Result<Requirement>;
+
+    /// Download what the service needs and the machine lacks (a container
+    /// image), reporting what and bytes done of total. Called before `check`
+    /// by `up` and `lock`.
+    fn fetch(&self, _svc: &ServiceSpec, _progress: &dyn Fn(&str, u64, u64)) -> Result<()> {
+        Ok(())
+    }
+
+    /// The image the service names (`postgres:16`); `None` for runtimes
+    /// without images.
+    fn image(&self, _svc: &ServiceSpec) -> Option<String> {
+        None
+    }
+
+    /// That image's content digest now, for `berth.lock`; `None` for
+    /// runtimes without images, or when this machine lacks the image.
+    fn image_id(&self, _svc: &ServiceSpec) -> Result<Option<ImageId>> {
+        Ok(None)
+    }
+
+    /// What the runtime runs on, for `doctor`: the container engine, its
+    /// version and address, or why none answers. `None` when it needs no
+    /// engine.
+    fn engine(&self) -> Option<std::result::Result<String, String>> {
+        None
+    }
 
     fn state(&self, svc: &ServiceSpec) -> Result<RunState>;
 
@@ -58,6 +96,10 @@ pub trait Runtime: Send + Sync {
 
     /// While waiting for readiness: `Err` if the server already exited.
     fn ensure_alive(&self, svc: &ServiceSpec) -> Result<()>;
+
+    /// Run a readiness command where the service runs; `Err` carries what
+    /// it printed when it failed.
+    fn exec(&self, svc: &ServiceSpec, command: &[String]) -> Result<std::result::Result<(), String>>;
 
     /// Stop gracefully (the kind's stop signal), keeping data.
     fn stop(&self, svc: &ServiceSpec) -> Result<()>;

@@ -115,8 +115,8 @@ impl Builder {
             config,
             dir,
             &UpOptions {
-                migrate: true,
                 write_env: false,
+                ..UpOptions::default()
             },
             &Silent,
         )?;
@@ -159,6 +159,7 @@ fn options(profile: Option<&str>, name: Option<String>) -> LoadOptions {
     LoadOptions {
         profile: profile.map(str::to_string),
         name,
+        runtime: None,
     }
 }
 

@@ -29,10 +29,19 @@ struct ServiceReport {
 }
 
 #[derive(Serialize)]
+struct EngineReport {
+    runtime: String,
+    /// Which engine and version answered, e.g. `Docker Engine - Community 28.2.2`.
+    engine: Option<String>,
+    problem: Option<String>,
+}
+
+#[derive(Serialize)]
 struct Report {
     stack: String,
     state_dir: String,
     resources: resources::Resources,
+    engines: Vec<EngineReport>,
     warnings: Vec<String>,
     problems: Vec<String>,
     services: Vec<ServiceReport>,
@@ -51,10 +60,28 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             warnings.push(f.message)
         }
     }
+    let mut engines = Vec::new();
+    for (runtime, found) in lifecycle::engines(&stack)? {
+        let (engine, problem) = match found {
+            Ok(e) => (Some(e), None),
+            Err(e) => {
+                problems.push(e.clone());
+                (None, Some(e))
+            }
+        };
+        engines.push(EngineReport {
+            runtime,
+            engine,
+            problem,
+        });
+    }
     let checks = lifecycle::check_services(&stack)?;
-    let states = lifecycle::run_states(&stack)?;
+    // Without an engine, whether services run is unknown; the engine's
+    // problem is reported above and each service's check says the same.
+    let states = lifecycle::run_states(&stack).unwrap_or_default();
     let mut services = Vec::new();
-    for ((svc, (_, check)), (_, state)) in stack.services.iter().zip(checks).zip(states) {
+    for (i, (svc, (_, check))) in stack.services.iter().zip(checks).enumerate() {
+        let state = states.get(i).map_or(RunState::Absent, |(_, s)| s.clone());
         let (found, problem) = match check {
             Ok(req) => (Some(req.found), None),
             Err(e) => {
@@ -94,6 +121,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         stack: stack.name().to_string(),
         state_dir: stack.dir.root.display().to_string(),
         resources: res,
+        engines,
         warnings,
         problems,
         services,
@@ -110,6 +138,17 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             r.free_memory_mb.map_or("?".into(), |m| m.to_string()),
             r.free_disk_mb.map_or("?".into(), |m| m.to_string())
         );
+        for e in &report.engines {
+            match (&e.engine, &e.problem) {
+                (Some(engine), _) => println!("engine     {engine} (runtime {})", e.runtime),
+                (None, Some(problem)) => println!(
+                    "engine     {} (runtime {})",
+                    paint(problem, Style::Error, false),
+                    e.runtime
+                ),
+                (None, None) => {}
+            }
+        }
         println!();
         let rows: Vec<Vec<String>> = report
             .services

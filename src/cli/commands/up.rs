@@ -17,6 +17,10 @@ pub struct Args {
     /// Do not apply migrations or seeds
     #[arg(long)]
     no_migrate: bool,
+
+    /// Refuse to start if any image differs from what `berth.lock` pins
+    #[arg(long)]
+    locked: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
@@ -27,6 +31,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         dir,
         &UpOptions {
             migrate: !args.no_migrate,
+            locked: args.locked,
             ..UpOptions::default()
         },
         &progress,

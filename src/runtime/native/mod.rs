@@ -218,14 +218,17 @@ impl Runtime for NativeRuntime {
                 )),
             });
         }
-        Ok(Requirement {
-            found: format!(
+        let found = if launch.binary.version_args.is_empty() {
+            format!("`{}` in `{}`", launch.binary.program, bin.dir.display())
+        } else {
+            format!(
                 "{} {} in `{}`",
                 launch.binary.program,
                 bin.version,
                 bin.dir.display()
-            ),
-        })
+            )
+        };
+        Ok(Requirement { found })
     }
 
     fn state(&self, svc: &ServiceSpec) -> Result<RunState> {
@@ -287,12 +290,14 @@ impl Runtime for NativeRuntime {
         let err_log = log
             .try_clone()
             .context(|| "could not duplicate the log handle".into())?;
-        let program = bin.path(launch.server.program);
+        let program = bin.path(&launch.server.program);
+        let cwd = launch.server.cwd.as_deref().unwrap_or(&service_dir);
         let mut cmd = self.command(
             &program,
             resolve_args(&launch.server.args, &data, &service_dir),
-            &service_dir,
+            cwd,
         );
+        cmd.envs(launch.server.env.iter().map(|(k, v)| (k, v)));
         cmd.stdout(log).stderr(err_log);
         // SAFETY: setsid is async-signal-safe and touches no memory. A new
         // session detaches the server from berth's terminal and group.
@@ -339,6 +344,28 @@ impl Runtime for NativeRuntime {
             Some(r) if r.is_alive() => Ok(()),
             _ => Err(exited("no longer running".into())),
         }
+    }
+
+    fn exec(&self, svc: &ServiceSpec, command: &[String]) -> Result<std::result::Result<(), String>> {
+        let launch = svc.kind.native(svc);
+        let cwd = launch.server.cwd.unwrap_or_else(|| self.dir.service_dir(&svc.name));
+        let (program, args) = command.split_first().expect("exec probes are never empty");
+        let mut cmd = self.command(Path::new(program), args.to_vec(), &cwd);
+        cmd.envs(launch.server.env);
+        let out = match cmd.output() {
+            Ok(out) => out,
+            Err(e) => return Ok(Err(format!("could not run `{program}`: {e}"))),
+        };
+        if out.status.success() {
+            return Ok(Ok(()));
+        }
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let last = text.lines().last().unwrap_or("").trim().to_string();
+        Ok(Err(format!("`{}` {}{}", command.join(" "), out.status, if last.is_empty() { String::new() } else { format!(": {last}") })))
     }
 
     fn stop(&self, svc: &ServiceSpec) -> Result<()> {

@@ -1,0 +1,43 @@
+//! `berth verify`: compare each container service's image with `berth.lock`.
+
+use berth::{lifecycle, Result};
+
+use crate::cli::output::{self, note, paint, table, Style};
+use crate::cli::Context;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print the verdicts as JSON on stdout (the exit code still tells drift)
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    let (config, dir) = ctx.load()?;
+    let verdicts = lifecycle::verify(config, dir)?;
+    if args.json {
+        output::print_json(&verdicts);
+    } else {
+        let rows: Vec<Vec<String>> = verdicts
+            .iter()
+            .map(|v| {
+                let state = if v.drift {
+                    paint("drift", Style::Error, false)
+                } else {
+                    "locked".to_string()
+                };
+                vec![v.service.clone(), state, v.verdict.describe()]
+            })
+            .collect();
+        print!("{}", table(&["SERVICE", "IMAGE", "DETAIL"], &rows));
+    }
+    match lifecycle::drift_error(&verdicts) {
+        Some(e) => Err(e),
+        None => {
+            if !args.json {
+                note("every image is the one `berth.lock` pins");
+            }
+            Ok(())
+        }
+    }
+}
