@@ -23,23 +23,23 @@ use berth::{Error, Result};
 )]
 pub struct Cli {
     /// The stack file [default: `berth.toml` here or in a parent directory]
-    #[arg(short, long, env = "BERTH_FILE", value_name = "PATH")]
+    #[arg(short, long, global = true, env = "BERTH_FILE", value_name = "PATH")]
     file: Option<PathBuf>,
 
     /// Apply `[profiles.NAME]` from the stack file
-    #[arg(short, long, env = "BERTH_PROFILE", value_name = "NAME")]
+    #[arg(short, long, global = true, env = "BERTH_PROFILE", value_name = "NAME")]
     profile: Option<String>,
 
     /// Run as a separately named instance of the stack (own state, ports, data)
-    #[arg(long, env = "BERTH_STACK_NAME", value_name = "NAME")]
+    #[arg(long, global = true, env = "BERTH_STACK_NAME", value_name = "NAME")]
     name: Option<String>,
 
     /// Run every service on this runtime (`native` or `container`), whatever the stack file says
-    #[arg(long, env = "BERTH_RUNTIME", value_name = "RUNTIME")]
+    #[arg(long, global = true, env = "BERTH_RUNTIME", value_name = "RUNTIME")]
     runtime: Option<String>,
 
     /// Keep the stack's state here instead of `.berth/<stack>` beside the stack file
-    #[arg(long, env = "BERTH_STATE_DIR", value_name = "DIR")]
+    #[arg(long, global = true, env = "BERTH_STATE_DIR", value_name = "DIR")]
     state_dir: Option<PathBuf>,
 
     #[command(subcommand)]

@@ -444,7 +444,9 @@ impl Checker<'_> {
     /// `${svc.key}` must name a service and one of its connection values.
     fn check_reference(&self, svc: &str, key: &str) -> Result<(), (String, Option<String>)> {
         let Some((_, kind_name)) = self.kinds.iter().find(|(n, _)| n == svc) else {
-            let hint = did_you_mean(svc, self.kinds.iter().map(|(n, _)| n.as_str()));
+            let names: Vec<&str> = self.kinds.iter().map(|(n, _)| n.as_str()).collect();
+            let hint = did_you_mean(svc, names.iter().copied())
+                .or_else(|| Some(format!("the services are: {}", list(&names))));
             return Err((
                 format!("`${{{svc}.{key}}}` names unknown service `{svc}`"),
                 hint,

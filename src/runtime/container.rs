@@ -425,10 +425,22 @@ impl Runtime for ContainerRuntime {
             }
         };
         let found = self.rt.block_on(docker.version()).map(|v| {
-            let name = v
-                .platform
-                .map(|p| p.name)
-                .unwrap_or_else(|| "container engine".into());
+            // Docker calls its server component `Engine`, Podman `Podman
+            // Engine`; the platform name is free text (often empty).
+            let component = v
+                .components
+                .and_then(|c| c.into_iter().next())
+                .map(|c| c.name)
+                .filter(|n| !n.trim().is_empty());
+            let name = match component.as_deref() {
+                Some("Engine") => "Docker Engine".to_string(),
+                Some(other) => other.to_string(),
+                None => v
+                    .platform
+                    .map(|p| p.name)
+                    .filter(|n| !n.trim().is_empty())
+                    .unwrap_or_else(|| "container engine".into()),
+            };
             format!(
                 "{name} {} (API {}) at {}",
                 v.version.unwrap_or_else(|| "?".into()),
@@ -532,7 +544,8 @@ impl Runtime for ContainerRuntime {
         } else {
             Started::Restarted
         };
-        if started == Started::Initialized {
+        // Only a service with data to set up says so (not a plain web app).
+        if started == Started::Initialized && (launch.data_path.is_some() || created_any) {
             on_init();
         }
         let mut bindings = vec![(launch.port, svc.port)];

@@ -132,3 +132,35 @@ fn an_unknown_profile_lists_the_known_ones() {
         describe(&out)
     );
 }
+
+#[test]
+fn generic_services_say_what_they_lack() {
+    let err = config_error(
+        "name = \"x\"\n[services.web]\nimage = \"nginx:1\"\nruntime = \"container\"\n",
+    );
+    assert!(err.contains("add `container_port = ...`"), "{err}");
+    assert!(err.contains("berth.toml:2:11"), "{err}");
+
+    let err = config_error("name = \"x\"\n[services.web]\nimage = \"nginx:1\"\n");
+    assert!(
+        err.contains("service `web` runs natively but has no `command`"),
+        "{err}"
+    );
+
+    let err = config_error(
+        "name = \"x\"\n[services.web]\ncommand = [\"./web\"]\nready = \"smtp\"\n",
+    );
+    assert!(err.contains("unknown probe `smtp`"), "{err}");
+    assert!(err.contains("berth.toml:4:9"), "{err}");
+
+    let err = config_error(
+        "name = \"x\"\n[services.web]\nimage = \"nginx:1\"\nruntime = \"container\"\ncontainer_port = 80\nports = [\"80\"]\n",
+    );
+    assert!(err.contains("`80` is not a port mapping"), "{err}");
+
+    let err = config_error(
+        "name = \"x\"\n[services.web]\ncommand = [\"./web\", \"${db.url}\"]\n",
+    );
+    assert!(err.contains("names unknown service `db`"), "{err}");
+    assert!(err.contains("the services are: `web`"), "{err}");
+}

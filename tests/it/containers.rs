@@ -2,10 +2,12 @@
 //! `scripts/images` builds (no registry is reachable here). Skipped, loudly,
 //! only where no engine answers at all.
 
+use super::generic::http_get;
 use super::*;
 
 const PG_IMAGE: &str = "berth-test/postgres:15";
 const REDIS_IMAGE: &str = "berth-test/redis:7";
+const HTTPD_IMAGE: &str = "berth-test/httpd:1";
 
 /// Whether an engine answers; says so loudly when not. With an engine, the
 /// test images must exist (`scripts/test` builds them).
@@ -18,7 +20,7 @@ fn engine() -> bool {
         eprintln!("\n*** SKIPPED: no container engine answers here; the container runtime was NOT tested ***\n");
         return false;
     }
-    for image in [PG_IMAGE, REDIS_IMAGE] {
+    for image in [PG_IMAGE, REDIS_IMAGE, HTTPD_IMAGE] {
         let present = Command::new("docker")
             .args(["image", "inspect", image])
             .output()
@@ -201,4 +203,177 @@ fn a_missing_image_is_named_with_the_way_to_provide_it() {
         "{err}"
     );
     assert!(err.contains("docker load"), "{err}");
+}
+
+/// The id of `image` on this machine.
+fn image_id(image: &str) -> String {
+    stdout(&docker(&["image", "inspect", "--format", "{{.Id}}", image]))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_generic_http_service_starts_after_postgres_and_reaches_it_on_the_stack_network() {
+    if !engine() {
+        return;
+    }
+    let s = Sandbox::new(&format!(
+        r#"name = "ct-generic"
+runtime = "container"
+
+[services.db]
+kind = "postgres"
+image = "{PG_IMAGE}"
+
+[services.api]
+image = "{HTTPD_IMAGE}"
+container_port = 8080
+env = {{ DB_HOST = "${{db.host}}", DB_PORT = "${{db.port}}" }}
+ready = {{ http = "/health" }}
+depends_on = ["db"]
+"#
+    ));
+    let up = s.ok(&["up", "--json"]);
+    let reports: serde_json::Value = serde_json::from_slice(&up.stdout).unwrap();
+    let services: Vec<&str> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(services, ["db", "api"]);
+    // Inside the stack's network, `${db.host}` is the service's name and
+    // `${db.port}` the port in its container.
+    let env = stdout(&docker(&[
+        "inspect",
+        "--format",
+        "{{range .Config.Env}}{{println .}}{{end}}",
+        "berth-ct-generic-api",
+    ]));
+    assert!(env.lines().any(|l| l == "DB_HOST=db"), "{env}");
+    assert!(env.lines().any(|l| l == "DB_PORT=5432"), "{env}");
+    let port: u16 = s.env(".env")["API_PORT"].parse().unwrap();
+    assert_eq!(
+        http_get(port, "/health"),
+        Some((200, "db reachable\n".to_string()))
+    );
+    let status = stdout(&s.ok(&["status"]));
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("api") && l.contains("ready")),
+        "{status}"
+    );
+    // The generic service keeps nothing, so it has no volume; only db does.
+    assert_eq!(objects("volume", "ct-generic").len(), 1);
+}
+
+#[test]
+fn lock_verify_and_up_locked_catch_a_retagged_image() {
+    if !engine() {
+        return;
+    }
+    // A tag of this test's own, so retagging it disturbs no other test.
+    let tag = "berth-test/drift:ct-lock";
+    docker(&["tag", HTTPD_IMAGE, tag]);
+    let s = Sandbox::new(&format!(
+        r#"name = "ct-lock"
+runtime = "container"
+
+[services.web]
+image = "{tag}"
+container_port = 8080
+ready = {{ http = "/" }}
+"#
+    ));
+    s.ok(&["lock"]);
+    let lock = std::fs::read_to_string(s.path().join("berth.lock")).unwrap();
+    let locked_id = image_id(HTTPD_IMAGE);
+    assert!(lock.contains(&format!("id = \"{locked_id}\"")), "{lock}");
+    s.ok(&["verify"]);
+
+    // Someone points the tag at another image.
+    docker(&["tag", REDIS_IMAGE, tag]);
+    let verify = s.run(&["verify"]);
+    assert_eq!(verify.status.code(), Some(6), "{}", describe(&verify));
+    assert!(
+        stderr(&verify).contains(&format!("web: `{tag}` is now")),
+        "{}",
+        describe(&verify)
+    );
+    let json = s.run(&["verify", "--json"]);
+    assert_eq!(json.status.code(), Some(6));
+    let verdicts: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(verdicts[0]["service"], "web");
+    assert_eq!(verdicts[0]["drift"], true);
+    assert_eq!(verdicts[0]["verdict"], "moved");
+
+    let refused = s.run(&["up", "--locked"]);
+    assert_eq!(refused.status.code(), Some(6), "{}", describe(&refused));
+    assert!(objects("container", "ct-lock").is_empty(), "nothing started");
+
+    // Without --locked, `up` warns and runs the locked image, not the tag.
+    let up = s.ok(&["up"]);
+    assert!(stderr(&up).contains("running the locked image"), "{}", describe(&up));
+    let running = stdout(&docker(&["inspect", "--format", "{{.Image}}", "berth-ct-lock-web"]));
+    assert_eq!(running.trim(), locked_id);
+
+    // `berth lock` accepts the new image.
+    s.ok(&["down"]);
+    s.ok(&["lock"]);
+    s.ok(&["verify"]);
+    drop(s);
+    docker(&["rmi", tag]);
+}
+
+#[test]
+fn the_postgres_probe_is_not_fooled_by_the_init_time_server() {
+    if !engine() {
+        return;
+    }
+    // The image's init scripts run on a temporary server first; one that
+    // takes its time. `up` must not return before the real server runs.
+    let s = Sandbox::new(&format!(
+        r#"name = "ct-init"
+runtime = "container"
+
+[services.db]
+image = "{PG_IMAGE}"
+container_port = 5432
+env = {{ POSTGRES_PASSWORD = "secret" }}
+volumes = ["./initdb:/docker-entrypoint-initdb.d:ro"]
+ready = "postgres"
+"#
+    ));
+    let init = s.path().join("initdb");
+    std::fs::create_dir(&init).unwrap();
+    std::fs::write(
+        init.join("01-slow.sh"),
+        "sleep 3\npsql -v ON_ERROR_STOP=1 -q -d postgres -c 'CREATE TABLE made_by_init (x int)'\n",
+    )
+    .unwrap();
+    s.ok(&["up"]);
+    let port = s.env(".env")["DB_PORT"].clone();
+    let mut client = pg(&format!("postgres://postgres:secret@127.0.0.1:{port}/postgres"));
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM made_by_init", &[])
+        .expect("the init script finished before `up` returned")
+        .get(0);
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn the_runtime_flag_moves_a_native_stack_into_containers() {
+    if !engine() {
+        return;
+    }
+    let s = Sandbox::new(&format!(
+        "name = \"ct-flag\"\nruntime = \"native\"\n[services.cache]\nkind = \"redis\"\nimage = \"{REDIS_IMAGE}\"\n"
+    ));
+    s.ok(&["up", "--runtime", "container"]);
+    assert_eq!(objects("container", "ct-flag").len(), 1);
+    let status = stdout(&s.ok(&["--runtime", "container", "status"]));
+    assert!(status.contains("container") && status.contains("ready"), "{status}");
+    s.ok(&["down", "--runtime", "container"]);
+    assert!(objects("container", "ct-flag").is_empty());
 }

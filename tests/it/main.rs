@@ -8,6 +8,7 @@ mod concurrency;
 mod config_errors;
 mod containers;
 mod envfile;
+mod generic;
 mod lifecycle;
 mod migrations;
 mod overrides;

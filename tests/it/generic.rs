@@ -1,0 +1,83 @@
+//! Generic services on the native runtime: any command, with an http probe
+//! that depends on Postgres and an exec probe.
+
+use super::*;
+
+/// The test HTTP server the container images also carry.
+pub fn httpd_script() -> String {
+    format!("{}/images/httpd/httpd.pl", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `GET path` on loopback `port`: the status code and body, or `None`
+/// when nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(conn, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut text = String::new();
+    conn.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+#[test]
+fn a_native_command_with_http_and_exec_probes_starts_after_its_database() {
+    let stack = format!(
+        r#"name = "gen-native"
+
+[services.db]
+kind = "postgres"
+
+[services.api]
+command = ["perl", "{httpd}"]
+env = {{ DB_HOST = "${{db.host}}", DB_PORT = "${{db.port}}" }}
+ready = {{ http = "/health" }}
+depends_on = ["db"]
+
+[services.worker]
+command = ["sh", "-c", "sleep 1; touch flags/worker.ready; exec sleep 600"]
+ready = {{ exec = ["test", "-e", "flags/worker.ready"] }}
+depends_on = ["api"]
+"#,
+        httpd = httpd_script()
+    );
+    let s = Sandbox::new(&stack);
+    // The worker may run as an unprivileged user (berth as root): let it write.
+    let flags = s.path().join("flags");
+    std::fs::create_dir(&flags).unwrap();
+    std::fs::set_permissions(&flags, std::fs::Permissions::from_mode(0o777)).unwrap();
+
+    let up = s.ok(&["up", "--json"]);
+    let reports: serde_json::Value = serde_json::from_slice(&up.stdout).unwrap();
+    let kinds: Vec<&str> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["postgres", "generic", "generic"]);
+    // `up` returned only once the exec probe passed.
+    assert!(flags.join("worker.ready").exists());
+
+    let env = s.env(".env");
+    let api_port: u16 = env["API_PORT"].parse().unwrap();
+    assert_eq!(
+        http_get(api_port, "/health"),
+        Some((200, "db reachable\n".to_string())),
+        "the api reaches the database through the values berth gave it"
+    );
+    let status = stdout(&s.ok(&["status"]));
+    for svc in ["db", "api", "worker"] {
+        assert!(
+            status
+                .lines()
+                .any(|l| l.starts_with(svc) && l.contains("ready")),
+            "{status}"
+        );
+    }
+
+    s.ok(&["down"]);
+    assert_eq!(http_get(api_port, "/health"), None, "down stops the api");
+}
