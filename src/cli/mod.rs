@@ -23,11 +23,11 @@ use berth::{Error, Result};
 )]
 pub struct Cli {
     /// The stack file [default: `berth.toml` here or in a parent directory]
-    #[arg(short, long, global = true, env = "BERTH_FILE", value_name = "PATH")]
+    #[arg(short, long, env = "BERTH_FILE", value_name = "PATH")]
     file: Option<PathBuf>,
 
     /// Apply `[profiles.NAME]` from the stack file
-    #[arg(short, long, global = true, env = "BERTH_PROFILE", value_name = "NAME")]
+    #[arg(short, long, env = "BERTH_PROFILE", value_name = "NAME")]
     profile: Option<String>,
 
     /// Run as a separately named instance of the stack (own state, ports, data)
@@ -185,4 +185,17 @@ fn install_interrupt_handler() {
             "interrupted: stopping at the next safe point (Ctrl-C again to leave at once)",
         );
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks the whole command tree only when asked (or when a
+    /// subcommand is first used in a debug build): two options of one name
+    /// would otherwise surface as a panic in front of a user.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -188,16 +188,27 @@ pub fn open(config: StackConfig, dir: StateDir) -> Result<Stack> {
     Stack::new(config, dir, &state)
 }
 
-/// Where each service's log is, for the services given.
-pub fn log_files(
-    stack: &Stack,
-    services: &[&ServiceSpec],
-) -> Result<Vec<(String, std::path::PathBuf)>> {
-    let runtimes = Runtimes::for_stack(stack)?;
-    Ok(services
-        .iter()
-        .map(|s| (s.name.clone(), runtimes.of(s).log_file(s)))
-        .collect())
+/// Where each service's log is, for `berth logs`. A container's log lives
+/// in the engine; each [`Logs::files`] call refreshes its copy in the state
+/// directory, so following a log is polling this.
+pub struct Logs {
+    runtimes: Runtimes,
+}
+
+impl Logs {
+    pub fn new(stack: &Stack) -> Result<Logs> {
+        Ok(Logs {
+            runtimes: Runtimes::for_stack(stack)?,
+        })
+    }
+
+    /// Each of `services` with the path of its log, brought up to date.
+    pub fn files(&self, services: &[&ServiceSpec]) -> Vec<(String, std::path::PathBuf)> {
+        services
+            .iter()
+            .map(|s| (s.name.clone(), self.runtimes.of(s).log_file(s)))
+            .collect()
+    }
 }
 
 /// Check each service can run here (binaries, versions, access): the

@@ -257,6 +257,17 @@ impl ContainerRuntime {
 
     /// Pull `image`, reporting bytes done and total across its layers.
     fn pull(&self, svc: &ServiceSpec, image: &str, progress: &dyn Fn(u64, u64)) -> Result<()> {
+        self.try_pull(svc, image, progress)?
+            .map_err(|e| self.missing_image(svc, image, &format!(" and could not be pulled: {e}")))
+    }
+
+    /// Pull `image`; the inner error is the engine's reason it could not.
+    fn try_pull(
+        &self,
+        svc: &ServiceSpec,
+        image: &str,
+        progress: &dyn Fn(u64, u64),
+    ) -> Result<std::result::Result<(), String>> {
         let docker = self.docker(&svc.name)?;
         let options = CreateImageOptionsBuilder::default()
             .from_image(image)
@@ -281,7 +292,7 @@ impl ContainerRuntime {
             }
             Ok(())
         });
-        pulled.map_err(|e| self.missing_image(svc, image, &format!(" and could not be pulled: {e}")))
+        Ok(pulled)
     }
 
     /// The stack's network, created once: services start in parallel, and
@@ -318,13 +329,14 @@ impl ContainerRuntime {
         let options = LogsOptionsBuilder::default()
             .stdout(true)
             .stderr(true)
-            .tail("500")
+            .tail("all")
             .build();
         self.rt.block_on(async {
             let mut stream = docker.logs(&self.container_name(svc), Some(options));
             let mut text = String::new();
-            while let Some(Ok(chunk)) = stream.next().await {
-                text.push_str(&chunk.to_string());
+            while let Some(chunk) = stream.next().await {
+                // No container (any more): keep the copy we have.
+                text.push_str(&chunk.ok()?.to_string());
             }
             Some(text)
         })
@@ -397,15 +409,29 @@ impl Runtime for ContainerRuntime {
             // An image id cannot be pulled; the tag it was locked from can,
             // and must come back with the same id.
             let tag = self.image(svc, &launch);
-            self.pull(svc, &tag, &|done, total| progress(&tag, done, total))?;
-            if self.find_image(svc, &image)?.is_none() {
-                return Err(Error::Preflight {
-                    service: Some(svc.name.clone()),
-                    message: format!("berth.lock pins `{tag}` to `{}`, but pulling `{tag}` gave another image", short_id(&image)),
-                    hint: Some("run `berth verify` to see the drift, and `berth lock` to accept the new image".into()),
-                });
+            let pulled = self.try_pull(svc, &tag, &|done, total| progress(&tag, done, total))?;
+            if pulled.is_ok() && self.find_image(svc, &image)?.is_some() {
+                return Ok(());
             }
-            return Ok(());
+            let now = match self.find_image(svc, &tag)? {
+                Some(id) => format!("`{tag}` here is {}", short_id(&id)),
+                None => format!("`{tag}` is not here either"),
+            };
+            let pull = match pulled {
+                Ok(()) => "pulling it gave another image".to_string(),
+                Err(e) => format!("it could not be pulled ({e})"),
+            };
+            return Err(Error::Preflight {
+                service: Some(svc.name.clone()),
+                message: format!(
+                    "{} pins `{tag}` to {}, which is not on this machine; {now}, and {pull}",
+                    crate::image_lock::FILE_NAME,
+                    short_id(&image)
+                ),
+                hint: Some(format!(
+                    "`berth lock` accepts the image `{tag}` names now; or load the locked image and tag it `{tag}`"
+                )),
+            });
         }
         self.pull(svc, &image, &|done, total| progress(&image, done, total))
     }
@@ -679,9 +705,9 @@ impl Runtime for ContainerRuntime {
             return Ok(());
         }
         let name = self.container_name(svc);
+        self.stop_container(&svc.name, &name)?;
         // Keep its last words for `berth logs` before the container goes.
         let _ = self.log_file(svc);
-        self.stop_container(&svc.name, &name)?;
         self.remove_container(&svc.name, &name)
     }
 

@@ -23,7 +23,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
     let stack = lifecycle::open(config, dir)?;
     let services = stack.select(&args.services)?;
-    let files = lifecycle::log_files(&stack, &services)?;
+    let logs = lifecycle::Logs::new(&stack)?;
+    let files = logs.files(&services);
     let prefixed = files.len() > 1;
     let width = files.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     let prefix = |name: &str| {
@@ -52,6 +53,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     // Follow: poll for growth; a log that shrank was recreated (reset).
     let mut partial = vec![String::new(); files.len()];
     while !berth::interrupt::requested() {
+        let files = logs.files(&services);
         for (i, (name, path)) in files.iter().enumerate() {
             let Ok(mut f) = std::fs::File::open(path) else {
                 continue;
