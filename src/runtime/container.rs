@@ -40,6 +40,9 @@ use crate::state::StateDir;
 const LABEL_STACK: &str = "berth.stack";
 const LABEL_SERVICE: &str = "berth.service";
 const LABEL_VERSION: &str = "berth.version";
+/// The state directory of the stack that made a container: two checkouts
+/// may use one stack name on one engine.
+const LABEL_STATE_DIR: &str = "berth.state-dir";
 
 pub struct ContainerRuntime {
     stack: String,
@@ -112,6 +115,10 @@ impl ContainerRuntime {
         ]);
         if let Some(s) = service {
             labels.insert(LABEL_SERVICE.to_string(), s.to_string());
+            labels.insert(
+                LABEL_STATE_DIR.to_string(),
+                self.dir.root.display().to_string(),
+            );
         }
         labels
     }
@@ -161,12 +168,26 @@ impl ContainerRuntime {
         ));
         match found {
             Ok(c) => {
-                let ours = c
-                    .config
-                    .as_ref()
-                    .and_then(|c| c.labels.as_ref())
-                    .and_then(|l| l.get(LABEL_STACK))
-                    == Some(&self.stack);
+                let labels = c.config.as_ref().and_then(|c| c.labels.as_ref());
+                let ours = labels.and_then(|l| l.get(LABEL_STACK)) == Some(&self.stack);
+                let elsewhere = labels
+                    .and_then(|l| l.get(LABEL_STATE_DIR))
+                    .filter(|d| **d != self.dir.root.display().to_string());
+                if let (true, Some(other)) = (ours, elsewhere) {
+                    // Its ports and passwords are the other checkout's:
+                    // probing it from here could only time out.
+                    return Err(Error::Preflight {
+                        service: Some(svc.name.clone()),
+                        message: format!(
+                            "container `{name}` belongs to stack `{}` of another checkout (state in `{other}`)",
+                            self.stack
+                        ),
+                        hint: Some(
+                            "run `berth down` there, or give this stack another name (`name` in the stack file, or `--name`)"
+                                .into(),
+                        ),
+                    });
+                }
                 if !ours {
                     return Err(Error::Preflight {
                         service: Some(svc.name.clone()),
@@ -209,8 +230,21 @@ impl ContainerRuntime {
             .volumes
             .unwrap_or_default()
             .into_iter()
+            .filter(|v| self.is_ours(Some(&v.labels), Some(service)))
             .map(|v| v.name)
             .collect())
+    }
+
+    /// Whether labels mark an object as this stack's (and `service`'s).
+    /// Checked on every object a filtered listing returns, because engines
+    /// differ on filters: Podman 4 ORs two `label` filters where Docker ANDs
+    /// them, which would hand over another stack's volumes.
+    fn is_ours(&self, labels: Option<&HashMap<String, String>>, service: Option<&str>) -> bool {
+        let Some(labels) = labels else {
+            return false;
+        };
+        labels.get(LABEL_STACK) == Some(&self.stack)
+            && service.is_none_or(|s| labels.get(LABEL_SERVICE).map(String::as_str) == Some(s))
     }
 
     fn volume_exists(&self, svc: &ServiceSpec, name: &str) -> Result<bool> {
@@ -760,6 +794,9 @@ impl Runtime for ContainerRuntime {
             })?;
         let mut stopped = Vec::new();
         for c in containers {
+            if !self.is_ours(c.labels.as_ref(), None) {
+                continue;
+            }
             let Some(service) = c
                 .labels
                 .as_ref()

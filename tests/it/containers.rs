@@ -134,14 +134,35 @@ fn objects_berth_did_not_create_survive_down_and_reset() {
         REDIS_IMAGE,
     ]);
     docker(&["volume", "create", "ct-own-by-hand"]);
+    // Another stack's volume of a service with the same name: an engine
+    // that ORs label filters (Podman 4) lists it for this stack's `db`.
+    let _ = Command::new("docker").args(["volume", "rm", "ct-own-other-db"]).output();
+    docker(&[
+        "volume",
+        "create",
+        "--label",
+        "berth.stack=ct-someone-else",
+        "--label",
+        "berth.service=db",
+        "ct-own-other-db",
+    ]);
     s.ok(&["up"]);
+    // A second checkout with the same stack name must not adopt (or stop)
+    // the first one's containers.
+    let twin = Sandbox::new(&stack("ct-own"));
+    let out = twin.run(&["up"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert!(stderr(&out).contains("of another checkout"), "{}", describe(&out));
+    std::fs::remove_dir_all(twin.path().join(".berth")).unwrap();
+    drop(twin);
     s.ok(&["down"]);
     s.ok(&["reset", "--yes"]);
     let running = stdout(&docker(&["inspect", "-f", "{{.State.Running}}", other]));
     assert_eq!(running.trim(), "true");
     docker(&["volume", "inspect", "ct-own-by-hand"]);
+    docker(&["volume", "inspect", "ct-own-other-db"]);
     docker(&["rm", "-f", "-v", other]);
-    docker(&["volume", "rm", "ct-own-by-hand"]);
+    docker(&["volume", "rm", "ct-own-by-hand", "ct-own-other-db"]);
 }
 
 #[test]
