@@ -174,6 +174,7 @@ pub(super) fn resolve(
     for (svc_name, raw) in services {
         resolved.push(checker.service(svc_name, raw, &default_runtime, &names)?);
     }
+    check_reachable(&resolved)?;
     let mut env = checker.env(env_section)?;
     if let Some(instance) = &instance {
         // An instance runs beside the file's own stack and other instances:
@@ -702,6 +703,41 @@ fn parse_override_target(
         ));
     };
     Ok((svc.to_string(), key))
+}
+
+/// A container cannot reach a native service: native servers listen on the
+/// host's 127.0.0.1, which inside a container is the container itself.
+fn check_reachable(services: &[ServiceConfig]) -> Result<()> {
+    let runtime_of = |name: &str| {
+        services
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.runtime.as_str())
+    };
+    for svc in services.iter().filter(|s| s.runtime == "container") {
+        let templates = svc
+            .command
+            .iter()
+            .map(|t| ("command", t))
+            .chain(svc.env.iter().map(|(_, t)| ("env", t)));
+        for (key, template) in templates {
+            for (other, value, _, _) in template.references() {
+                if runtime_of(other) == Some("native") {
+                    return Err(Error::Config {
+                        message: format!(
+                            "`{}` runs in a container and cannot reach `{other}`, which runs natively on the host's 127.0.0.1 (`${{{other}.{value}}}` in its `{key}`)",
+                            svc.name
+                        ),
+                        location: None,
+                        hint: Some(format!(
+                            "run both in containers or both natively: `runtime = \"container\"` in `[services.{other}]`, or `--runtime container`"
+                        )),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_runtime(r: &str) -> Result<(), (String, Option<String>)> {

@@ -164,3 +164,15 @@ fn generic_services_say_what_they_lack() {
     assert!(err.contains("names unknown service `db`"), "{err}");
     assert!(err.contains("the services are: `web`"), "{err}");
 }
+
+#[test]
+fn a_container_cannot_be_pointed_at_a_native_service() {
+    let err = config_error(
+        "name = \"x\"\n[services.db]\nkind = \"postgres\"\n[services.web]\nimage = \"nginx:1\"\nruntime = \"container\"\ncontainer_port = 80\nenv = { DB = \"${db.url}\" }\n",
+    );
+    assert!(
+        err.contains("`web` runs in a container and cannot reach `db`, which runs natively"),
+        "{err}"
+    );
+    assert!(err.contains("--runtime container"), "{err}");
+}
