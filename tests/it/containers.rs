@@ -252,6 +252,13 @@ container_port = 8080
 env = {{ DB_HOST = "${{db.host}}", DB_PORT = "${{db.port}}" }}
 ready = {{ http = "/health" }}
 depends_on = ["db"]
+
+[services.worker]
+image = "{HTTPD_IMAGE}"
+container_port = 8080
+command = ["sh", "-c", "trap 'exit 0' TERM; sleep 1; touch /tmp/ready; while :; do sleep 0.2; done"]
+ready = {{ exec = ["test", "-e", "/tmp/ready"] }}
+depends_on = ["api"]
 "#
     ));
     let up = s.ok(&["up", "--json"]);
@@ -262,7 +269,10 @@ depends_on = ["db"]
         .iter()
         .map(|r| r["service"].as_str().unwrap())
         .collect();
-    assert_eq!(services, ["db", "api"]);
+    assert_eq!(services, ["db", "api", "worker"]);
+    // The worker listens on nothing: only the exec probe, run inside its
+    // container, can have passed, and it passes once the file is there.
+    docker(&["exec", "berth-ct-generic-worker", "test", "-e", "/tmp/ready"]);
     // Inside the stack's network, `${db.host}` is the service's name and
     // `${db.port}` the port in its container.
     let env = stdout(&docker(&[
