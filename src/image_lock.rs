@@ -192,8 +192,14 @@ mod tests {
             compare("pg:16", Some(&now("sha256:aaa")), Some(&locked)),
             Verdict::Renamed { .. }
         ));
-        assert!(matches!(compare("pg:15", None, Some(&locked)), Verdict::Missing { .. }));
-        assert!(matches!(compare("pg:15", None, None), Verdict::NotLocked { .. }));
+        assert!(matches!(
+            compare("pg:15", None, Some(&locked)),
+            Verdict::Missing { .. }
+        ));
+        assert!(matches!(
+            compare("pg:15", None, None),
+            Verdict::NotLocked { .. }
+        ));
         let text = "version = 1\n[services.db]\nimage = \"pg:15\"\nid = \"sha256:aaa\"\n";
         let lock = parse(Path::new("berth.lock"), text).unwrap();
         assert_eq!(lock.services["db"], locked);

@@ -198,9 +198,17 @@ fn fill_templates(mut services: Vec<ServiceSpec>) -> Vec<ServiceSpec> {
             } else {
                 &views[i].0
             };
-            values.iter().find(|v| v.key == key).map(|v| v.value.clone())
+            values
+                .iter()
+                .find(|v| v.key == key)
+                .map(|v| v.value.clone())
         };
-        svc.command = svc.config.command.iter().map(|t| t.render(lookup)).collect();
+        svc.command = svc
+            .config
+            .command
+            .iter()
+            .map(|t| t.render(lookup))
+            .collect();
         svc.env = svc
             .config
             .env

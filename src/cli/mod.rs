@@ -33,7 +33,13 @@ pub struct Cli {
     /// Run as a separately named instance of the stack (own state, ports, data)
     // Its own id: a global option shares its id with every subcommand, and
     // `db drop NAME` has an argument called `name`.
-    #[arg(id = "stack_name", long = "name", global = true, env = "BERTH_STACK_NAME", value_name = "NAME")]
+    #[arg(
+        id = "stack_name",
+        long = "name",
+        global = true,
+        env = "BERTH_STACK_NAME",
+        value_name = "NAME"
+    )]
     name: Option<String>,
 
     /// Run every service on this runtime (`native` or `container`), whatever the stack file says
@@ -206,9 +212,15 @@ mod tests {
         use clap::Parser;
         let cli = super::Cli::try_parse_from(["berth", "db", "drop", "bt_1"]).unwrap();
         assert_eq!(cli.name, None);
-        let cli =
-            super::Cli::try_parse_from(["berth", "status", "--name", "ci-1", "--runtime", "container"])
-                .unwrap();
+        let cli = super::Cli::try_parse_from([
+            "berth",
+            "status",
+            "--name",
+            "ci-1",
+            "--runtime",
+            "container",
+        ])
+        .unwrap();
         assert_eq!(cli.name.as_deref(), Some("ci-1"));
         assert_eq!(cli.runtime.as_deref(), Some("container"));
     }

@@ -147,7 +147,10 @@ impl Reporter for Progress {
                         }
                     }
                     None => {
-                        if let Phase::Waiting { .. } | Phase::Migrating { .. } | Phase::Pulling { .. } = phase {
+                        if let Phase::Waiting { .. }
+                        | Phase::Migrating { .. }
+                        | Phase::Pulling { .. } = phase
+                        {
                             let mut last = self.last_wait_line.lock().unwrap();
                             let due = last
                                 .get(service)

@@ -15,7 +15,9 @@ pub struct PortMapping {
 impl PortMapping {
     pub fn parse(text: &str) -> Result<PortMapping, String> {
         let bad = || {
-            format!("`{text}` is not a port mapping; write `\"HOST:CONTAINER\"`, like `\"9001:9001\"`")
+            format!(
+                "`{text}` is not a port mapping; write `\"HOST:CONTAINER\"`, like `\"9001:9001\"`"
+            )
         };
         let (host, container) = text.split_once(':').ok_or_else(bad)?;
         let port = |p: &str| p.trim().parse::<u16>().ok().filter(|p| *p > 0);
@@ -52,13 +54,18 @@ impl Volume {
             [s, t] => (*s, *t, false),
             [s, t, "ro"] => (*s, *t, true),
             [s, t, "rw"] => (*s, *t, false),
-            [_, _, mode] => return Err(bad(&format!("the mode `{mode}` is neither `ro` nor `rw`"))),
+            [_, _, mode] => {
+                return Err(bad(&format!("the mode `{mode}` is neither `ro` nor `rw`")))
+            }
             _ => return Err(bad("expected SOURCE:TARGET")),
         };
         if !target.starts_with('/') {
             return Err(bad("the path inside the container must be absolute"));
         }
-        let source = if source.starts_with('/') || source.starts_with('.') || source.starts_with('~') {
+        let source = if source.starts_with('/')
+            || source.starts_with('.')
+            || source.starts_with('~')
+        {
             let path = match source.strip_prefix("~/") {
                 Some(rest) => std::env::var_os("HOME")
                     .map(PathBuf::from)
@@ -166,11 +173,20 @@ mod tests {
         assert!(Volume::parse("data:/x:rx", root).is_err());
         assert_eq!(
             PortMapping::parse("9001:9000").unwrap(),
-            PortMapping { host: 9001, container: 9000 }
+            PortMapping {
+                host: 9001,
+                container: 9000
+            }
         );
         assert!(PortMapping::parse("9001").is_err());
-        let http: toml::Value = toml::from_str::<toml::Table>("r = { http = \"/health\" }").unwrap()["r"].clone();
-        assert_eq!(Ready::parse(&http).unwrap(), Ready::Http { path: "/health".into() });
+        let http: toml::Value =
+            toml::from_str::<toml::Table>("r = { http = \"/health\" }").unwrap()["r"].clone();
+        assert_eq!(
+            Ready::parse(&http).unwrap(),
+            Ready::Http {
+                path: "/health".into()
+            }
+        );
         assert!(Ready::parse(&toml::Value::String("ping".into())).is_err());
     }
 }

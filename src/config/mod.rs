@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use resolve::generic_var;
 pub use generic::{PortMapping, Ready, Volume, VolumeSource};
+pub use resolve::generic_var;
 pub use schema::PortSetting;
 pub use source::{SourceFile, SourceLocation, Span};
 pub use template::Template;

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use toml::Spanned;
 
+use super::generic::{PortMapping, Ready, Volume};
 use super::schema::{PortSetting, RawEnv, RawService, RawStack, ENV_KEYS, KEYS};
 use super::suggest::did_you_mean;
 use super::template::Template;
-use super::generic::{PortMapping, Ready, Volume};
 use super::{
     duration, error_at, EnvConfig, LoadOptions, Role, ServiceConfig, SourceFile, Span, SqlDir,
     StackConfig, DEFAULT_READY_TIMEOUT, RUNTIMES,
@@ -169,7 +169,10 @@ pub(super) fn resolve(
             kind.map(|k| (n.get_ref().clone(), k))
         })
         .collect();
-    let checker = Checker { kinds: &kinds, ..checker };
+    let checker = Checker {
+        kinds: &kinds,
+        ..checker
+    };
     let mut resolved = Vec::new();
     for (svc_name, raw) in services {
         resolved.push(checker.service(svc_name, raw, &default_runtime, &names)?);
@@ -252,15 +255,15 @@ impl Checker<'_> {
             None => match implied_kind(&svc, &raw) {
                 Some(k) => Spanned::new(svc_span.clone(), k.to_string()),
                 None => {
-                return Err(error_at(
-                    self.source,
-                    &svc_span,
-                    format!("service `{svc}` has no `kind`"),
-                    Some(format!(
-                        "add `kind = \"...\"` to `[services.{svc}]`; the kinds are: {}",
-                        list(&kind::names().collect::<Vec<_>>())
-                    )),
-                ))
+                    return Err(error_at(
+                        self.source,
+                        &svc_span,
+                        format!("service `{svc}` has no `kind`"),
+                        Some(format!(
+                            "add `kind = \"...\"` to `[services.{svc}]`; the kinds are: {}",
+                            list(&kind::names().collect::<Vec<_>>())
+                        )),
+                    ))
                 }
             },
         };
@@ -470,8 +473,15 @@ impl Checker<'_> {
     /// A `command` or `env` value of a generic service as a template whose
     /// references all resolve; errors point at the key's value.
     fn template(&self, svc: &str, key: &'static str, span: &Span, text: &str) -> Result<Template> {
-        let template = Template::parse(text)
-            .map_err(|e| self.fail(svc, key, span.clone(), format!("in `{text}`: {}", e.message), None))?;
+        let template = Template::parse(text).map_err(|e| {
+            self.fail(
+                svc,
+                key,
+                span.clone(),
+                format!("in `{text}`: {}", e.message),
+                None,
+            )
+        })?;
         for (other, value, _, _) in template.references() {
             if let Err((message, hint)) = self.check_reference(other, value) {
                 return Err(self.fail(svc, key, span.clone(), message, hint));
@@ -493,15 +503,32 @@ impl Checker<'_> {
                 if i == 0 && (text.starts_with("./") || text.starts_with("../")) {
                     text = self.root.join(&text).display().to_string();
                 }
-                config.command.push(self.template(svc, "command", &command.span(), &text)?);
+                config
+                    .command
+                    .push(self.template(svc, "command", &command.span(), &text)?);
             }
         }
         config.container_port = raw.container_port.as_ref().map(|p| *p.get_ref());
         if let Some(0) = config.container_port {
-            let span = raw.container_port.as_ref().map(Spanned::span).unwrap_or_default();
-            return Err(self.fail(svc, "container_port", span, "`container_port` must be from 1 to 65535".into(), None));
+            let span = raw
+                .container_port
+                .as_ref()
+                .map(Spanned::span)
+                .unwrap_or_default();
+            return Err(self.fail(
+                svc,
+                "container_port",
+                span,
+                "`container_port` must be from 1 to 65535".into(),
+                None,
+            ));
         }
-        for text in raw.ports.as_ref().map(|p| p.get_ref().as_slice()).unwrap_or_default() {
+        for text in raw
+            .ports
+            .as_ref()
+            .map(|p| p.get_ref().as_slice())
+            .unwrap_or_default()
+        {
             let mapping = PortMapping::parse(text).map_err(|m| {
                 self.fail(svc, "ports", raw.ports.as_ref().unwrap().span(), m, None)
             })?;
@@ -510,14 +537,33 @@ impl Checker<'_> {
         if let Some(env) = &raw.env {
             for (var, text) in env.get_ref() {
                 if !valid_env_name(var) {
-                    return Err(self.fail(svc, "env", env.span(), format!("`{var}` is not a valid environment variable name"), Some("use letters, digits and `_`, not starting with a digit".into())));
+                    return Err(self.fail(
+                        svc,
+                        "env",
+                        env.span(),
+                        format!("`{var}` is not a valid environment variable name"),
+                        Some("use letters, digits and `_`, not starting with a digit".into()),
+                    ));
                 }
-                config.env.push((var.clone(), self.template(svc, "env", &env.span(), text)?));
+                config
+                    .env
+                    .push((var.clone(), self.template(svc, "env", &env.span(), text)?));
             }
         }
-        for text in raw.volumes.as_ref().map(|v| v.get_ref().as_slice()).unwrap_or_default() {
+        for text in raw
+            .volumes
+            .as_ref()
+            .map(|v| v.get_ref().as_slice())
+            .unwrap_or_default()
+        {
             let volume = Volume::parse(text, self.root).map_err(|m| {
-                self.fail(svc, "volumes", raw.volumes.as_ref().unwrap().span(), m, None)
+                self.fail(
+                    svc,
+                    "volumes",
+                    raw.volumes.as_ref().unwrap().span(),
+                    m,
+                    None,
+                )
             })?;
             config.volumes.push(volume);
         }

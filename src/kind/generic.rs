@@ -9,8 +9,8 @@
 
 use super::launch::first_version;
 use super::{
-    BinarySpec, ConnectionValue, ContainerLaunch, Endpoint, NativeLaunch, ServerSpec,
-    ServiceKind, StopSignal,
+    BinarySpec, ConnectionValue, ContainerLaunch, Endpoint, NativeLaunch, ServerSpec, ServiceKind,
+    StopSignal,
 };
 use crate::config::{PortSetting, Ready, ServiceConfig};
 use crate::kind::Arg;
@@ -82,7 +82,8 @@ impl ServiceKind for Generic {
                 if !svc.volumes.is_empty() {
                     return Err((
                         "volumes",
-                        "`volumes` apply to containers; a native command reads host paths directly".into(),
+                        "`volumes` apply to containers; a native command reads host paths directly"
+                            .into(),
                     ));
                 }
                 if !svc.extra_ports.is_empty() {
@@ -183,9 +184,9 @@ impl ServiceKind for Generic {
             data_path: None,
             volumes: svc.config.volumes.clone(),
             stop_signal: StopSignal::Terminate,
-            health: self.exec_probe(svc).map(|command| {
-                std::iter::once("CMD".to_string()).chain(command).collect()
-            }),
+            health: self
+                .exec_probe(svc)
+                .map(|command| std::iter::once("CMD".to_string()).chain(command).collect()),
         }
     }
 }

@@ -10,7 +10,8 @@ use super::{Event, Phase, Reporter, Runtimes};
 use crate::config::StackConfig;
 use crate::error::{Error, Result};
 use crate::image_lock::{self, ImageLock, LockedImage, Verdict};
-use crate::stack::Stack;
+use crate::runtime::Runtime;
+use crate::stack::{ServiceSpec, Stack};
 use crate::state::StateDir;
 
 /// One service's image against the lock.
@@ -37,25 +38,35 @@ pub fn lock(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Resu
         let Some(image) = runtime.image(svc) else {
             continue;
         };
-        runtime.fetch(svc, &|image, done, total| {
-            reporter.event(Event::Phase {
-                service: &svc.name,
-                phase: Phase::Pulling {
-                    image: image.to_string(),
-                    done,
-                    total,
-                },
-            })
-        })?;
+        fetch(runtime, svc, reporter)?;
         let id = runtime.image_id(svc)?.ok_or_else(|| Error::Service {
             service: svc.name.clone(),
             message: format!("image `{image}` vanished while it was being locked"),
             hint: Some("run `berth lock` again".into()),
         })?;
-        lock.services.insert(svc.name.clone(), LockedImage::from(id));
+        lock.services
+            .insert(svc.name.clone(), LockedImage::from(id));
     }
     image_lock::save(&stack.config, &lock)?;
     Ok(lock)
+}
+
+/// Download what `svc` lacks (its image), reporting the bytes as they come.
+pub(crate) fn fetch(
+    runtime: &dyn Runtime,
+    svc: &ServiceSpec,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    runtime.fetch(svc, &|image, done, total| {
+        reporter.event(Event::Phase {
+            service: &svc.name,
+            phase: Phase::Pulling {
+                image: image.to_string(),
+                done,
+                total,
+            },
+        })
+    })
 }
 
 /// `berth verify`: each container service's image against `berth.lock`.
@@ -117,7 +128,11 @@ fn no_lock(config: &StackConfig) -> Error {
         problems: Vec::new(),
         hint: Some(format!(
             "`berth lock` writes it; commit it beside `{}`",
-            config.file.file_name().unwrap_or_default().to_string_lossy()
+            config
+                .file
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
         )),
     }
 }
@@ -134,7 +149,10 @@ pub(crate) fn pins(
     reporter: &dyn Reporter,
 ) -> Result<BTreeMap<String, String>> {
     let mut pins = BTreeMap::new();
-    let uses_images = stack.services.iter().any(|s| runtimes.of(s).image(s).is_some());
+    let uses_images = stack
+        .services
+        .iter()
+        .any(|s| runtimes.of(s).image(s).is_some());
     if !uses_images {
         return Ok(pins);
     }

@@ -101,16 +101,7 @@ pub fn up(
             .map(|svc| {
                 let runtime = runtimes.of(svc);
                 scope.spawn(move || {
-                    runtime.fetch(svc, &|image, done, total| {
-                        reporter.event(Event::Phase {
-                            service: &svc.name,
-                            phase: Phase::Pulling {
-                                image: image.to_string(),
-                                done,
-                                total,
-                            },
-                        })
-                    })?;
+                    super::images::fetch(runtime, svc, reporter)?;
                     runtime.check(svc)?;
                     let state = runtime.state(svc)?;
                     if !matches!(state, RunState::Running { .. }) {

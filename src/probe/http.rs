@@ -13,13 +13,19 @@ use crate::kind::Endpoint;
 pub fn probe(endpoint: &Endpoint, path: &str) -> Result<(), String> {
     let timeout = Duration::from_secs(2);
     let mut stream = tcp_connect(endpoint, timeout).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    stream.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: berth\r\nConnection: close\r\n\r\n",
         endpoint.host, endpoint.port
     );
-    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
     let mut status_line = String::new();
     BufReader::new(stream)
         .read_line(&mut status_line)
@@ -36,4 +42,3 @@ pub fn probe(endpoint: &Endpoint, path: &str) -> Result<(), String> {
         Err(format!("GET {path} answered {status_line}"))
     }
 }
-

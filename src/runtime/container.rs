@@ -31,8 +31,8 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::{ImageId, Requirement, RunState, Runtime, Started};
-use crate::error::{Error, Result};
 use crate::config::VolumeSource;
+use crate::error::{Error, Result};
 use crate::kind::{ContainerLaunch, StopSignal};
 use crate::stack::{ServiceSpec, LOOPBACK};
 use crate::state::StateDir;
@@ -505,7 +505,8 @@ impl Runtime for ContainerRuntime {
                 "{name} {} (API {}) at {}",
                 v.version.unwrap_or_else(|| "?".into()),
                 v.api_version.unwrap_or_else(|| "?".into()),
-                std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+                std::env::var("DOCKER_HOST")
+                    .unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
             )
         });
         Some(found.map_err(|e| format!("the container engine did not say its version: {e}")))
@@ -586,7 +587,10 @@ impl Runtime for ContainerRuntime {
                     return Err(Error::Preflight {
                         service: Some(svc.name.clone()),
                         message: format!("the bind mount `{}` does not exist", path.display()),
-                        hint: Some(format!("create it, or correct `volumes` in `[services.{}]`", svc.name)),
+                        hint: Some(format!(
+                            "create it, or correct `volumes` in `[services.{}]`",
+                            svc.name
+                        )),
                     });
                 }
                 mounts.push(Mount {
@@ -599,7 +603,10 @@ impl Runtime for ContainerRuntime {
             }
         }
         // Without a volume there is nothing kept: every start initializes.
-        let started = if !svc.persist || created_any || mounts.iter().all(|m| m.typ != Some(MountType::VOLUME)) {
+        let started = if !svc.persist
+            || created_any
+            || mounts.iter().all(|m| m.typ != Some(MountType::VOLUME))
+        {
             Started::Initialized
         } else {
             Started::Restarted
@@ -675,32 +682,37 @@ impl Runtime for ContainerRuntime {
         Ok(started)
     }
 
-    fn exec(&self, svc: &ServiceSpec, command: &[String]) -> Result<std::result::Result<(), String>> {
+    fn exec(
+        &self,
+        svc: &ServiceSpec,
+        command: &[String],
+    ) -> Result<std::result::Result<(), String>> {
         let docker = self.docker(&svc.name)?;
         let name = self.container_name(svc);
-        let ran: std::result::Result<(Option<i64>, String), bollard::errors::Error> = self.rt.block_on(async {
-            let exec = docker
-                .create_exec(
-                    &name,
-                    CreateExecOptions {
-                        cmd: Some(command.to_vec()),
-                        attach_stdout: Some(true),
-                        attach_stderr: Some(true),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            let mut text = String::new();
-            if let StartExecResults::Attached { mut output, .. } =
-                docker.start_exec(&exec.id, None).await?
-            {
-                while let Some(Ok(chunk)) = output.next().await {
-                    text.push_str(&chunk.to_string());
+        let ran: std::result::Result<(Option<i64>, String), bollard::errors::Error> =
+            self.rt.block_on(async {
+                let exec = docker
+                    .create_exec(
+                        &name,
+                        CreateExecOptions {
+                            cmd: Some(command.to_vec()),
+                            attach_stdout: Some(true),
+                            attach_stderr: Some(true),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                let mut text = String::new();
+                if let StartExecResults::Attached { mut output, .. } =
+                    docker.start_exec(&exec.id, None).await?
+                {
+                    while let Some(Ok(chunk)) = output.next().await {
+                        text.push_str(&chunk.to_string());
+                    }
                 }
-            }
-            let inspected = docker.inspect_exec(&exec.id).await?;
-            Ok((inspected.exit_code, text))
-        });
+                let inspected = docker.inspect_exec(&exec.id).await?;
+                Ok((inspected.exit_code, text))
+            });
         match ran {
             Ok((Some(0), _)) => Ok(Ok(())),
             Ok((code, text)) => {
@@ -709,7 +721,11 @@ impl Runtime for ContainerRuntime {
                     "`{}` exited with {}{}",
                     command.join(" "),
                     code.map_or("no code".to_string(), |c| c.to_string()),
-                    if last.is_empty() { String::new() } else { format!(": {last}") }
+                    if last.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {last}")
+                    }
                 )))
             }
             // Not running yet, or the program is missing: report, keep waiting.
@@ -751,11 +767,15 @@ impl Runtime for ContainerRuntime {
         // hand, or another stack's, is never removed.
         for volume in self.labelled_volumes(&svc.name)? {
             self.rt
-                .block_on(docker.remove_volume(
-                    &volume,
-                    Some(RemoveVolumeOptionsBuilder::default().build()),
-                ))
-                .map_err(|e| self.engine_error(svc, &format!("could not remove its volume `{volume}`"), e))?;
+                .block_on(
+                    docker.remove_volume(
+                        &volume,
+                        Some(RemoveVolumeOptionsBuilder::default().build()),
+                    ),
+                )
+                .map_err(|e| {
+                    self.engine_error(svc, &format!("could not remove its volume `{volume}`"), e)
+                })?;
         }
         Ok(())
     }

@@ -99,7 +99,11 @@ pub trait Runtime: Send + Sync {
 
     /// Run a readiness command where the service runs; `Err` carries what
     /// it printed when it failed.
-    fn exec(&self, svc: &ServiceSpec, command: &[String]) -> Result<std::result::Result<(), String>>;
+    fn exec(
+        &self,
+        svc: &ServiceSpec,
+        command: &[String],
+    ) -> Result<std::result::Result<(), String>>;
 
     /// Stop gracefully (the kind's stop signal), keeping data.
     fn stop(&self, svc: &ServiceSpec) -> Result<()>;

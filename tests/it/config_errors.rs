@@ -147,9 +147,8 @@ fn generic_services_say_what_they_lack() {
         "{err}"
     );
 
-    let err = config_error(
-        "name = \"x\"\n[services.web]\ncommand = [\"./web\"]\nready = \"smtp\"\n",
-    );
+    let err =
+        config_error("name = \"x\"\n[services.web]\ncommand = [\"./web\"]\nready = \"smtp\"\n");
     assert!(err.contains("unknown probe `smtp`"), "{err}");
     assert!(err.contains("berth.toml:4:9"), "{err}");
 
@@ -158,9 +157,7 @@ fn generic_services_say_what_they_lack() {
     );
     assert!(err.contains("`80` is not a port mapping"), "{err}");
 
-    let err = config_error(
-        "name = \"x\"\n[services.web]\ncommand = [\"./web\", \"${db.url}\"]\n",
-    );
+    let err = config_error("name = \"x\"\n[services.web]\ncommand = [\"./web\", \"${db.url}\"]\n");
     assert!(err.contains("names unknown service `db`"), "{err}");
     assert!(err.contains("the services are: `web`"), "{err}");
 }

@@ -136,7 +136,9 @@ fn objects_berth_did_not_create_survive_down_and_reset() {
     docker(&["volume", "create", "ct-own-by-hand"]);
     // Another stack's volume of a service with the same name: an engine
     // that ORs label filters (Podman 4) lists it for this stack's `db`.
-    let _ = Command::new("docker").args(["volume", "rm", "ct-own-other-db"]).output();
+    let _ = Command::new("docker")
+        .args(["volume", "rm", "ct-own-other-db"])
+        .output();
     docker(&[
         "volume",
         "create",
@@ -152,7 +154,11 @@ fn objects_berth_did_not_create_survive_down_and_reset() {
     let twin = Sandbox::new(&stack("ct-own"));
     let out = twin.run(&["up"]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
-    assert!(stderr(&out).contains("of another checkout"), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("of another checkout"),
+        "{}",
+        describe(&out)
+    );
     std::fs::remove_dir_all(twin.path().join(".berth")).unwrap();
     drop(twin);
     s.ok(&["down"]);
@@ -272,7 +278,13 @@ depends_on = ["api"]
     assert_eq!(services, ["db", "api", "worker"]);
     // The worker listens on nothing: only the exec probe, run inside its
     // container, can have passed, and it passes once the file is there.
-    docker(&["exec", "berth-ct-generic-worker", "test", "-e", "/tmp/ready"]);
+    docker(&[
+        "exec",
+        "berth-ct-generic-worker",
+        "test",
+        "-e",
+        "/tmp/ready",
+    ]);
     // Inside the stack's network, `${db.host}` is the service's name and
     // `${db.port}` the port in its container.
     let env = stdout(&docker(&[
@@ -341,12 +353,24 @@ ready = {{ http = "/" }}
 
     let refused = s.run(&["up", "--locked"]);
     assert_eq!(refused.status.code(), Some(6), "{}", describe(&refused));
-    assert!(objects("container", "ct-lock").is_empty(), "nothing started");
+    assert!(
+        objects("container", "ct-lock").is_empty(),
+        "nothing started"
+    );
 
     // Without --locked, `up` warns and runs the locked image, not the tag.
     let up = s.ok(&["up"]);
-    assert!(stderr(&up).contains("running the locked image"), "{}", describe(&up));
-    let running = stdout(&docker(&["inspect", "--format", "{{.Image}}", "berth-ct-lock-web"]));
+    assert!(
+        stderr(&up).contains("running the locked image"),
+        "{}",
+        describe(&up)
+    );
+    let running = stdout(&docker(&[
+        "inspect",
+        "--format",
+        "{{.Image}}",
+        "berth-ct-lock-web",
+    ]));
     assert_eq!(running.trim(), locked_id);
 
     // `berth lock` accepts the new image.
@@ -385,7 +409,9 @@ ready = "postgres"
     .unwrap();
     s.ok(&["up"]);
     let port = s.env(".env")["DB_PORT"].clone();
-    let mut client = pg(&format!("postgres://postgres:secret@127.0.0.1:{port}/postgres"));
+    let mut client = pg(&format!(
+        "postgres://postgres:secret@127.0.0.1:{port}/postgres"
+    ));
     let n: i64 = client
         .query_one("SELECT count(*) FROM made_by_init", &[])
         .expect("the init script finished before `up` returned")
@@ -404,7 +430,10 @@ fn the_runtime_flag_moves_a_native_stack_into_containers() {
     s.ok(&["up", "--runtime", "container"]);
     assert_eq!(objects("container", "ct-flag").len(), 1);
     let status = stdout(&s.ok(&["--runtime", "container", "status"]));
-    assert!(status.contains("container") && status.contains("ready"), "{status}");
+    assert!(
+        status.contains("container") && status.contains("ready"),
+        "{status}"
+    );
     s.ok(&["down", "--runtime", "container"]);
     assert!(objects("container", "ct-flag").is_empty());
 }

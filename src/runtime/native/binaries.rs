@@ -38,7 +38,10 @@ pub fn find(spec: &BinarySpec, service: &str) -> Result<Binary> {
         }
         return Err(Error::Preflight {
             service: Some(service.to_string()),
-            message: format!("service `{service}` runs `{}`, which is not an executable file", spec.program),
+            message: format!(
+                "service `{service}` runs `{}`, which is not an executable file",
+                spec.program
+            ),
             hint: Some(spec.install_hint.clone()),
         });
     }

@@ -346,9 +346,16 @@ impl Runtime for NativeRuntime {
         }
     }
 
-    fn exec(&self, svc: &ServiceSpec, command: &[String]) -> Result<std::result::Result<(), String>> {
+    fn exec(
+        &self,
+        svc: &ServiceSpec,
+        command: &[String],
+    ) -> Result<std::result::Result<(), String>> {
         let launch = svc.kind.native(svc);
-        let cwd = launch.server.cwd.unwrap_or_else(|| self.dir.service_dir(&svc.name));
+        let cwd = launch
+            .server
+            .cwd
+            .unwrap_or_else(|| self.dir.service_dir(&svc.name));
         let (program, args) = command.split_first().expect("exec probes are never empty");
         let mut cmd = self.command(Path::new(program), args.to_vec(), &cwd);
         cmd.envs(launch.server.env);
@@ -365,7 +372,16 @@ impl Runtime for NativeRuntime {
             String::from_utf8_lossy(&out.stderr)
         );
         let last = text.lines().last().unwrap_or("").trim().to_string();
-        Ok(Err(format!("`{}` {}{}", command.join(" "), out.status, if last.is_empty() { String::new() } else { format!(": {last}") })))
+        Ok(Err(format!(
+            "`{}` {}{}",
+            command.join(" "),
+            out.status,
+            if last.is_empty() {
+                String::new()
+            } else {
+                format!(": {last}")
+            }
+        )))
     }
 
     fn stop(&self, svc: &ServiceSpec) -> Result<()> {
