@@ -121,6 +121,19 @@ impl Runtimes {
         Ok(Runtimes { by_name })
     }
 
+    /// Each runtime's [`Runtime::prepare_stack`]; the first error.
+    pub fn prepare_stack(&self) -> Result<()> {
+        self.by_name.iter().try_for_each(|(_, r)| r.prepare_stack())
+    }
+
+    /// Each runtime's [`Runtime::release_stack`], after a failed start:
+    /// best effort, the start's own error is the one to report.
+    pub fn release_stack(&self) {
+        for (_, r) in &self.by_name {
+            let _ = r.release_stack();
+        }
+    }
+
     pub fn of(&self, svc: &ServiceSpec) -> &dyn Runtime {
         self.by_name
             .iter()

@@ -94,71 +94,19 @@ pub fn up(
             message: finding.message,
         });
     }
-    let checks: Vec<Result<RunState>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = stack
-            .services
-            .iter()
-            .map(|svc| {
-                let runtime = runtimes.of(svc);
-                scope.spawn(move || {
-                    super::images::fetch(runtime, svc, reporter)?;
-                    runtime.check(svc)?;
-                    let state = runtime.state(svc)?;
-                    if !matches!(state, RunState::Running { .. }) {
-                        runtime.clear_leftovers(svc)?;
-                    }
-                    Ok(state)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("preflight thread"))
-            .collect()
+    // What the services share (the container network) is made while each
+    // service is checked; a failed preflight takes it away again.
+    let (prepared, checked) = std::thread::scope(|scope| {
+        let prepared = scope.spawn(|| runtimes.prepare_stack());
+        let checked = preflight(&stack, &runtimes, &config, &mut state, reporter);
+        (prepared.join().expect("prepare thread"), checked)
     });
-    let mut run_states = Vec::new();
-    for check in checks {
-        run_states.push(check?);
-    }
-    for (svc, run_state) in stack.services.iter().zip(&run_states) {
-        if matches!(run_state, RunState::Running { .. }) {
-            continue;
+    match checked.and_then(|moved| prepared.map(|()| moved)) {
+        Ok(moved) => changed |= moved,
+        Err(e) => {
+            runtimes.release_stack();
+            return Err(e);
         }
-        for extra in &svc.config.extra_ports {
-            if !ports::is_free(extra.host) {
-                return Err(Error::PortInUse {
-                    service: svc.name.clone(),
-                    port: extra.host,
-                    holder: ports::holder(extra.host),
-                    hint: format!(
-                        "stop what holds it, or change `ports` in `[services.{}]`",
-                        svc.name
-                    ),
-                });
-            }
-        }
-        if ports::is_free(svc.port) {
-            continue;
-        }
-        if svc.config.port == PortSetting::Auto {
-            // An auto port is ours to move; the env file follows it.
-            let old = svc.port;
-            state.ports.remove(&svc.name);
-            Stack::settle(&config, &mut state)?;
-            changed = true;
-            reporter.event(Event::Warning {
-                message: format!(
-                    "port {old} of `{}` is now taken{}; moved to port {}",
-                    svc.name,
-                    ports::holder(old)
-                        .map(|h| format!(" by {h}"))
-                        .unwrap_or_default(),
-                    state.ports[&svc.name]
-                ),
-            });
-            continue;
-        }
-        return Err(port_taken(svc, &stack.config));
     }
     if changed {
         dir.save(&state)?;
@@ -209,6 +157,86 @@ pub fn up(
         envfile::write(&stack)?;
     }
     Ok((stack, reports))
+}
+
+/// Check every service in parallel (image, binaries, whether it runs,
+/// leftovers), then the ports of those not running. Returns whether an
+/// auto port moved (the state changed).
+fn preflight(
+    stack: &Stack,
+    runtimes: &Runtimes,
+    config: &StackConfig,
+    state: &mut State,
+    reporter: &dyn Reporter,
+) -> Result<bool> {
+    let mut changed = false;
+    let checks: Vec<Result<RunState>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = stack
+            .services
+            .iter()
+            .map(|svc| {
+                let runtime = runtimes.of(svc);
+                scope.spawn(move || {
+                    super::images::fetch(runtime, svc, reporter)?;
+                    runtime.check(svc)?;
+                    let state = runtime.state(svc)?;
+                    if !matches!(state, RunState::Running { .. }) {
+                        runtime.clear_leftovers(svc)?;
+                    }
+                    Ok(state)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("preflight thread"))
+            .collect()
+    });
+    let mut run_states = Vec::new();
+    for check in checks {
+        run_states.push(check?);
+    }
+    for (svc, run_state) in stack.services.iter().zip(&run_states) {
+        if matches!(run_state, RunState::Running { .. }) {
+            continue;
+        }
+        for extra in &svc.config.extra_ports {
+            if !ports::is_free(extra.host) {
+                return Err(Error::PortInUse {
+                    service: svc.name.clone(),
+                    port: extra.host,
+                    holder: ports::holder(extra.host),
+                    hint: format!(
+                        "stop what holds it, or change `ports` in `[services.{}]`",
+                        svc.name
+                    ),
+                });
+            }
+        }
+        if ports::is_free(svc.port) {
+            continue;
+        }
+        if svc.config.port == PortSetting::Auto {
+            // An auto port is ours to move; the env file follows it.
+            let old = svc.port;
+            state.ports.remove(&svc.name);
+            Stack::settle(config, state)?;
+            changed = true;
+            reporter.event(Event::Warning {
+                message: format!(
+                    "port {old} of `{}` is now taken{}; moved to port {}",
+                    svc.name,
+                    ports::holder(old)
+                        .map(|h| format!(" by {h}"))
+                        .unwrap_or_default(),
+                    state.ports[&svc.name]
+                ),
+            });
+            continue;
+        }
+        return Err(port_taken(svc, &stack.config));
+    }
+    Ok(changed)
 }
 
 fn port_taken(svc: &ServiceSpec, config: &StackConfig) -> Error {
@@ -304,7 +332,8 @@ fn start_service(
 
 /// Probe until the service answers, it exits, the timeout passes, or the
 /// user interrupts. Probes start fast (servers often answer within 100 ms)
-/// and back off to a few per second.
+/// and back off to twenty a second: a probe costs the server little, and
+/// every millisecond between ready and noticing it is the user's.
 fn wait_ready(
     svc: &ServiceSpec,
     runtime: &dyn crate::runtime::Runtime,
@@ -342,7 +371,7 @@ fn wait_ready(
             announced = Instant::now();
         }
         std::thread::sleep(interval);
-        interval = (interval * 3 / 2).min(Duration::from_millis(100));
+        interval = (interval * 3 / 2).min(Duration::from_millis(50));
     }
 }
 

@@ -27,9 +27,25 @@ pub fn tcp_connect(endpoint: &Endpoint, timeout: Duration) -> std::io::Result<Tc
     Err(last)
 }
 
-/// The plainest probe: a TCP connection is accepted.
+/// The plainest probe: a TCP connection is accepted and stays open.
+///
+/// Accepting is not enough: a container engine's port proxy accepts on the
+/// published port before anything listens inside, then closes the
+/// connection when it cannot reach the container. So the probe waits a
+/// moment for that close: a server that is there either keeps the
+/// connection open (waiting for a request) or greets.
 pub fn tcp(endpoint: &Endpoint) -> Result<(), String> {
-    tcp_connect(endpoint, Duration::from_secs(2))
-        .map(drop)
-        .map_err(|e| e.to_string())
+    use std::io::{ErrorKind, Read};
+    let mut stream = tcp_connect(endpoint, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .map_err(|e| e.to_string())?;
+    match stream.read(&mut [0u8; 1]) {
+        Ok(0) => {
+            Err("the connection was closed at once (nothing listens behind the port yet)".into())
+        }
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -50,7 +50,10 @@ pub struct ContainerRuntime {
     rt: tokio::runtime::Runtime,
     /// Connected lazily: a stack that only runs natively never needs an engine.
     docker: std::sync::OnceLock<std::result::Result<Docker, String>>,
-    network_lock: std::sync::Mutex<()>,
+    /// Whether this command already made sure the stack's network exists
+    /// (services start in parallel, and the engine would accept two
+    /// networks of one name).
+    network_made: std::sync::Mutex<bool>,
 }
 
 impl ContainerRuntime {
@@ -65,7 +68,7 @@ impl ContainerRuntime {
             dir,
             rt,
             docker: std::sync::OnceLock::new(),
-            network_lock: std::sync::Mutex::new(()),
+            network_made: std::sync::Mutex::new(false),
         })
     }
 
@@ -74,13 +77,9 @@ impl ContainerRuntime {
             self.rt.block_on(async {
                 let docker = Docker::connect_with_defaults().map_err(|e| e.to_string())?;
                 // Agree on an API version the engine speaks (Docker 20.10
-                // stops at 1.41, newer clients start above it).
-                let docker = docker
-                    .negotiate_version()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                docker.ping().await.map_err(|e| e.to_string())?;
-                Ok(docker)
+                // stops at 1.41, newer clients start above it). This asks
+                // the engine, so it also proves the engine answers.
+                docker.negotiate_version().await.map_err(|e| e.to_string())
             })
         });
         connected.as_ref().map_err(|e| Error::Preflight {
@@ -331,30 +330,38 @@ impl ContainerRuntime {
 
     /// The stack's network, created once: services start in parallel, and
     /// the engine would accept two networks of one name.
-    fn ensure_network(&self, svc: &ServiceSpec) -> Result<String> {
-        let docker = self.docker(&svc.name)?;
+    fn ensure_network(&self, service: &str) -> Result<String> {
+        let docker = self.docker(service)?;
         let name = self.network_name();
-        let _guard = self.network_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut made = self.network_made.lock().unwrap_or_else(|p| p.into_inner());
+        if *made {
+            return Ok(name);
+        }
+        let failed = |what: &str, e: bollard::errors::Error| Error::Service {
+            service: service.to_string(),
+            message: format!("{what}: {e}"),
+            hint: None,
+        };
         let inspect = bollard::query_parameters::InspectNetworkOptions::default();
         match self
             .rt
             .block_on(docker.inspect_network(&name, Some(inspect)))
         {
-            Ok(_) => return Ok(name),
+            Ok(_) => {}
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
-            }) => {}
-            Err(e) => {
-                return Err(self.engine_error(svc, "could not inspect the stack's network", e))
+            }) => {
+                self.rt
+                    .block_on(docker.create_network(NetworkCreateRequest {
+                        name: name.clone(),
+                        labels: Some(self.labels(None)),
+                        ..Default::default()
+                    }))
+                    .map_err(|e| failed("could not create the stack's network", e))?;
             }
+            Err(e) => return Err(failed("could not inspect the stack's network", e)),
         }
-        self.rt
-            .block_on(docker.create_network(NetworkCreateRequest {
-                name: name.clone(),
-                labels: Some(self.labels(None)),
-                ..Default::default()
-            }))
-            .map_err(|e| self.engine_error(svc, "could not create the stack's network", e))?;
+        *made = true;
         Ok(name)
     }
 
@@ -558,7 +565,7 @@ impl Runtime for ContainerRuntime {
         let docker = self.docker(&svc.name)?;
         let launch = svc.kind.container(svc);
         let image = self.image_to_run(svc, &launch);
-        let network = self.ensure_network(svc)?;
+        let network = self.ensure_network(&svc.name)?;
         let mut mounts = Vec::new();
         let mut created_any = false;
         if svc.persist {
@@ -836,6 +843,10 @@ impl Runtime for ContainerRuntime {
         Ok(stopped)
     }
 
+    fn prepare_stack(&self) -> Result<()> {
+        self.ensure_network("-").map(drop)
+    }
+
     fn release_stack(&self) -> Result<()> {
         let Ok(docker) = self.docker("-") else {
             return Ok(());
@@ -852,6 +863,7 @@ impl Runtime for ContainerRuntime {
         let in_use = network.containers.as_ref().is_some_and(|c| !c.is_empty());
         if ours && !in_use {
             let _ = self.rt.block_on(docker.remove_network(&name));
+            *self.network_made.lock().unwrap_or_else(|p| p.into_inner()) = false;
         }
         Ok(())
     }

@@ -118,6 +118,12 @@ pub trait Runtime: Send + Sync {
     /// `down` and `reset` leave nothing running. Returns those names.
     fn stop_unlisted(&self, listed: &[&str]) -> Result<Vec<String>>;
 
+    /// Before services start: make what the stack's services share (the
+    /// container network). `up` runs it beside the services' preflight.
+    fn prepare_stack(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// After every service stopped: remove what the stack's services share
     /// (the container network). Never touches what other stacks use.
     fn release_stack(&self) -> Result<()> {

@@ -265,6 +265,15 @@ container_port = 8080
 command = ["sh", "-c", "trap 'exit 0' TERM; sleep 1; touch /tmp/ready; while :; do sleep 0.2; done"]
 ready = {{ exec = ["test", "-e", "/tmp/ready"] }}
 depends_on = ["api"]
+
+# Listens two seconds after it starts (last, so `up` returns right after
+# its probe); the default probe is tcp, which the engine's port proxy would
+# pass at once if accepting were enough.
+[services.late]
+image = "{HTTPD_IMAGE}"
+container_port = 8080
+command = ["sh", "-c", "sleep 2; exec /usr/local/bin/httpd.pl 8080"]
+depends_on = ["worker"]
 "#
     ));
     let up = s.ok(&["up", "--json"]);
@@ -275,7 +284,9 @@ depends_on = ["api"]
         .iter()
         .map(|r| r["service"].as_str().unwrap())
         .collect();
-    assert_eq!(services, ["db", "api", "worker"]);
+    assert_eq!(services, ["db", "api", "worker", "late"]);
+    let late: u16 = s.env(".env")["LATE_PORT"].parse().unwrap();
+    assert_eq!(http_get(late, "/"), Some((200, "path /\n".to_string())));
     // The worker listens on nothing: only the exec probe, run inside its
     // container, can have passed, and it passes once the file is there.
     docker(&[
