@@ -343,12 +343,18 @@ fn wait_ready(
     let mut interval = Duration::from_millis(5);
     let mut last;
     let mut announced = Instant::now();
+    let mut alive_checked: Option<Instant> = None;
     loop {
         match super::probe_once(svc, runtime)? {
             Ok(()) => return Ok(()),
             Err(seen) => last = seen,
         }
-        runtime.ensure_alive(svc)?;
+        // Whether it still runs is a question to the engine for a
+        // container: asked a few times a second, not at every probe.
+        if alive_checked.is_none_or(|t| t.elapsed() >= Duration::from_millis(250)) {
+            runtime.ensure_alive(svc)?;
+            alive_checked = Some(Instant::now());
+        }
         if interrupt::requested() {
             return Err(Error::Interrupted);
         }
