@@ -171,10 +171,10 @@ impl Stack {
 }
 
 /// Fill in generic services' `command` and `env`. A service reads another's
-/// connection values as it can reach it: from the host (a native service,
-/// or a container naming a native one) at the published loopback port; from
-/// a container naming another container, by service name on the stack's
-/// network at the port inside the container.
+/// connection values as it can reach it: a native service at the loopback
+/// port; a container naming another container by service name on the
+/// stack's network at the port inside the container. (A container naming a
+/// native service is refused when the stack file is loaded.)
 fn fill_templates(mut services: Vec<ServiceSpec>) -> Vec<ServiceSpec> {
     let in_container = |s: &ServiceSpec| s.config.runtime == "container";
     let views: Vec<(Vec<kind::ConnectionValue>, Vec<kind::ConnectionValue>)> = services

@@ -29,6 +29,14 @@ pub fn run<T: Send, E: Send>(
         for i in 0..count {
             let (finished, changed, errors, outcomes) = (&finished, &changed, &errors, &outcomes);
             scope.spawn(move || {
+                // Whatever happens in the job, even a panic, its dependents
+                // must hear that it finished, or they would wait forever
+                // (the panic then surfaces when the scope ends).
+                let _finish = Finish {
+                    i,
+                    finished,
+                    changed,
+                };
                 let blocked_by = {
                     let mut done = finished.lock().unwrap();
                     loop {
@@ -55,7 +63,6 @@ pub fn run<T: Send, E: Send>(
                 let ok = matches!(outcome, Outcome::Done(_));
                 *outcomes[i].lock().unwrap() = Some(outcome);
                 finished.lock().unwrap().insert(i, ok);
-                changed.notify_all();
             });
         }
     });
@@ -66,6 +73,23 @@ pub fn run<T: Send, E: Send>(
         .map(|o| o.into_inner().unwrap().unwrap())
         .collect();
     (outcomes, errors)
+}
+
+/// Marks job `i` finished when dropped: failed, unless the job recorded
+/// success first.
+struct Finish<'a> {
+    i: usize,
+    finished: &'a Mutex<HashMap<usize, bool>>,
+    changed: &'a Condvar,
+}
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        let mut done = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        done.entry(self.i).or_insert(false);
+        drop(done);
+        self.changed.notify_all();
+    }
 }
 
 #[cfg(test)]
@@ -91,5 +115,18 @@ mod tests {
         assert!(stamps[0].load(Ordering::SeqCst) < stamps[1].load(Ordering::SeqCst));
         assert_eq!(errors.len(), 1);
         assert_eq!(outcomes[3], Outcome::Skipped("s2".into()));
+    }
+
+    #[test]
+    fn a_panicking_job_ends_the_run_instead_of_hanging_its_dependents() {
+        let job = |i: usize| -> Result<(), ()> {
+            if i == 0 {
+                panic!("a bug in a job");
+            }
+            Ok(())
+        };
+        let ran =
+            std::panic::catch_unwind(|| run(2, &[vec![], vec![0]], &job, &|i| format!("s{i}")));
+        assert!(ran.is_err(), "the panic surfaces");
     }
 }

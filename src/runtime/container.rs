@@ -696,8 +696,9 @@ impl Runtime for ContainerRuntime {
     ) -> Result<std::result::Result<(), String>> {
         let docker = self.docker(&svc.name)?;
         let name = self.container_name(svc);
-        let ran: std::result::Result<(Option<i64>, String), bollard::errors::Error> =
-            self.rt.block_on(async {
+        // The timer is made inside the runtime: tokio's timers need one.
+        let ran = self.rt.block_on(async {
+            tokio::time::timeout(super::EXEC_PROBE_TIMEOUT, async {
                 let exec = docker
                     .create_exec(
                         &name,
@@ -718,11 +719,18 @@ impl Runtime for ContainerRuntime {
                     }
                 }
                 let inspected = docker.inspect_exec(&exec.id).await?;
-                Ok((inspected.exit_code, text))
-            });
+                Ok::<_, bollard::errors::Error>((inspected.exit_code, text))
+            })
+            .await
+        });
         match ran {
-            Ok((Some(0), _)) => Ok(Ok(())),
-            Ok((code, text)) => {
+            Err(_) => Ok(Err(format!(
+                "`{}` did not finish within {}",
+                command.join(" "),
+                crate::fmt_duration(super::EXEC_PROBE_TIMEOUT)
+            ))),
+            Ok(Ok((Some(0), _))) => Ok(Ok(())),
+            Ok(Ok((code, text))) => {
                 let last = text.lines().last().unwrap_or("").trim().to_string();
                 Ok(Err(format!(
                     "`{}` exited with {}{}",
@@ -736,7 +744,7 @@ impl Runtime for ContainerRuntime {
                 )))
             }
             // Not running yet, or the program is missing: report, keep waiting.
-            Err(e) => Ok(Err(e.to_string())),
+            Ok(Err(e)) => Ok(Err(e.to_string())),
         }
     }
 

@@ -15,6 +15,10 @@ use crate::error::Result;
 use crate::stack::ServiceSpec;
 use crate::state::StateDir;
 
+/// How long one `exec` readiness probe may run before it counts as failed
+/// (and is killed natively): a probe that hangs must not hang `up`.
+pub const EXEC_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunState {
     /// Running, as this runtime can prove (not a recycled pid).

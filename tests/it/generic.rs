@@ -81,3 +81,23 @@ depends_on = ["api"]
     s.ok(&["down"]);
     assert_eq!(http_get(api_port, "/health"), None, "down stops the api");
 }
+
+#[test]
+fn a_hanging_exec_probe_is_cut_off_and_up_fails_instead_of_hanging() {
+    let s = Sandbox::new(
+        r#"name = "gen-hang"
+
+[services.worker]
+command = ["sleep", "600"]
+ready = { exec = ["sleep", "600"] }
+ready_timeout = "1s"
+"#,
+    );
+    let out = s.run(&["up"]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("`sleep 600` did not finish within 10.00s"),
+        "{}",
+        describe(&out)
+    );
+}

@@ -358,24 +358,47 @@ impl Runtime for NativeRuntime {
             .unwrap_or_else(|| self.dir.service_dir(&svc.name));
         let (program, args) = command.split_first().expect("exec probes are never empty");
         let mut cmd = self.command(Path::new(program), args.to_vec(), &cwd);
-        cmd.envs(launch.server.env);
-        let out = match cmd.output() {
-            Ok(out) => out,
+        cmd.envs(launch.server.env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = match cmd.spawn() {
+            Ok(child) => child,
             Err(e) => return Ok(Err(format!("could not run `{program}`: {e}"))),
         };
-        if out.status.success() {
+        let began = std::time::Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if began.elapsed() < super::EXEC_PROBE_TIMEOUT => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Ok(Err(format!(
+                        "`{}` did not finish within {}",
+                        command.join(" "),
+                        crate::fmt_duration(super::EXEC_PROBE_TIMEOUT)
+                    )));
+                }
+                Err(e) => return Ok(Err(format!("could not wait for `{program}`: {e}"))),
+            }
+        };
+        if status.success() {
             return Ok(Ok(()));
         }
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mut text = String::new();
+        if let Some(mut out) = child.stdout.take() {
+            let _ = std::io::Read::read_to_string(&mut out, &mut text);
+        }
+        if let Some(mut err) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut text);
+        }
         let last = text.lines().last().unwrap_or("").trim().to_string();
         Ok(Err(format!(
             "`{}` {}{}",
             command.join(" "),
-            out.status,
+            status,
             if last.is_empty() {
                 String::new()
             } else {
