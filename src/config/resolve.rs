@@ -142,13 +142,13 @@ pub(super) fn resolve(
         }
         None => None,
     };
-    let default_runtime = match default_runtime {
-        _ if forced_runtime.is_some() => forced_runtime.clone().unwrap_or_default(),
-        Some(r) => {
+    let default_runtime = match (&forced_runtime, default_runtime) {
+        (Some(forced), _) => forced.clone(),
+        (None, Some(r)) => {
             check_runtime(r.get_ref()).map_err(|(m, h)| error_at(&source, &r.span(), m, h))?;
             r.into_inner()
         }
-        None => "native".to_string(),
+        (None, None) => "native".to_string(),
     };
 
     let checker = Checker {
@@ -508,31 +508,24 @@ impl Checker<'_> {
                     .push(self.template(svc, "command", &command.span(), &text)?);
             }
         }
-        config.container_port = raw.container_port.as_ref().map(|p| *p.get_ref());
-        if let Some(0) = config.container_port {
-            let span = raw
-                .container_port
-                .as_ref()
-                .map(Spanned::span)
-                .unwrap_or_default();
-            return Err(self.fail(
-                svc,
-                "container_port",
-                span,
-                "`container_port` must be from 1 to 65535".into(),
-                None,
-            ));
+        if let Some(port) = &raw.container_port {
+            if *port.get_ref() == 0 {
+                return Err(self.fail(
+                    svc,
+                    "container_port",
+                    port.span(),
+                    "`container_port` must be from 1 to 65535".into(),
+                    None,
+                ));
+            }
+            config.container_port = Some(*port.get_ref());
         }
-        for text in raw
-            .ports
-            .as_ref()
-            .map(|p| p.get_ref().as_slice())
-            .unwrap_or_default()
-        {
-            let mapping = PortMapping::parse(text).map_err(|m| {
-                self.fail(svc, "ports", raw.ports.as_ref().unwrap().span(), m, None)
-            })?;
-            config.extra_ports.push(mapping);
+        if let Some(ports) = &raw.ports {
+            for text in ports.get_ref() {
+                let mapping = PortMapping::parse(text)
+                    .map_err(|m| self.fail(svc, "ports", ports.span(), m, None))?;
+                config.extra_ports.push(mapping);
+            }
         }
         if let Some(env) = &raw.env {
             for (var, text) in env.get_ref() {
@@ -550,22 +543,12 @@ impl Checker<'_> {
                     .push((var.clone(), self.template(svc, "env", &env.span(), text)?));
             }
         }
-        for text in raw
-            .volumes
-            .as_ref()
-            .map(|v| v.get_ref().as_slice())
-            .unwrap_or_default()
-        {
-            let volume = Volume::parse(text, self.root).map_err(|m| {
-                self.fail(
-                    svc,
-                    "volumes",
-                    raw.volumes.as_ref().unwrap().span(),
-                    m,
-                    None,
-                )
-            })?;
-            config.volumes.push(volume);
+        if let Some(volumes) = &raw.volumes {
+            for text in volumes.get_ref() {
+                let volume = Volume::parse(text, self.root)
+                    .map_err(|m| self.fail(svc, "volumes", volumes.span(), m, None))?;
+                config.volumes.push(volume);
+            }
         }
         if let Some(ready) = &raw.ready {
             config.ready = Some(

@@ -181,7 +181,6 @@ pub(crate) fn lock(
     )
 }
 
-/// Open a stack for reading: no lock, nothing created or chosen.
 /// One readiness attempt, the way the service's kind asks for: its
 /// protocol probe from the host, or a command where the service runs.
 /// `Ok(Err(seen))` is a probe that failed; `Err` a runtime that could not
@@ -196,6 +195,7 @@ pub fn probe_once(
     }
 }
 
+/// Open a stack for reading: no lock, nothing created or chosen.
 pub fn open(config: StackConfig, dir: StateDir) -> Result<Stack> {
     let state = dir.load()?;
     Stack::new(config, dir, &state)

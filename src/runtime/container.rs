@@ -123,7 +123,7 @@ impl ContainerRuntime {
     }
 
     /// The image as the stack names it (tag).
-    fn image(&self, svc: &ServiceSpec, launch: &ContainerLaunch) -> String {
+    fn tag(&self, svc: &ServiceSpec, launch: &ContainerLaunch) -> String {
         svc.config
             .image
             .clone()
@@ -134,7 +134,7 @@ impl ContainerRuntime {
     fn image_to_run(&self, svc: &ServiceSpec, launch: &ContainerLaunch) -> String {
         svc.pinned_image
             .clone()
-            .unwrap_or_else(|| self.image(svc, launch))
+            .unwrap_or_else(|| self.tag(svc, launch))
     }
 
     /// Every volume name of a service: its data volume and named `volumes`.
@@ -434,7 +434,7 @@ impl Runtime for ContainerRuntime {
         let Some(id) = self.find_image(svc, &image)? else {
             return Err(self.missing_image(svc, &image, ""));
         };
-        let shown = self.image(svc, &launch);
+        let shown = self.tag(svc, &launch);
         Ok(Requirement {
             found: format!("image `{shown}` ({})", short_id(&id)),
         })
@@ -449,7 +449,7 @@ impl Runtime for ContainerRuntime {
         if svc.pinned_image.is_some() {
             // An image id cannot be pulled; the tag it was locked from can,
             // and must come back with the same id.
-            let tag = self.image(svc, &launch);
+            let tag = self.tag(svc, &launch);
             let pulled = self.try_pull(svc, &tag, &|done, total| progress(&tag, done, total))?;
             if pulled.is_ok() && self.find_image(svc, &image)?.is_some() {
                 return Ok(());
@@ -478,7 +478,7 @@ impl Runtime for ContainerRuntime {
     }
 
     fn image(&self, svc: &ServiceSpec) -> Option<String> {
-        Some(self.image(svc, &svc.kind.container(svc)))
+        Some(self.tag(svc, &svc.kind.container(svc)))
     }
 
     fn engine(&self) -> Option<std::result::Result<String, String>> {
@@ -521,7 +521,7 @@ impl Runtime for ContainerRuntime {
 
     fn image_id(&self, svc: &ServiceSpec) -> Result<Option<ImageId>> {
         let launch = svc.kind.container(svc);
-        let image = self.image(svc, &launch);
+        let image = self.tag(svc, &launch);
         let docker = self.docker(&svc.name)?;
         match self.rt.block_on(docker.inspect_image(&image)) {
             Ok(found) => Ok(Some(ImageId {

@@ -31,7 +31,8 @@ struct ServiceReport {
 #[derive(Serialize)]
 struct EngineReport {
     runtime: String,
-    /// Which engine and version answered, e.g. `Docker Engine - Community 28.2.2`.
+    /// Which engine answered, its version and address, e.g.
+    /// `Docker Engine 28.2.2 (API 1.50) at unix:///var/run/docker.sock`.
     engine: Option<String>,
     problem: Option<String>,
 }
