@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use berth::testing::{Databases, TestStack};
+use berth::testing::TestStack;
 
 const MIGRATIONS: usize = 50;
 
@@ -55,32 +55,43 @@ fn main() {
         drop(db);
     }
 
-    // CREATE DATABASE + the migrations, with berth's own runner (the
-    // fastest measured in scripts/bench-migrate).
-    let svc = stack
-        .stack()
-        .services
-        .iter()
-        .find(|s| s.name == "db")
-        .unwrap();
-    let target = berth::migrate::Target::of(svc).unwrap();
-    let databases = Databases::new(target.clone());
-    let me = berth::testing::owner::this_process();
+    // CREATE DATABASE + the migrations and seeds, by hand: one transaction
+    // per file over one connection, the way a test suite without templates
+    // prepares its database.
+    let server = {
+        let db = stack.database().unwrap();
+        let i = db.info();
+        format!(
+            "host={} port={} user={} password={} dbname=postgres",
+            i.host,
+            i.port,
+            i.user,
+            i.password.clone().unwrap_or_default()
+        )
+    };
+    let files = sql_files(dir);
+    let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
     let mut migrate = Vec::new();
-    for _ in 0..(requests / 10).max(5) {
+    for n in 0..(requests / 10).max(5) {
+        let name = format!("bench_by_hand_{n}");
         let t = Instant::now();
-        let info = databases.create(me, false).unwrap();
-        berth::migrate::migrate(
-            &target.with_database(&info.name),
-            &Default::default(),
-            &berth::lifecycle::Silent,
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let mut c = postgres::Client::connect(
+            &server.replace("dbname=postgres", &format!("dbname={name}")),
+            postgres::NoTls,
         )
         .unwrap();
-        let mut c = postgres::Client::connect(&info.url, postgres::NoTls).unwrap();
+        for sql in &files {
+            c.batch_execute(&format!("BEGIN; {sql}; COMMIT")).unwrap();
+        }
         c.simple_query("SELECT 1").unwrap();
         migrate.push(t.elapsed());
         drop(c);
-        databases.drop_database(&info.name).unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
     }
 
     // A fresh native server per test: a new instance, initialized, started,
@@ -110,7 +121,7 @@ fn main() {
     let p50_berth = percentile(&berth, 50.0);
     for (name, samples) in [
         ("berth: clone of the template (TestStack::database)", &berth),
-        ("CREATE DATABASE + migrations + seeds", &migrate),
+        ("CREATE DATABASE + migrations + seeds, by hand", &migrate),
         (
             "fresh native server per test (berth up of an instance)",
             &fresh,
@@ -169,6 +180,21 @@ fn write_project(dir: &Path) {
         "INSERT INTO t1 (name) SELECT 'row ' || g FROM generate_series(1, 1000) g;\n",
     )
     .unwrap();
+}
+
+/// The migration files, then the seed files, in the order they apply.
+fn sql_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in ["migrations/db", "seeds/db"] {
+        let mut paths: Vec<_> = std::fs::read_dir(dir.join(sub))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        paths.sort();
+        out.extend(paths.iter().map(|p| std::fs::read_to_string(p).unwrap()));
+    }
+    out
 }
 
 fn run(berth: &str, dir: &Path, args: &[&str]) {

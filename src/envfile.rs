@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use crate::config::Template;
 use crate::error::Result;
 use crate::fsutil;
-use crate::stack::Stack;
+use crate::stack::resolved::Stack;
+use crate::template::Template;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Secrets {
@@ -38,7 +38,7 @@ pub fn variables(stack: &Stack, secrets: Secrets) -> Vec<Variable> {
             .services
             .iter()
             .flat_map(|s| {
-                s.kind.connection_keys().iter().map(move |key| {
+                s.settings.connection_keys().iter().map(move |key| {
                     let name = format!("{}_{}", s.name, key)
                         .to_ascii_uppercase()
                         .replace('-', "_");
@@ -77,12 +77,7 @@ pub fn render(stack: &Stack, vars: &[Variable], header: &str) -> String {
     let mut out = format!(
         "# {header} by berth for stack `{}`; edit `{}` instead\n",
         stack.name(),
-        stack
-            .config
-            .file
-            .file_name()
-            .map(|f| f.to_string_lossy())
-            .unwrap_or_default()
+        stack.config.file_name()
     );
     for v in vars {
         out.push_str(&format!("{}={}\n", v.name, quote(&v.value)));

@@ -9,7 +9,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::SourceLocation;
+use crate::source::SourceLocation;
+
+/// The underlying error of one of berth's errors, printed as `Caused by:`
+/// (an engine's or a database's error, an I/O error).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -65,7 +69,7 @@ pub enum Error {
         hint: Option<String>,
     },
 
-    #[error("service `{service}` did not become ready within {}", crate::fmt_duration(*waited))]
+    #[error("service `{service}` did not become ready within {}", crate::time::fmt_duration(*waited))]
     ReadinessTimeout {
         service: String,
         waited: Duration,
@@ -95,6 +99,8 @@ pub enum Error {
         service: String,
         message: String,
         hint: Option<String>,
+        #[source]
+        source: Option<Cause>,
     },
 
     /// The migration files break a rule or disagree with the ledger.
@@ -127,25 +133,38 @@ pub enum Error {
         service: String,
         message: String,
         hint: Option<String>,
+        #[source]
+        source: Option<Cause>,
     },
 
-    /// A running service refused or failed a request berth made (test
-    /// databases, key cleanup).
+    /// A running service, or the engine running it, refused or failed a
+    /// request berth made (test databases, key cleanup, a container).
     #[error("service `{service}`: {message}")]
     Service {
         service: String,
         message: String,
         hint: Option<String>,
+        #[source]
+        source: Option<Cause>,
     },
 
-    #[error("service `{service}`: another migration runner{} held the migration lock for {}", holder.map(|p| format!(" (server pid {p})")).unwrap_or_default(), crate::fmt_duration(*waited))]
+    /// The container engine failed a request about the stack as a whole
+    /// (its network, the list of its containers).
+    #[error("{message}")]
+    Engine {
+        message: String,
+        #[source]
+        source: Option<Cause>,
+    },
+
+    #[error("service `{service}`: another migration runner{} held the migration lock for {}", holder.map(|p| format!(" (server pid {p})")).unwrap_or_default(), crate::time::fmt_duration(*waited))]
     MigrationLockTimeout {
         service: String,
         holder: Option<i32>,
         waited: Duration,
     },
 
-    #[error("stack `{stack}` is busy: {holder} has held its lock for {}", crate::fmt_duration(*waited))]
+    #[error("stack `{stack}` is busy: {holder} has held its lock for {}", crate::time::fmt_duration(*waited))]
     Busy {
         stack: String,
         holder: String,
@@ -161,6 +180,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// Berth's own mistake: a state its code should make impossible.
+    #[error("{message}")]
+    Internal { message: String },
 }
 
 impl Error {
@@ -178,7 +201,9 @@ impl Error {
             | Error::MigrationFailed(_)
             | Error::Migrate { .. }
             | Error::Service { .. }
-            | Error::Io { .. } => ExitClass::Failure,
+            | Error::Engine { .. }
+            | Error::Io { .. }
+            | Error::Internal { .. } => ExitClass::Failure,
         }
     }
 
@@ -213,6 +238,12 @@ impl Error {
             Error::Interrupted => {
                 Some("run `berth up` to finish starting, or `berth down` to stop what started".into())
             }
+            Error::Engine { .. } => Some(
+                "check that the container engine runs (`berth doctor` says which one answers)".into(),
+            ),
+            Error::Internal { .. } => Some(
+                "this is a bug in berth; please report it with the command you ran".into(),
+            ),
             Error::CommandFailed { .. } | Error::Io { .. } => None,
         }
     }
@@ -307,4 +338,9 @@ impl<T> IoContext<T> for std::io::Result<T> {
     fn context(self, what: impl FnOnce() -> String) -> Result<T> {
         self.map_err(|source| Error::io(what(), source))
     }
+}
+
+/// Box an error as the cause of one of berth's errors.
+pub fn cause(e: impl std::error::Error + Send + Sync + 'static) -> Option<Cause> {
+    Some(Box::new(e))
 }

@@ -11,11 +11,20 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::StackConfig;
 use crate::error::{Error, Result};
-use crate::runtime::ImageId;
 
 pub const FILE_NAME: &str = "berth.lock";
+
+/// An image as the stack names it and what it is on this machine now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageId {
+    /// As the stack file names it (`postgres:16`).
+    pub image: String,
+    /// The engine's content digest of the image (`sha256:...`).
+    pub id: String,
+    /// `name@sha256:...` when the image came from a registry.
+    pub repo_digest: Option<String>,
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,13 +126,14 @@ pub fn compare(image: &str, current: Option<&ImageId>, locked: Option<&LockedIma
     }
 }
 
-pub fn path(config: &StackConfig) -> PathBuf {
-    config.root.join(FILE_NAME)
+/// The lock file beside the stack file in `root`.
+pub fn path(root: &Path) -> PathBuf {
+    root.join(FILE_NAME)
 }
 
-/// The lock beside the stack file, if there is one.
-pub fn load(config: &StackConfig) -> Result<Option<ImageLock>> {
-    let file = path(config);
+/// The lock beside the stack file in `root`, if there is one.
+pub fn load(root: &Path) -> Result<Option<ImageLock>> {
+    let file = path(root);
     let text = match std::fs::read_to_string(&file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -154,12 +164,14 @@ fn parse(file: &Path, text: &str) -> Result<ImageLock> {
     Ok(lock)
 }
 
-pub fn save(config: &StackConfig, lock: &ImageLock) -> Result<()> {
+pub fn save(root: &Path, lock: &ImageLock) -> Result<()> {
     let mut text = format!(
         "# {FILE_NAME}: the image each container service runs, pinned by digest.\n# Written by `berth lock`; commit it. `berth verify` checks it.\n\n"
     );
-    text.push_str(&toml::to_string(lock).expect("the lock serializes"));
-    let file = path(config);
+    text.push_str(&toml::to_string(lock).map_err(|e| Error::Internal {
+        message: format!("the lock did not serialize: {e}"),
+    })?);
+    let file = path(root);
     crate::fsutil::write_atomic(&file, text.as_bytes(), 0o644)
 }
 

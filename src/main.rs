@@ -1,8 +1,5 @@
-//! The `berth` binary: parse arguments, run the command, map errors to exit
-//! codes. Everything else lives in the library and in `cli/`.
-
-mod cli;
+//! The `berth` binary: everything is in the library's command line.
 
 fn main() {
-    std::process::exit(cli::main());
+    std::process::exit(berth::cli::main());
 }

@@ -13,6 +13,7 @@ use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, IoContext, Result};
+use crate::interrupt::Interrupt;
 use crate::state::StateDir;
 
 pub struct StackLock {
@@ -30,6 +31,7 @@ impl StackLock {
         stack: &str,
         command: &str,
         timeout: Duration,
+        interrupt: &Interrupt,
         on_wait: &mut dyn FnMut(&str),
     ) -> Result<StackLock> {
         let started = Instant::now();
@@ -70,7 +72,7 @@ impl StackLock {
                     waited: started.elapsed(),
                 });
             }
-            if crate::interrupt::requested() {
+            if interrupt.requested() {
                 return Err(Error::Interrupted);
             }
             if !told && (known || started.elapsed() >= Duration::from_millis(200)) {

@@ -54,14 +54,15 @@ impl StateDir {
         if !memory.is_dir() {
             return Ok(dir);
         }
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        std::hash::Hash::hash(&stack_root, &mut h);
+        // A stable digest: the name is on disk and must be the same for
+        // every berth build that looks for it.
+        let digest = crate::digest::sha256_hex(stack_root.as_os_str().as_encoded_bytes());
         // SAFETY: geteuid has no preconditions.
         let uid = unsafe { libc::geteuid() };
         let owner_dir = memory.join(format!("berth-{uid}"));
         // Traversable by the unprivileged user servers run as under root.
         fsutil::create_dir(&owner_dir, 0o711)?;
-        let target = owner_dir.join(format!("{name}-{:016x}", std::hash::Hasher::finish(&h)));
+        let target = owner_dir.join(format!("{name}-{}", &digest[..16]));
         fsutil::create_dir(&target, 0o711)?;
         if !link.is_symlink() {
             if let Some(parent) = link.parent() {
@@ -137,7 +138,9 @@ impl StateDir {
     }
 
     pub fn save(&self, state: &State) -> Result<()> {
-        let json = serde_json::to_vec_pretty(state).expect("state serializes");
+        let json = serde_json::to_vec_pretty(state).map_err(|e| Error::Internal {
+            message: format!("the state did not serialize: {e}"),
+        })?;
         fsutil::write_atomic(&self.state_file(), &json, 0o600)
     }
 }

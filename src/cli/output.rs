@@ -4,17 +4,8 @@
 
 use std::io::{IsTerminal, Write};
 
-use berth::Error;
-
-#[derive(Clone, Copy)]
-pub enum Style {
-    Error,
-    Warning,
-    Hint,
-    Good,
-    Dim,
-    Bold,
-}
+use crate::diagnostic::{self, Tone};
+use crate::error::Error;
 
 fn colour_on(stderr: bool) -> bool {
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
@@ -27,68 +18,30 @@ fn colour_on(stderr: bool) -> bool {
     }
 }
 
-pub fn paint(text: &str, style: Style, stderr: bool) -> String {
+/// `text` in the tone's colour, when the stream is a terminal.
+pub fn paint(text: &str, tone: Tone, stderr: bool) -> String {
     if !colour_on(stderr) {
         return text.to_string();
     }
-    let code = match style {
-        Style::Error => "1;31",
-        Style::Warning => "1;33",
-        Style::Hint => "1;36",
-        Style::Good => "32",
-        Style::Dim => "2",
-        Style::Bold => "1",
+    let code = match tone {
+        Tone::Error => "1;31",
+        Tone::Warning => "1;33",
+        Tone::Hint => "1;36",
+        Tone::Good => "32",
+        Tone::Dim => "2",
+        Tone::Bold => "1",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-/// `error: ...`, the source snippet for config errors, details, causes and
-/// `hint: ...`, on stderr.
+/// An error as `docs/STYLE.md` describes it, on stderr.
 pub fn error(e: &Error) {
-    let mut out = String::new();
-    out.push_str(&format!("{} {e}\n", paint("error:", Style::Error, true)));
-    if let Some(loc) = e.location() {
-        let line_no = loc.line.to_string();
-        let pad = " ".repeat(line_no.len());
-        let bar = paint("|", Style::Dim, true);
-        out.push_str(&format!(
-            "{pad}{} {}:{}:{}\n",
-            paint("-->", Style::Dim, true),
-            loc.path.display(),
-            loc.line,
-            loc.column
-        ));
-        out.push_str(&format!("{pad} {bar}\n"));
-        out.push_str(&format!(
-            "{} {bar} {}\n",
-            paint(&line_no, Style::Dim, true),
-            loc.line_text
-        ));
-        let caret = format!("{}{}", " ".repeat(loc.column - 1), "^".repeat(loc.width));
-        out.push_str(&format!(
-            "{pad} {bar} {}\n",
-            paint(&caret, Style::Error, true)
-        ));
-    }
-    for line in e.details() {
-        out.push_str(&format!("  {line}\n"));
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        out.push_str(&format!(
-            "  {} {cause}\n",
-            paint("Caused by:", Style::Bold, true)
-        ));
-        source = cause.source();
-    }
-    if let Some(hint) = e.hint() {
-        out.push_str(&format!("{} {hint}\n", paint("hint:", Style::Hint, true)));
-    }
-    let _ = std::io::stderr().write_all(out.as_bytes());
+    let report = diagnostic::render(e, &|text, tone| paint(text, tone, true));
+    let _ = std::io::stderr().write_all(report.as_bytes());
 }
 
 pub fn warning(message: &str) {
-    eprintln!("{} {message}", paint("warning:", Style::Warning, true));
+    eprintln!("{} {message}", paint("warning:", Tone::Warning, true));
 }
 
 pub fn note(message: &str) {
@@ -116,7 +69,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     };
     let mut out = paint(
         &line(header.iter().map(|h| h.to_string()).collect()),
-        Style::Dim,
+        Tone::Dim,
         false,
     );
     for row in rows {
@@ -126,6 +79,10 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 pub fn print_json<T: serde::Serialize>(value: &T) {
-    let text = serde_json::to_string_pretty(value).expect("serializable");
-    println!("{text}");
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => error(&Error::Internal {
+            message: format!("could not write JSON: {e}"),
+        }),
+    }
 }

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use berth::fmt_duration;
-use berth::lifecycle::{Event, Phase, Reporter};
-
-use super::output::{paint, warning, Style};
+use super::output::{paint, warning};
+use crate::diagnostic::Tone;
+use crate::events::{Event, Phase, Reporter};
+use crate::time::fmt_duration;
 
 pub struct Progress {
     live: Option<MultiProgress>,
@@ -118,7 +118,7 @@ impl Reporter for Progress {
                 Some(live) => {
                     let _ = live.println(format!(
                         "{} {message}",
-                        paint("warning:", Style::Warning, true)
+                        paint("warning:", Tone::Warning, true)
                     ));
                 }
                 None => warning(&message),
@@ -133,9 +133,9 @@ impl Reporter for Progress {
                         if Self::is_final(&phase) {
                             let mark = match phase {
                                 Phase::Failed { .. } | Phase::Skipped { .. } => {
-                                    paint("✗", Style::Error, true)
+                                    paint("✗", Tone::Error, true)
                                 }
-                                _ => paint("✓", Style::Good, true),
+                                _ => paint("✓", Tone::Good, true),
                             };
                             bar.set_style(
                                 ProgressStyle::with_template("{prefix:.bold} {msg}")

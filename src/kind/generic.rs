@@ -7,41 +7,197 @@
 //! exports `host` and `port`, so other services and the env file can name
 //! it like any other.
 
-use super::launch::first_version;
-use super::{
-    BinarySpec, ConnectionValue, ContainerLaunch, Endpoint, NativeLaunch, ServerSpec, ServiceKind,
-    StopSignal,
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::de::DeValue;
+use toml::Spanned;
+
+use super::connection::ConnectionValue;
+use super::contract::{
+    KindSettings, ParseScope, ServiceContext, ServiceKind, SettingsError, SharedSettings,
 };
-use crate::config::{PortSetting, Ready, ServiceConfig};
-use crate::kind::Arg;
-use crate::stack::ServiceSpec;
+use super::reading;
+use super::ready::Ready;
+use crate::client::endpoint::Endpoint;
+use crate::client::postgres::{self as pg, Login};
+use crate::plan::container::{ContainerLaunch, PortMapping, Volume};
+use crate::plan::native::{first_version, Arg, BinarySpec, NativeLaunch, ServerSpec};
+use crate::plan::runtime_kind::RuntimeKind;
+use crate::plan::stop::StopSignal;
+use crate::source::Span;
+use crate::template::Template;
 
-pub struct Generic;
+pub struct GenericKind;
 
-impl Generic {
-    fn env<'a>(svc: &'a ServiceSpec, var: &str) -> Option<&'a str> {
-        svc.env
-            .iter()
-            .find(|(k, _)| k == var)
-            .map(|(_, v)| v.as_str())
-    }
+/// The stack file's keys of a generic service (besides the shared `image`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    /// The program and its arguments (natively), or the image's command (in
+    /// a container); `${service.key}` references allowed.
+    command: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The port the server listens on inside its container.
+    container_port: Option<Spanned<u16>>,
+    /// More ports published on loopback, `"HOST:CONTAINER"`.
+    ports: Option<Spanned<Vec<String>>>,
+    /// Environment variables; `${service.key}` references allowed.
+    env: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    /// Named volumes and bind mounts (containers).
+    volumes: Option<Spanned<Vec<String>>>,
+    /// The readiness probe; default: tcp.
+    ready: Option<Spanned<toml::Value>>,
 }
 
-impl ServiceKind for Generic {
+/// A `${service.key}` template and where it was written.
+#[derive(Debug)]
+struct Located {
+    key: &'static str,
+    span: Span,
+    template: Template,
+}
+
+/// One generic service's settings.
+#[derive(Debug)]
+pub struct Generic {
+    command: Vec<Located>,
+    container_port: Option<u16>,
+    extra_ports: Vec<PortMapping>,
+    env: Vec<(String, Located)>,
+    volumes: Vec<Volume>,
+    ready: Ready,
+}
+
+impl ServiceKind for GenericKind {
     fn name(&self) -> &'static str {
         "generic"
     }
 
     fn keys(&self) -> &'static [&'static str] {
-        &[
-            "command",
-            "container_port",
-            "ports",
-            "env",
-            "volumes",
-            "ready",
-            "persist",
-        ]
+        reading::fields::<Keys>()
+    }
+
+    fn parse(
+        &self,
+        table: Spanned<DeValue<'_>>,
+        scope: &ParseScope,
+    ) -> Result<Arc<dyn KindSettings>, SettingsError> {
+        let keys: Keys = reading::read(table)?;
+        let template = |key: &'static str, value: &Spanned<String>, text: &str| {
+            let template = Template::parse(text).map_err(|e| {
+                SettingsError::at(value.span(), format!("in `{text}`: {}", e.message))
+            })?;
+            Ok::<_, SettingsError>(Located {
+                key,
+                span: value.span(),
+                template,
+            })
+        };
+        let mut command = Vec::new();
+        if let Some(given) = &keys.command {
+            if given.get_ref().is_empty() {
+                return Err(SettingsError::at(given.span(), "`command` is empty").hint(
+                    "write the program and its arguments, like `[\"python3\", \"-m\", \"http.server\"]`",
+                ));
+            }
+            for (i, arg) in given.get_ref().iter().enumerate() {
+                let mut text = arg.get_ref().clone();
+                // A program given as a relative path is found from the stack file.
+                if i == 0 && (text.starts_with("./") || text.starts_with("../")) {
+                    text = scope.root.join(&text).display().to_string();
+                }
+                command.push(template("command", arg, &text)?);
+            }
+        }
+        let container_port = match &keys.container_port {
+            Some(p) if *p.get_ref() == 0 => {
+                return Err(SettingsError::at(
+                    p.span(),
+                    "`container_port` must be from 1 to 65535",
+                ))
+            }
+            Some(p) => Some(*p.get_ref()),
+            None => None,
+        };
+        let mut extra_ports = Vec::new();
+        if let Some(ports) = &keys.ports {
+            for text in ports.get_ref() {
+                extra_ports.push(
+                    PortMapping::parse(text).map_err(|m| SettingsError::at(ports.span(), m))?,
+                );
+            }
+        }
+        let mut env = Vec::new();
+        if let Some(vars) = &keys.env {
+            for (var, value) in vars.get_ref() {
+                if !valid_env_name(var) {
+                    return Err(SettingsError::at(
+                        vars.span(),
+                        format!("`{var}` is not a valid environment variable name"),
+                    )
+                    .hint("use letters, digits and `_`, not starting with a digit"));
+                }
+                env.push((var.clone(), template("env", value, value.get_ref())?));
+            }
+        }
+        let mut volumes = Vec::new();
+        if let Some(given) = &keys.volumes {
+            for text in given.get_ref() {
+                volumes.push(
+                    Volume::parse(text, scope.root)
+                        .map_err(|m| SettingsError::at(given.span(), m))?,
+                );
+            }
+        }
+        let ready = match &keys.ready {
+            Some(r) => Ready::parse(r.get_ref()).map_err(|m| SettingsError::at(r.span(), m))?,
+            None => Ready::Tcp,
+        };
+        Ok(Arc::new(Generic {
+            command,
+            container_port,
+            extra_ports,
+            env,
+            volumes,
+            ready,
+        }))
+    }
+}
+
+/// A name a shell and the engines accept for an environment variable.
+pub fn valid_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl Generic {
+    fn command(&self, ctx: &ServiceContext) -> Vec<String> {
+        self.command
+            .iter()
+            .map(|c| ctx.render(&c.template))
+            .collect()
+    }
+
+    fn env(&self, ctx: &ServiceContext) -> Vec<(String, String)> {
+        self.env
+            .iter()
+            .map(|(k, v)| (k.clone(), ctx.render(&v.template)))
+            .collect()
+    }
+
+    fn env_value(&self, ctx: &ServiceContext, var: &str) -> Option<String> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == var)
+            .map(|(_, v)| ctx.render(&v.template))
+    }
+}
+
+impl KindSettings for Generic {
+    fn kind(&self) -> &'static str {
+        "generic"
     }
 
     fn connection_keys(&self) -> &'static [&'static str] {
@@ -52,44 +208,39 @@ impl ServiceKind for Generic {
         true
     }
 
-    fn uses_password(&self) -> bool {
-        false
-    }
-
-    fn validate(&self, svc: &ServiceConfig) -> Result<(), (&'static str, String)> {
-        match svc.runtime.as_str() {
-            "container" => {
-                if svc.image.is_none() {
-                    return Err((
+    fn validate(&self, shared: &SharedSettings) -> Result<(), SettingsError> {
+        match shared.runtime {
+            RuntimeKind::Container => {
+                if shared.image.is_none() {
+                    return Err(SettingsError::key(
                         "runtime",
-                        format!("service `{}` runs in a container but names no `image`; add `image = \"...\"`", svc.name),
+                        format!("service `{}` runs in a container but names no `image`; add `image = \"...\"`", shared.service),
                     ));
                 }
-                if svc.container_port.is_none() && !matches!(svc.port, PortSetting::Fixed(_)) {
-                    return Err((
+                if self.container_port.is_none() && shared.fixed_port.is_none() {
+                    return Err(SettingsError::key(
                         "port",
-                        format!("say which port `{}` listens on inside its container: add `container_port = ...`", svc.name),
+                        format!("say which port `{}` listens on inside its container: add `container_port = ...`", shared.service),
                     ));
                 }
             }
-            _ => {
-                if svc.command.is_empty() {
-                    return Err((
+            RuntimeKind::Native => {
+                if self.command.is_empty() {
+                    return Err(SettingsError::key(
                         "runtime",
-                        format!("service `{}` runs natively but has no `command`; add `command = [\"program\", \"arg\"]`, or run it with `runtime = \"container\"`", svc.name),
+                        format!("service `{}` runs natively but has no `command`; add `command = [\"program\", \"arg\"]`, or run it with `runtime = \"container\"`", shared.service),
                     ));
                 }
-                if !svc.volumes.is_empty() {
-                    return Err((
+                if !self.volumes.is_empty() {
+                    return Err(SettingsError::key(
                         "volumes",
-                        "`volumes` apply to containers; a native command reads host paths directly"
-                            .into(),
+                        "`volumes` apply to containers; a native command reads host paths directly",
                     ));
                 }
-                if !svc.extra_ports.is_empty() {
-                    return Err((
+                if !self.extra_ports.is_empty() {
+                    return Err(SettingsError::key(
                         "ports",
-                        "`ports` publishes container ports; a native command listens on host ports itself".into(),
+                        "`ports` publishes container ports; a native command listens on host ports itself",
                     ));
                 }
             }
@@ -97,52 +248,72 @@ impl ServiceKind for Generic {
         Ok(())
     }
 
-    fn connection(&self, _svc: &ServiceSpec, endpoint: &Endpoint) -> Vec<ConnectionValue> {
-        let plain = |key, value: String| ConnectionValue {
-            key,
-            masked: value.clone(),
-            value,
-            secret: false,
-        };
+    fn templates(&self) -> Vec<(&'static str, Span, &Template)> {
+        self.command
+            .iter()
+            .chain(self.env.iter().map(|(_, v)| v))
+            .map(|l| (l.key, l.span.clone(), &l.template))
+            .collect()
+    }
+
+    fn default_image(&self) -> Option<String> {
+        None
+    }
+
+    fn container_port(&self, ctx: &ServiceContext) -> u16 {
+        self.container_port.unwrap_or(ctx.port)
+    }
+
+    fn connection(&self, _: &ServiceContext, at: &Endpoint) -> Vec<ConnectionValue> {
         vec![
-            plain("host", endpoint.host.clone()),
-            plain("port", endpoint.port.to_string()),
+            ConnectionValue::plain("host", at.host.clone()),
+            ConnectionValue::plain("port", at.port.to_string()),
         ]
     }
 
-    fn probe(&self, svc: &ServiceSpec, endpoint: &Endpoint) -> Result<(), String> {
-        match svc.config.ready.as_ref().unwrap_or(&Ready::Tcp) {
-            Ready::Tcp => crate::probe::tcp(endpoint),
-            Ready::Http { path } => crate::probe::http::probe(endpoint, path),
+    fn probe(&self, ctx: &ServiceContext, at: &Endpoint) -> Result<(), String> {
+        match &self.ready {
+            Ready::Tcp => crate::client::tcp::probe(at),
+            Ready::Http { path } => crate::client::http::probe(at, path),
             Ready::Postgres => {
                 // The official image's contract: the login it was set up with.
-                let user = Self::env(svc, "POSTGRES_USER").unwrap_or("postgres");
-                let login = crate::probe::postgres::Login {
-                    user,
-                    password: Self::env(svc, "POSTGRES_PASSWORD"),
-                    database: Self::env(svc, "POSTGRES_DB").unwrap_or(user),
+                let user = self
+                    .env_value(ctx, "POSTGRES_USER")
+                    .unwrap_or_else(|| "postgres".into());
+                let password = self.env_value(ctx, "POSTGRES_PASSWORD");
+                let database = self
+                    .env_value(ctx, "POSTGRES_DB")
+                    .unwrap_or_else(|| user.clone());
+                let login = Login {
+                    user: &user,
+                    password: password.as_deref(),
+                    database: &database,
                 };
-                crate::probe::postgres::probe(endpoint, &login)
+                pg::probe(at, &login)
             }
-            Ready::Redis => crate::probe::redis::probe(endpoint, Self::env(svc, "REDIS_PASSWORD")),
+            Ready::Redis => {
+                let password = self.env_value(ctx, "REDIS_PASSWORD");
+                crate::client::redis::probe(at, password.as_deref())
+            }
             Ready::Exec { .. } => Err("an exec probe runs through the runtime".into()),
         }
     }
 
-    fn exec_probe(&self, svc: &ServiceSpec) -> Option<Vec<String>> {
-        match &svc.config.ready {
-            Some(Ready::Exec { command }) => Some(command.clone()),
+    fn exec_probe(&self) -> Option<Vec<String>> {
+        match &self.ready {
+            Ready::Exec { command } => Some(command.clone()),
             _ => None,
         }
     }
 
-    fn native(&self, svc: &ServiceSpec) -> NativeLaunch {
-        let program = svc.command.first().cloned().unwrap_or_default();
-        let mut env = svc.env.clone();
+    fn native(&self, ctx: &ServiceContext) -> NativeLaunch {
+        let mut command = self.command(ctx).into_iter();
+        let program = command.next().unwrap_or_default();
+        let mut env = self.env(ctx);
         // The port berth chose, for commands that read it from the
         // environment rather than from `${service.port}` in `command`.
         if !env.iter().any(|(k, _)| k == "PORT") {
-            env.push(("PORT".into(), svc.port.to_string()));
+            env.push(("PORT".into(), ctx.port.to_string()));
         }
         NativeLaunch {
             binary: BinarySpec {
@@ -155,37 +326,34 @@ impl ServiceKind for Generic {
                 version_req: None,
                 install_hint: format!(
                     "install `{program}`, or correct `command` in `[services.{}]`",
-                    svc.name
+                    ctx.name
                 ),
             },
             init: Vec::new(),
             server: ServerSpec {
                 program,
-                args: svc.command.iter().skip(1).map(Arg::text).collect(),
+                args: command.map(Arg::Text).collect(),
                 env,
-                cwd: Some(svc.root.clone()),
+                cwd: Some(ctx.root.to_path_buf()),
                 files: Vec::new(),
                 stop_signal: StopSignal::Terminate,
             },
         }
     }
 
-    fn container(&self, svc: &ServiceSpec) -> ContainerLaunch {
-        let port = svc.config.container_port.unwrap_or(match svc.config.port {
-            PortSetting::Fixed(p) => p,
-            PortSetting::Auto => 0,
-        });
+    fn container(&self, ctx: &ServiceContext) -> ContainerLaunch {
         ContainerLaunch {
-            default_image: svc.config.image.clone().unwrap_or_default(),
-            env: svc.env.clone(),
-            args: svc.command.clone(),
-            port,
-            extra_ports: svc.config.extra_ports.clone(),
+            image: String::new(),
+            pinned: None,
+            env: self.env(ctx),
+            args: self.command(ctx),
+            port: self.container_port(ctx),
+            extra_ports: self.extra_ports.clone(),
             data_path: None,
-            volumes: svc.config.volumes.clone(),
+            volumes: self.volumes.clone(),
             stop_signal: StopSignal::Terminate,
             health: self
-                .exec_probe(svc)
+                .exec_probe()
                 .map(|command| std::iter::once("CMD".to_string()).chain(command).collect()),
         }
     }

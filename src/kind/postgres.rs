@@ -3,58 +3,191 @@
 //! Natively: `initdb` with scram-sha-256 for every connection and the
 //! password from a 0600 file (never trust), then `postgres` listening on
 //! 127.0.0.1 only, Unix sockets off (probes and apps use TCP, and socket
-//! paths have a length limit the state directory could exceed).
+//! paths have a length limit the state directory could exceed). In a
+//! container: the official image's contract (`POSTGRES_USER`,
+//! `POSTGRES_PASSWORD`, `POSTGRES_DB`, settings as `-c` arguments).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::launch::{self, first_version};
-use super::{
-    url_escape, Arg, BinarySpec, ConnectionValue, ContainerLaunch, Endpoint, InitStep,
-    NativeLaunch, ServerSpec, ServiceKind, StopSignal, MASK,
-};
-use crate::config::ServiceConfig;
-use crate::error::{Error, Result};
-use crate::probe::postgres::{self as pg, Login};
-use crate::stack::ServiceSpec;
+use serde::Deserialize;
+use toml::de::DeValue;
+use toml::Spanned;
 
-pub struct Postgres;
+use super::connection::{url_escape, ConnectionValue, MASK};
+use super::contract::{
+    KindSettings, ParseScope, ServiceContext, ServiceKind, SettingsError, SqlAccess,
+};
+use super::reading::{self, SettingValue, VersionConstraint};
+use crate::client::endpoint::Endpoint;
+use crate::client::postgres::{self as pg, quote_ident, quote_literal, DatabaseError, Login};
+use crate::error::{cause, Error, Result};
+use crate::migrate::files::SqlDir;
+use crate::plan::container::{image_tag, ContainerLaunch};
+use crate::plan::native::{first_version, Arg, BinarySpec, InitStep, NativeLaunch, ServerSpec};
+use crate::plan::service_plan::LOOPBACK;
+use crate::plan::stop::StopSignal;
+
+pub struct PostgresKind;
 
 /// The superuser when the stack file names none.
 const DEFAULT_USER: &str = "postgres";
 /// The database probes and provisioning connect to; initdb always creates it.
 const MAINTENANCE_DB: &str = "postgres";
+/// What a container's server listens on.
+const CONTAINER_PORT: u16 = 5432;
 
-fn user(svc: &ServiceSpec) -> &str {
-    svc.config.user.as_deref().unwrap_or(DEFAULT_USER)
+/// The stack file's postgres keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    /// A constraint on the server version (`"15"`, `">=14, <17"`).
+    version: Option<Spanned<String>>,
+    /// The superuser berth creates and logs in as.
+    user: Option<Spanned<String>>,
+    /// Default: generated, kept in the state directory (mode 0600).
+    password: Option<String>,
+    /// The application database; default: the service's name.
+    database: Option<Spanned<String>>,
+    /// More databases to create.
+    #[serde(default)]
+    databases: Vec<Spanned<String>>,
+    #[serde(default)]
+    extensions: Vec<String>,
+    #[serde(default)]
+    roles: Vec<Role>,
+    /// Server settings, passed as `-c key=value`.
+    #[serde(default)]
+    settings: BTreeMap<String, SettingValue>,
+    /// SQL migrations; default `migrations/<service>`.
+    migrations: Option<String>,
+    /// SQL seed data; default `seeds/<service>`.
+    seeds: Option<String>,
 }
 
-/// The application database: configured, or named after the service.
-fn database(svc: &ServiceSpec) -> String {
-    svc.config
-        .database
-        .clone()
-        .unwrap_or_else(|| svc.name.replace('-', "_"))
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Role {
+    name: String,
+    password: Option<String>,
+    #[serde(default = "yes")]
+    login: bool,
+    #[serde(default)]
+    superuser: bool,
 }
 
-impl ServiceKind for Postgres {
+fn yes() -> bool {
+    true
+}
+
+/// One postgres service's settings.
+#[derive(Debug)]
+pub struct Postgres {
+    version: Option<VersionConstraint>,
+    user: String,
+    password: Option<String>,
+    database: String,
+    databases: Vec<String>,
+    extensions: Vec<String>,
+    roles: Vec<Role>,
+    settings: Vec<(String, String)>,
+    migrations: SqlDir,
+    seeds: SqlDir,
+}
+
+impl ServiceKind for PostgresKind {
     fn name(&self) -> &'static str {
         "postgres"
     }
 
     fn keys(&self) -> &'static [&'static str] {
-        &[
-            "version",
-            "user",
-            "password",
-            "database",
-            "databases",
-            "extensions",
-            "roles",
-            "persist",
-            "settings",
-            "migrations",
-            "seeds",
-        ]
+        reading::fields::<Keys>()
+    }
+
+    fn parse(
+        &self,
+        table: Spanned<DeValue<'_>>,
+        scope: &ParseScope,
+    ) -> Result<Arc<dyn KindSettings>, SettingsError> {
+        let keys: Keys = reading::read(table)?;
+        let name_ok = |s: &Spanned<String>| {
+            let v = s.get_ref();
+            if !v.is_empty() && v.len() <= 63 && !v.contains('\0') {
+                Ok(v.clone())
+            } else {
+                Err(SettingsError::at(
+                    s.span(),
+                    format!("`{v}` is not a valid PostgreSQL name (1 to 63 characters)"),
+                ))
+            }
+        };
+        let sql_dir = |value: &Option<String>, default: &str| match value {
+            Some(v) => SqlDir {
+                path: scope.root.join(v),
+                configured: true,
+            },
+            None => SqlDir {
+                path: scope.root.join(default).join(scope.service),
+                configured: false,
+            },
+        };
+        Ok(Arc::new(Postgres {
+            version: keys
+                .version
+                .as_ref()
+                .map(VersionConstraint::read)
+                .transpose()?,
+            user: match &keys.user {
+                Some(u) => name_ok(u)?,
+                None => DEFAULT_USER.to_string(),
+            },
+            password: keys.password,
+            database: match &keys.database {
+                Some(d) => name_ok(d)?,
+                None => scope.service.replace('-', "_"),
+            },
+            databases: keys
+                .databases
+                .iter()
+                .map(name_ok)
+                .collect::<Result<_, _>>()?,
+            extensions: keys.extensions,
+            roles: keys.roles,
+            settings: keys.settings.into_iter().map(|(k, v)| (k, v.0)).collect(),
+            migrations: sql_dir(&keys.migrations, "migrations"),
+            seeds: sql_dir(&keys.seeds, "seeds"),
+        }))
+    }
+}
+
+impl Postgres {
+    fn login<'a>(&'a self, ctx: &'a ServiceContext, database: &'a str) -> Login<'a> {
+        Login {
+            user: &self.user,
+            password: ctx.password,
+            database,
+        }
+    }
+
+    fn fail(
+        ctx: &ServiceContext,
+        message: String,
+        e: Option<postgres::Error>,
+        hint: Option<String>,
+    ) -> Error {
+        Error::Provision {
+            service: ctx.name.to_string(),
+            message,
+            hint,
+            source: e.and_then(|e| cause(DatabaseError(e))),
+        }
+    }
+}
+
+impl KindSettings for Postgres {
+    fn kind(&self) -> &'static str {
+        "postgres"
     }
 
     fn connection_keys(&self) -> &'static [&'static str] {
@@ -69,96 +202,70 @@ impl ServiceKind for Postgres {
         true
     }
 
-    fn validate(&self, svc: &ServiceConfig) -> Result<(), (&'static str, String)> {
-        let ident_ok = |s: &str| !s.is_empty() && s.len() <= 63 && !s.contains('\0');
-        for (key, value) in [("user", &svc.user), ("database", &svc.database)] {
-            if let Some(v) = value {
-                if !ident_ok(v) {
-                    return Err((
-                        key,
-                        format!("`{v}` is not a valid PostgreSQL name (1 to 63 characters)"),
-                    ));
-                }
-            }
-        }
-        for db in &svc.databases {
-            if !ident_ok(db) {
-                return Err((
-                    "databases",
-                    format!("`{db}` is not a valid PostgreSQL name (1 to 63 characters)"),
-                ));
-            }
-        }
-        Ok(())
+    fn password(&self) -> Option<&str> {
+        self.password.as_deref()
     }
 
-    fn connection(&self, svc: &ServiceSpec, endpoint: &Endpoint) -> Vec<ConnectionValue> {
-        let user = user(svc);
-        let password = svc.password.clone().unwrap_or_default();
-        let db = database(svc);
+    fn default_image(&self) -> Option<String> {
+        let version = self.version.as_ref().map(|v| v.text.as_str());
+        Some(format!("postgres:{}", image_tag(version, "17")))
+    }
+
+    fn container_port(&self, _: &ServiceContext) -> u16 {
+        CONTAINER_PORT
+    }
+
+    fn connection(&self, ctx: &ServiceContext, at: &Endpoint) -> Vec<ConnectionValue> {
+        let password = ctx.password.unwrap_or_default();
         let url = |pw: &str| {
             format!(
-                "postgres://{}:{}@{}:{}/{}",
-                url_escape(user),
-                pw,
-                endpoint.host,
-                endpoint.port,
-                url_escape(&db)
+                "postgres://{}:{pw}@{at}/{}",
+                url_escape(&self.user),
+                url_escape(&self.database)
             )
         };
-        let plain = |key, value: String| ConnectionValue {
-            key,
-            masked: value.clone(),
-            value,
-            secret: false,
-        };
         vec![
-            plain("host", endpoint.host.clone()),
-            plain("port", endpoint.port.to_string()),
-            plain("user", user.to_string()),
-            ConnectionValue {
-                key: "password",
-                value: password.clone(),
-                masked: MASK.into(),
-                secret: true,
-            },
-            plain("database", db.clone()),
-            ConnectionValue {
-                key: "url",
-                value: url(&url_escape(&password)),
-                masked: url(MASK),
-                secret: true,
-            },
+            ConnectionValue::plain("host", at.host.clone()),
+            ConnectionValue::plain("port", at.port.to_string()),
+            ConnectionValue::plain("user", self.user.clone()),
+            ConnectionValue::secret("password", password.to_string(), MASK.into()),
+            ConnectionValue::plain("database", self.database.clone()),
+            ConnectionValue::secret("url", url(&url_escape(password)), url(MASK)),
         ]
     }
 
-    fn probe(&self, svc: &ServiceSpec, endpoint: &Endpoint) -> Result<(), String> {
-        pg::probe(endpoint, &login(svc, MAINTENANCE_DB))
+    fn probe(&self, ctx: &ServiceContext, at: &Endpoint) -> Result<(), String> {
+        pg::probe(at, &self.login(ctx, MAINTENANCE_DB))
     }
 
-    fn sql_login(&self, svc: &ServiceSpec) -> Option<(String, String)> {
-        Some((user(svc).to_string(), database(svc)))
+    fn provisioning(&self) -> String {
+        let mut text = format!("user {}\ndatabase {}\n", self.user, self.database);
+        for d in &self.databases {
+            text.push_str(&format!("database {d}\n"));
+        }
+        for e in &self.extensions {
+            text.push_str(&format!("extension {e}\n"));
+        }
+        for r in &self.roles {
+            text.push_str(&format!(
+                "role {} login={} superuser={} password={}\n",
+                r.name,
+                r.login,
+                r.superuser,
+                r.password.as_deref().unwrap_or("")
+            ));
+        }
+        text
     }
 
-    fn provision(&self, svc: &ServiceSpec, endpoint: &Endpoint) -> Result<()> {
-        let fail = |message: String, hint: Option<String>| Error::Provision {
-            service: svc.name.clone(),
-            message,
-            hint,
-        };
-        let sql_err =
-            |what: &str, e: postgres::Error| fail(format!("{what}: {}", pg::describe(&e)), None);
-        let mut admin = pg::connect(
-            endpoint,
-            &login(svc, MAINTENANCE_DB),
-            Duration::from_secs(5),
-        )
-        .map_err(|e| sql_err("could not connect", e))?;
+    fn provision(&self, ctx: &ServiceContext, at: &Endpoint) -> Result<()> {
+        let mut admin = pg::connect(at, &self.login(ctx, MAINTENANCE_DB), Duration::from_secs(5))
+            .map_err(|e| Self::fail(ctx, "could not connect".into(), Some(e), None))?;
 
-        for role in &svc.config.roles {
+        for role in &self.roles {
             let exists = !admin
                 .query("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role.name])
-                .map_err(|e| sql_err("could not list roles", e))?
+                .map_err(|e| Self::fail(ctx, "could not list roles".into(), Some(e), None))?
                 .is_empty();
             let mut options = vec![
                 if role.login { "LOGIN" } else { "NOLOGIN" }.to_string(),
@@ -179,41 +286,58 @@ impl ServiceKind for Postgres {
                 options.join(" ")
             );
             admin.batch_execute(&sql).map_err(|e| {
-                sql_err(
-                    &format!("could not {} role `{}`", verb.to_lowercase(), role.name),
-                    e,
+                Self::fail(
+                    ctx,
+                    format!("could not {} role `{}`", verb.to_lowercase(), role.name),
+                    Some(e),
+                    None,
                 )
             })?;
         }
 
-        let main = database(svc);
-        let mut wanted = vec![main.clone()];
-        wanted.extend(svc.config.databases.iter().cloned());
+        let mut wanted = vec![self.database.clone()];
+        wanted.extend(self.databases.iter().cloned());
         for db in &wanted {
             let exists = !admin
                 .query("SELECT 1 FROM pg_database WHERE datname = $1", &[db])
-                .map_err(|e| sql_err("could not list databases", e))?
+                .map_err(|e| Self::fail(ctx, "could not list databases".into(), Some(e), None))?
                 .is_empty();
             if !exists {
                 let sql = format!(
                     "CREATE DATABASE {} OWNER {}",
                     quote_ident(db),
-                    quote_ident(user(svc))
+                    quote_ident(&self.user)
                 );
                 match admin.batch_execute(&sql) {
                     Ok(()) => {}
                     // Another berth created it in between: that is the goal.
                     Err(e) if e.code() == Some(&postgres::error::SqlState::DUPLICATE_DATABASE) => {}
-                    Err(e) => return Err(sql_err(&format!("could not create database `{db}`"), e)),
+                    Err(e) => {
+                        return Err(Self::fail(
+                            ctx,
+                            format!("could not create database `{db}`"),
+                            Some(e),
+                            None,
+                        ))
+                    }
                 }
             }
         }
         drop(admin);
 
-        if !svc.config.extensions.is_empty() {
-            let mut client = pg::connect(endpoint, &login(svc, &main), Duration::from_secs(5))
-                .map_err(|e| sql_err(&format!("could not connect to database `{main}`"), e))?;
-            for ext in &svc.config.extensions {
+        if !self.extensions.is_empty() {
+            let mut client =
+                pg::connect(at, &self.login(ctx, &self.database), Duration::from_secs(5)).map_err(
+                    |e| {
+                        Self::fail(
+                            ctx,
+                            format!("could not connect to database `{}`", self.database),
+                            Some(e),
+                            None,
+                        )
+                    },
+                )?;
+            for ext in &self.extensions {
                 let sql = format!("CREATE EXTENSION IF NOT EXISTS {}", quote_ident(ext));
                 if let Err(e) = client.batch_execute(&sql) {
                     let hint = (e.code() == Some(&postgres::error::SqlState::UNDEFINED_FILE)
@@ -221,8 +345,10 @@ impl ServiceKind for Postgres {
                     .then(|| {
                         format!("install the extension's package for this PostgreSQL (on Debian: `apt-get install postgresql-<major>-{ext}` or `postgresql-contrib`)")
                     });
-                    return Err(fail(
-                        format!("could not create extension `{ext}`: {}", pg::describe(&e)),
+                    return Err(Self::fail(
+                        ctx,
+                        format!("could not create extension `{ext}`"),
+                        Some(e),
                         hint,
                     ));
                 }
@@ -231,38 +357,45 @@ impl ServiceKind for Postgres {
         Ok(())
     }
 
-    fn native(&self, svc: &ServiceSpec) -> NativeLaunch {
-        let mut init_args = vec![
+    fn sql(&self, _: &ServiceContext) -> Option<SqlAccess> {
+        Some(SqlAccess {
+            user: self.user.clone(),
+            database: self.database.clone(),
+            migrations: self.migrations.clone(),
+            seeds: self.seeds.clone(),
+        })
+    }
+
+    fn native(&self, ctx: &ServiceContext) -> NativeLaunch {
+        let init_args = vec![
             Arg::text("-D"),
             Arg::DataDir,
             Arg::text("-U"),
-            Arg::text(user(svc)),
+            Arg::text(&self.user),
             Arg::text("--pwfile"),
             Arg::File("pwfile"),
             Arg::text("--auth=scram-sha-256"),
             Arg::text("--encoding=UTF8"),
             Arg::text("--no-locale"),
+            // The runtime makes the initialized directory durable (one
+            // syncfs) before renaming it into place, which is cheaper than
+            // initdb's file-by-file fsync.
+            Arg::text("--no-sync"),
         ];
-        // The runtime makes the initialized directory durable (one syncfs)
-        // before renaming it into place, which is cheaper than initdb's
-        // file-by-file fsync.
-        init_args.push(Arg::text("--no-sync"));
-
         let mut args = vec![
             Arg::text("-D"),
             Arg::DataDir,
             Arg::text("-c"),
-            Arg::text(format!("listen_addresses={}", crate::stack::LOOPBACK)),
+            Arg::text(format!("listen_addresses={LOOPBACK}")),
             Arg::text("-c"),
-            Arg::text(format!("port={}", svc.port)),
+            Arg::text(format!("port={}", ctx.port)),
             Arg::text("-c"),
             Arg::text("unix_socket_directories="),
         ];
-        for (k, v) in &svc.config.settings {
+        for (k, v) in &self.settings {
             args.push(Arg::text("-c"));
             args.push(Arg::text(format!("{k}={v}")));
         }
-
         NativeLaunch {
             binary: BinarySpec {
                 program: "postgres".into(),
@@ -271,62 +404,43 @@ impl ServiceKind for Postgres {
                 parse_version: first_version,
                 search_dirs: &["/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin", "/opt/homebrew/opt/postgresql@*/bin", "/usr/local/opt/postgresql@*/bin"],
                 locator: Some(("pg_config", &["--bindir"])),
-                version_req: svc.config.version.clone(),
+                version_req: self.version.as_ref().map(|v| v.req.clone()),
                 install_hint: "install PostgreSQL's server: `apt-get install postgresql` (Debian, Ubuntu), `dnf install postgresql-server` (Fedora), `brew install postgresql` (macOS)".into(),
             },
             init: vec![
-                InitStep::WriteFile { name: "pwfile", contents: svc.password.clone().unwrap_or_default(), secret: true },
+                InitStep::WriteFile { name: "pwfile", contents: ctx.password.unwrap_or_default().to_string(), secret: true },
                 InitStep::Run { program: "initdb", args: init_args },
             ],
             server: ServerSpec { program: "postgres".into(), args, env: Vec::new(), cwd: None, files: Vec::new(), stop_signal: StopSignal::Interrupt },
         }
     }
 
-    fn container(&self, svc: &ServiceSpec) -> ContainerLaunch {
-        let user = user(svc).to_string();
+    fn container(&self, ctx: &ServiceContext) -> ContainerLaunch {
         let mut args = vec!["postgres".to_string()];
-        for (k, v) in &svc.config.settings {
+        for (k, v) in &self.settings {
             args.extend(["-c".to_string(), format!("{k}={v}")]);
         }
         ContainerLaunch {
-            default_image: format!(
-                "postgres:{}",
-                launch::image_tag(svc.config.version_text.as_deref(), "17")
-            ),
+            image: self.default_image().unwrap_or_default(),
+            pinned: None,
             env: vec![
-                ("POSTGRES_USER".into(), user.clone()),
+                ("POSTGRES_USER".into(), self.user.clone()),
                 (
                     "POSTGRES_PASSWORD".into(),
-                    svc.password.clone().unwrap_or_default(),
+                    ctx.password.unwrap_or_default().to_string(),
                 ),
-                ("POSTGRES_DB".into(), database(svc)),
+                ("POSTGRES_DB".into(), self.database.clone()),
             ],
             args,
-            port: 5432,
+            port: CONTAINER_PORT,
             extra_ports: Vec::new(),
             data_path: Some("/var/lib/postgresql/data"),
             volumes: Vec::new(),
             stop_signal: StopSignal::Interrupt,
             health: Some(vec![
                 "CMD-SHELL".into(),
-                format!("pg_isready -h 127.0.0.1 -U {user}"),
+                format!("pg_isready -h 127.0.0.1 -U {}", self.user),
             ]),
         }
     }
-}
-
-fn login<'a>(svc: &'a ServiceSpec, database: &'a str) -> Login<'a> {
-    Login {
-        user: user(svc),
-        password: svc.password.as_deref(),
-        database,
-    }
-}
-
-pub(crate) fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-pub(crate) fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }

@@ -7,30 +7,140 @@
 //! file unless `appendonly = false`. A SIGTERM makes Redis write its final
 //! snapshot, which is how `down` keeps a persistent Redis's data.
 
-use super::launch::{self, first_version};
-use super::{
-    Arg, BinarySpec, ConnectionValue, ContainerLaunch, Endpoint, NativeLaunch, ServerSpec,
-    ServiceKind, StopSignal, MASK,
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::de::DeValue;
+use toml::Spanned;
+
+use super::connection::{url_escape, ConnectionValue, MASK};
+use super::contract::{
+    KeyValueAccess, KindSettings, ParseScope, ServiceContext, ServiceKind, SettingsError,
+    SharedSettings,
 };
-use crate::config::ServiceConfig;
-use crate::stack::ServiceSpec;
+use super::reading::{self, SettingValue, VersionConstraint};
+use crate::client::endpoint::Endpoint;
+use crate::plan::container::{image_tag, ContainerLaunch};
+use crate::plan::native::{first_version, Arg, BinarySpec, NativeLaunch, ServerSpec};
+use crate::plan::service_plan::LOOPBACK;
+use crate::plan::stop::StopSignal;
 
-pub struct Redis;
+pub struct RedisKind;
 
-impl ServiceKind for Redis {
+/// What a container's server listens on.
+const CONTAINER_PORT: u16 = 6379;
+/// Snapshot points when persisting (Redis's own defaults).
+const SAVE_POINTS: &str = "3600 1 300 100 60 10000";
+
+/// The stack file's redis keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    /// A constraint on the server version.
+    version: Option<Spanned<String>>,
+    /// Default: generated, kept in the state directory (mode 0600).
+    password: Option<String>,
+    /// The append-only file; default: on when persisting.
+    appendonly: Option<Spanned<bool>>,
+    /// A memory limit (`"128mb"`).
+    maxmemory: Option<Spanned<String>>,
+    /// Server settings, passed as `--key value`.
+    #[serde(default)]
+    settings: BTreeMap<String, SettingValue>,
+}
+
+/// One redis service's settings.
+#[derive(Debug)]
+pub struct Redis {
+    version: Option<VersionConstraint>,
+    password: Option<String>,
+    appendonly: Option<Spanned<bool>>,
+    maxmemory: Option<String>,
+    settings: Vec<(String, String)>,
+}
+
+impl ServiceKind for RedisKind {
     fn name(&self) -> &'static str {
         "redis"
     }
 
     fn keys(&self) -> &'static [&'static str] {
-        &[
-            "version",
-            "password",
-            "persist",
-            "appendonly",
-            "maxmemory",
-            "settings",
-        ]
+        reading::fields::<Keys>()
+    }
+
+    fn parse(
+        &self,
+        table: Spanned<DeValue<'_>>,
+        _: &ParseScope,
+    ) -> Result<Arc<dyn KindSettings>, SettingsError> {
+        let keys: Keys = reading::read(table)?;
+        if let Some(m) = &keys.maxmemory {
+            check_memory_size(m)?;
+        }
+        Ok(Arc::new(Redis {
+            version: keys
+                .version
+                .as_ref()
+                .map(VersionConstraint::read)
+                .transpose()?,
+            password: keys.password,
+            appendonly: keys.appendonly,
+            maxmemory: keys.maxmemory.map(Spanned::into_inner),
+            settings: keys.settings.into_iter().map(|(k, v)| (k, v.0)).collect(),
+        }))
+    }
+}
+
+fn check_memory_size(m: &Spanned<String>) -> Result<(), SettingsError> {
+    let text = m.get_ref();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = text[digits.len()..].to_ascii_lowercase();
+    let units = ["", "b", "k", "kb", "m", "mb", "g", "gb"];
+    if digits.is_empty()
+        || !digits.chars().all(|c| c.is_ascii_digit())
+        || !units.contains(&unit.as_str())
+    {
+        return Err(SettingsError::at(
+            m.span(),
+            format!("`{text}` is not a memory size; write it like `\"128mb\"` or `\"1gb\"`"),
+        ));
+    }
+    Ok(())
+}
+
+impl Redis {
+    /// Whether the append-only file is on.
+    fn appendonly(&self, persist: bool) -> bool {
+        persist && self.appendonly.as_ref().is_none_or(|a| *a.get_ref())
+    }
+
+    /// Persistence and limits, as `redis-server` arguments.
+    fn server_args(&self, persist: bool) -> Vec<String> {
+        let mut args = vec![
+            "--save".to_string(),
+            if persist { SAVE_POINTS } else { "" }.to_string(),
+            "--appendonly".to_string(),
+            if self.appendonly(persist) {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_string(),
+        ];
+        if let Some(m) = &self.maxmemory {
+            args.extend(["--maxmemory".to_string(), m.clone()]);
+        }
+        for (k, v) in &self.settings {
+            args.extend([format!("--{k}"), v.clone()]);
+        }
+        args
+    }
+}
+
+impl KindSettings for Redis {
+    fn kind(&self) -> &'static str {
+        "redis"
     }
 
     fn connection_keys(&self) -> &'static [&'static str] {
@@ -45,75 +155,67 @@ impl ServiceKind for Redis {
         true
     }
 
-    fn validate(&self, svc: &ServiceConfig) -> Result<(), (&'static str, String)> {
-        if svc.appendonly == Some(true) && svc.persist == Some(false) {
-            return Err((
-                "appendonly",
-                "`appendonly = true` needs `persist = true`".into(),
-            ));
-        }
-        if let Some(m) = &svc.maxmemory {
-            let digits = m.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-            let unit = m[digits.len()..].to_ascii_lowercase();
-            let units = ["", "b", "k", "kb", "m", "mb", "g", "gb"];
-            if digits.is_empty()
-                || !digits.chars().all(|c| c.is_ascii_digit())
-                || !units.contains(&unit.as_str())
-            {
-                return Err((
-                    "maxmemory",
-                    format!("`{m}` is not a memory size; write it like `\"128mb\"` or `\"1gb\"`"),
-                ));
-            }
-        }
-        Ok(())
+    fn password(&self) -> Option<&str> {
+        self.password.as_deref()
     }
 
-    fn connection(&self, svc: &ServiceSpec, endpoint: &Endpoint) -> Vec<ConnectionValue> {
-        let password = svc.password.clone().unwrap_or_default();
+    fn validate(&self, shared: &SharedSettings) -> Result<(), SettingsError> {
+        match &self.appendonly {
+            Some(a) if *a.get_ref() && shared.persist == Some(false) => Err(SettingsError::at(
+                a.span(),
+                "`appendonly = true` needs `persist = true`",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn default_image(&self) -> Option<String> {
+        let version = self.version.as_ref().map(|v| v.text.as_str());
+        Some(format!("redis:{}", image_tag(version, "7")))
+    }
+
+    fn container_port(&self, _: &ServiceContext) -> u16 {
+        CONTAINER_PORT
+    }
+
+    fn connection(&self, ctx: &ServiceContext, at: &Endpoint) -> Vec<ConnectionValue> {
+        let password = ctx.password.unwrap_or_default();
         let url = |pw: &str| match pw.is_empty() {
-            true => format!("redis://{}:{}/0", endpoint.host, endpoint.port),
-            false => format!("redis://:{pw}@{}:{}/0", endpoint.host, endpoint.port),
+            true => format!("redis://{at}/0"),
+            false => format!("redis://:{pw}@{at}/0"),
         };
-        let plain = |key, value: String| ConnectionValue {
-            key,
-            masked: value.clone(),
-            value,
-            secret: false,
-        };
+        let shown = url(if password.is_empty() { "" } else { MASK });
+        let mut url_value = ConnectionValue::secret("url", url(&url_escape(password)), shown);
+        url_value.secret = !password.is_empty();
         vec![
-            plain("host", endpoint.host.clone()),
-            plain("port", endpoint.port.to_string()),
-            ConnectionValue {
-                key: "password",
-                value: password.clone(),
-                masked: MASK.into(),
-                secret: true,
-            },
-            ConnectionValue {
-                key: "url",
-                value: url(&super::url_escape(&password)),
-                masked: url(if password.is_empty() { "" } else { MASK }),
-                secret: !password.is_empty(),
-            },
+            ConnectionValue::plain("host", at.host.clone()),
+            ConnectionValue::plain("port", at.port.to_string()),
+            ConnectionValue::secret("password", password.to_string(), MASK.into()),
+            url_value,
         ]
     }
 
-    fn probe(&self, svc: &ServiceSpec, endpoint: &Endpoint) -> Result<(), String> {
-        crate::probe::redis::probe(endpoint, svc.password.as_deref())
+    fn probe(&self, ctx: &ServiceContext, at: &Endpoint) -> Result<(), String> {
+        crate::client::redis::probe(at, ctx.password)
     }
 
-    fn native(&self, svc: &ServiceSpec) -> NativeLaunch {
+    fn key_value(&self, ctx: &ServiceContext) -> Option<KeyValueAccess> {
+        Some(KeyValueAccess {
+            password: ctx.password.map(str::to_string),
+        })
+    }
+
+    fn native(&self, ctx: &ServiceContext) -> NativeLaunch {
         let mut conf = String::from("# written by berth on every start; edit berth.toml instead\n");
-        if let Some(pw) = &svc.password {
+        if let Some(pw) = ctx.password {
             conf.push_str(&format!("requirepass {}\n", quote(pw)));
         }
         let mut args = vec![
             Arg::File("redis.conf"),
             Arg::text("--port"),
-            Arg::text(svc.port.to_string()),
+            Arg::text(ctx.port.to_string()),
             Arg::text("--bind"),
-            Arg::text(crate::stack::LOOPBACK),
+            Arg::text(LOOPBACK),
             Arg::text("--dir"),
             Arg::DataDir,
             Arg::text("--daemonize"),
@@ -121,23 +223,7 @@ impl ServiceKind for Redis {
             Arg::text("--logfile"),
             Arg::text(""),
         ];
-        let appendonly = svc.persist && svc.config.appendonly.unwrap_or(true);
-        let save: &[&str] = if svc.persist {
-            &["3600 1 300 100 60 10000"]
-        } else {
-            &[""]
-        };
-        args.extend([Arg::text("--save"), Arg::text(save[0])]);
-        args.extend([
-            Arg::text("--appendonly"),
-            Arg::text(if appendonly { "yes" } else { "no" }),
-        ]);
-        if let Some(m) = &svc.config.maxmemory {
-            args.extend([Arg::text("--maxmemory"), Arg::text(m)]);
-        }
-        for (k, v) in &svc.config.settings {
-            args.extend([Arg::text(format!("--{k}")), Arg::text(v)]);
-        }
+        args.extend(self.server_args(ctx.persist).into_iter().map(Arg::Text));
         NativeLaunch {
             binary: BinarySpec {
                 program: "redis-server".into(),
@@ -146,7 +232,7 @@ impl ServiceKind for Redis {
                 parse_version: first_version,
                 search_dirs: &[],
                 locator: None,
-                version_req: svc.config.version.clone(),
+                version_req: self.version.as_ref().map(|v| v.req.clone()),
                 install_hint: "install Redis: `apt-get install redis-server` (Debian, Ubuntu), `dnf install redis` (Fedora), `brew install redis` (macOS)".into(),
             },
             init: Vec::new(),
@@ -154,44 +240,25 @@ impl ServiceKind for Redis {
         }
     }
 
-    fn container(&self, svc: &ServiceSpec) -> ContainerLaunch {
+    fn container(&self, ctx: &ServiceContext) -> ContainerLaunch {
         let mut args = vec!["redis-server".to_string()];
         let mut health = "redis-cli".to_string();
-        if let Some(pw) = &svc.password {
-            args.extend(["--requirepass".to_string(), pw.clone()]);
+        if let Some(pw) = ctx.password {
+            args.extend(["--requirepass".to_string(), pw.to_string()]);
             health.push_str(" --no-auth-warning -a \"$REDIS_PASSWORD\"");
         }
-        let appendonly = svc.persist && svc.config.appendonly.unwrap_or(true);
-        args.extend([
-            "--save".to_string(),
-            if svc.persist {
-                "3600 1 300 100 60 10000"
-            } else {
-                ""
-            }
-            .to_string(),
-            "--appendonly".to_string(),
-            if appendonly { "yes" } else { "no" }.to_string(),
-        ]);
-        if let Some(m) = &svc.config.maxmemory {
-            args.extend(["--maxmemory".to_string(), m.clone()]);
-        }
-        for (k, v) in &svc.config.settings {
-            args.extend([format!("--{k}"), v.clone()]);
-        }
+        args.extend(self.server_args(ctx.persist));
         health.push_str(" ping");
         ContainerLaunch {
-            default_image: format!(
-                "redis:{}",
-                launch::image_tag(svc.config.version_text.as_deref(), "7")
-            ),
-            env: svc
+            image: self.default_image().unwrap_or_default(),
+            pinned: None,
+            env: ctx
                 .password
                 .iter()
-                .map(|p| ("REDIS_PASSWORD".to_string(), p.clone()))
+                .map(|p| ("REDIS_PASSWORD".to_string(), p.to_string()))
                 .collect(),
             args,
-            port: 6379,
+            port: CONTAINER_PORT,
             extra_ports: Vec::new(),
             data_path: Some("/data"),
             volumes: Vec::new(),

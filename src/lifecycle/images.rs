@@ -6,12 +6,15 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Event, Phase, Reporter, Runtimes};
-use crate::config::StackConfig;
+use super::inspect;
+use crate::config::model::StackConfig;
 use crate::error::{Error, Result};
+use crate::events::{Phase, Reporter};
 use crate::image_lock::{self, ImageLock, LockedImage, Verdict};
-use crate::runtime::Runtime;
-use crate::stack::{ServiceSpec, Stack};
+use crate::runtime::contract::Runtime;
+use crate::runtime::registry::Runtimes;
+use crate::stack::resolved::Pins;
+use crate::stack::service::Service;
 use crate::state::StateDir;
 
 /// One service's image against the lock.
@@ -27,45 +30,50 @@ pub struct ServiceVerdict {
 /// lacks it, and write its content digest to `berth.lock`. Entries of
 /// services no longer in the stack (or no longer in a container) go.
 pub fn lock(config: StackConfig, dir: StateDir, reporter: &dyn Reporter) -> Result<ImageLock> {
-    let stack = super::open(config, dir)?;
-    let runtimes = Runtimes::for_stack(&stack)?;
+    let runtimes = Runtimes::new(&config.name, &dir);
+    let stack = inspect::open(config, dir)?;
     let mut lock = ImageLock {
         version: 1,
         services: BTreeMap::new(),
     };
-    for svc in &stack.services {
-        let runtime = runtimes.of(svc);
-        let Some(image) = runtime.image(svc) else {
+    for (svc, config) in stack.services.iter().zip(&stack.config.services) {
+        let Some(image) = config.image() else {
             continue;
         };
-        fetch(runtime, svc, reporter)?;
-        let id = runtime.image_id(svc)?.ok_or_else(|| Error::Service {
-            service: svc.name.clone(),
-            message: format!("image `{image}` vanished while it was being locked"),
-            hint: Some("run `berth lock` again".into()),
-        })?;
+        let runtime = runtimes.of(&svc.plan)?;
+        fetch(runtime.as_ref(), svc, reporter)?;
+        let id = runtime
+            .images()
+            .map(|i| i.image_id(&svc.name, &image))
+            .transpose()?
+            .flatten()
+            .ok_or_else(|| Error::Service {
+                service: svc.name.clone(),
+                message: format!("image `{image}` vanished while it was being locked"),
+                hint: Some("run `berth lock` again".into()),
+                source: None,
+            })?;
         lock.services
             .insert(svc.name.clone(), LockedImage::from(id));
     }
-    image_lock::save(&stack.config, &lock)?;
+    image_lock::save(&stack.config.root, &lock)?;
     Ok(lock)
 }
 
 /// Download what `svc` lacks (its image), reporting the bytes as they come.
-pub(crate) fn fetch(
-    runtime: &dyn Runtime,
-    svc: &ServiceSpec,
-    reporter: &dyn Reporter,
-) -> Result<()> {
-    runtime.fetch(svc, &|image, done, total| {
-        reporter.event(Event::Phase {
-            service: &svc.name,
-            phase: Phase::Pulling {
+pub fn fetch(runtime: &dyn Runtime, svc: &Service, reporter: &dyn Reporter) -> Result<()> {
+    let Some(images) = runtime.images() else {
+        return Ok(());
+    };
+    images.fetch(&svc.plan, &|image, done, total| {
+        reporter.phase(
+            &svc.name,
+            Phase::Pulling {
                 image: image.to_string(),
                 done,
                 total,
             },
-        })
+        )
     })
 }
 
@@ -74,20 +82,26 @@ pub(crate) fn fetch(
 /// The caller turns drift into an error with [`drift_error`] after showing
 /// the verdicts.
 pub fn verify(config: StackConfig, dir: StateDir) -> Result<Vec<ServiceVerdict>> {
-    let stack = super::open(config, dir)?;
-    let runtimes = Runtimes::for_stack(&stack)?;
-    let lock = image_lock::load(&stack.config)?.ok_or_else(|| no_lock(&stack.config))?;
-    verdicts(&stack, &runtimes, &lock)
+    let runtimes = Runtimes::new(&config.name, &dir);
+    let lock = image_lock::load(&config.root)?.ok_or_else(|| no_lock(&config))?;
+    verdicts(&config, &runtimes, &lock)
 }
 
-fn verdicts(stack: &Stack, runtimes: &Runtimes, lock: &ImageLock) -> Result<Vec<ServiceVerdict>> {
+fn verdicts(
+    config: &StackConfig,
+    runtimes: &Runtimes,
+    lock: &ImageLock,
+) -> Result<Vec<ServiceVerdict>> {
     let mut out = Vec::new();
-    for svc in &stack.services {
-        let runtime = runtimes.of(svc);
-        let Some(image) = runtime.image(svc) else {
+    for svc in &config.services {
+        let Some(image) = svc.image() else {
             continue;
         };
-        let current = runtime.image_id(svc)?;
+        let runtime = runtimes.get(svc.runtime)?;
+        let current = match runtime.images() {
+            Some(images) => images.image_id(&svc.name, &image)?,
+            None => None,
+        };
         let verdict = image_lock::compare(&image, current.as_ref(), lock.services.get(&svc.name));
         out.push(ServiceVerdict {
             service: svc.name.clone(),
@@ -124,15 +138,11 @@ pub fn drift_error(verdicts: &[ServiceVerdict]) -> Option<Error> {
 
 fn no_lock(config: &StackConfig) -> Error {
     Error::ImageDrift {
-        message: format!("there is no `{}`", image_lock::path(config).display()),
+        message: format!("there is no `{}`", image_lock::path(&config.root).display()),
         problems: Vec::new(),
         hint: Some(format!(
             "`berth lock` writes it; commit it beside `{}`",
-            config
-                .file
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
+            config.file_name()
         )),
     }
 }
@@ -142,33 +152,29 @@ fn no_lock(config: &StackConfig) -> Error {
 /// locked image (with a warning); with `locked`, any drift, or no lock at
 /// all, is an error instead. An image this machine lacks is pinned too:
 /// fetching it checks the id it arrives with.
-pub(crate) fn pins(
-    stack: &Stack,
+pub fn pins(
+    config: &StackConfig,
     runtimes: &Runtimes,
     locked: bool,
     reporter: &dyn Reporter,
-) -> Result<BTreeMap<String, String>> {
-    let mut pins = BTreeMap::new();
-    let uses_images = stack
-        .services
-        .iter()
-        .any(|s| runtimes.of(s).image(s).is_some());
-    if !uses_images {
+) -> Result<Pins> {
+    let mut pins = Pins::new();
+    if config.services.iter().all(|s| s.image().is_none()) {
         return Ok(pins);
     }
-    let Some(lock) = image_lock::load(&stack.config)? else {
+    let Some(lock) = image_lock::load(&config.root)? else {
         if locked {
-            return Err(no_lock(&stack.config));
+            return Err(no_lock(config));
         }
         return Ok(pins);
     };
-    let verdicts = verdicts(stack, runtimes, &lock)?;
-    let drifted: Vec<ServiceVerdict> = verdicts
-        .iter()
-        .filter(|v| v.drift && !matches!(v.verdict, Verdict::Missing { .. }))
-        .cloned()
-        .collect();
+    let verdicts = verdicts(config, runtimes, &lock)?;
     if locked {
+        let drifted: Vec<ServiceVerdict> = verdicts
+            .iter()
+            .filter(|v| v.drift && !matches!(v.verdict, Verdict::Missing { .. }))
+            .cloned()
+            .collect();
         if let Some(e) = drift_error(&drifted) {
             return Err(e);
         }
@@ -176,35 +182,26 @@ pub(crate) fn pins(
     for v in &verdicts {
         match &v.verdict {
             Verdict::Locked { .. } | Verdict::Missing { .. } => {
-                pins.insert(v.service.clone(), lock.services[&v.service].id.clone());
+                if let Some(locked) = lock.services.get(&v.service) {
+                    pins.insert(v.service.clone(), locked.id.clone());
+                }
             }
             Verdict::Moved { locked, .. } => {
-                reporter.event(Event::Warning {
-                    message: format!(
-                        "`{}`: {}; running the locked image (`berth lock` accepts the new one)",
-                        v.service,
-                        v.verdict.describe()
-                    ),
-                });
+                reporter.warning(format!(
+                    "`{}`: {}; running the locked image (`berth lock` accepts the new one)",
+                    v.service,
+                    v.verdict.describe()
+                ));
                 pins.insert(v.service.clone(), locked.clone());
             }
             Verdict::Renamed { .. } | Verdict::NotLocked { .. } => {
-                reporter.event(Event::Warning {
-                    message: format!(
-                        "`{}`: {}; running it unpinned (`berth lock` pins it)",
-                        v.service,
-                        v.verdict.describe()
-                    ),
-                });
+                reporter.warning(format!(
+                    "`{}`: {}; running it unpinned (`berth lock` pins it)",
+                    v.service,
+                    v.verdict.describe()
+                ));
             }
         }
     }
     Ok(pins)
-}
-
-/// Set each service's pinned image from [`pins`].
-pub(crate) fn apply_pins(stack: &mut Stack, pins: &BTreeMap<String, String>) {
-    for svc in &mut stack.services {
-        svc.pinned_image = pins.get(&svc.name).cloned();
-    }
 }

@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Runtimes;
-use crate::config::StackConfig;
-use crate::error::Result;
-use crate::runtime::RunState;
+use super::readiness::probe_once;
+use crate::config::model::StackConfig;
+use crate::error::{Error, Result};
+use crate::plan::runtime_kind::RuntimeKind;
+use crate::runtime::contract::RunState;
+use crate::runtime::registry::Runtimes;
+use crate::stack::resolved::{Pins, Stack};
 use crate::state::StateDir;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,35 +42,35 @@ impl Health {
 pub struct ServiceStatus {
     pub service: String,
     pub kind: String,
-    pub runtime: String,
+    pub runtime: RuntimeKind,
     pub endpoint: Option<String>,
     pub health: Health,
     pub pid: Option<i32>,
     /// What the probe saw, when unhealthy.
     pub problem: Option<String>,
     pub persist: bool,
-    #[serde(serialize_with = "crate::serialize_opt_ms")]
+    #[serde(serialize_with = "crate::time::serialize_opt_ms")]
     pub last_ready_in: Option<Duration>,
 }
 
 pub fn status(config: StackConfig, dir: StateDir) -> Result<Vec<ServiceStatus>> {
     let state = dir.load()?;
-    let stack = crate::stack::Stack::new(config, dir, &state)?;
-    let runtimes = Runtimes::for_stack(&stack)?;
+    let stack = Stack::resolve(config, dir, &state, &Pins::new());
+    let runtimes = Runtimes::new(stack.name(), &stack.dir);
     std::thread::scope(|scope| {
         let handles: Vec<_> = stack
             .services
             .iter()
             .map(|svc| {
-                let runtime = runtimes.of(svc);
                 let last_ready_in = state
                     .ready_ms
                     .get(&svc.name)
                     .map(|ms| Duration::from_millis(*ms));
+                let runtimes = &runtimes;
                 scope.spawn(move || -> Result<ServiceStatus> {
-                    let run = runtime.state(svc)?;
-                    let (health, pid, problem) = match run {
-                        RunState::Running { pid } => match super::probe_once(svc, runtime)? {
+                    let runtime = runtimes.of(&svc.plan)?;
+                    let (health, pid, problem) = match runtime.state(&svc.plan)? {
+                        RunState::Running { pid } => match probe_once(svc, runtime.as_ref())? {
                             Ok(()) => (Health::Ready, Some(pid), None),
                             Err(seen) => (Health::Unhealthy, Some(pid), Some(seen)),
                         },
@@ -76,8 +79,8 @@ pub fn status(config: StackConfig, dir: StateDir) -> Result<Vec<ServiceStatus>> 
                     };
                     Ok(ServiceStatus {
                         service: svc.name.clone(),
-                        kind: svc.kind.name().to_string(),
-                        runtime: runtime.name().to_string(),
+                        kind: svc.kind().to_string(),
+                        runtime: svc.runtime,
                         endpoint: (svc.port != 0).then(|| svc.endpoint().to_string()),
                         health,
                         pid,
@@ -90,7 +93,13 @@ pub fn status(config: StackConfig, dir: StateDir) -> Result<Vec<ServiceStatus>> 
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("status thread"))
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Internal {
+                        message: "a status check panicked".into(),
+                    })
+                })
+            })
             .collect()
     })
 }

@@ -4,21 +4,30 @@
 //!
 //! Every step is safe to repeat, so an `up` cut short by Ctrl-C, a crash or
 //! a SIGKILL is completed by the next `up`; on a running stack `up` only
-//! re-checks health.
+//! re-checks health and rewrites the env file.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::images;
+use super::locking;
+use super::readiness::wait_ready;
 use super::schedule::{self, Outcome};
-use super::{dependencies, Event, Phase, Reporter, Runtimes};
-use crate::config::{PortSetting, StackConfig};
+use crate::config::layers::generic_var;
+use crate::config::model::{PortSetting, StackConfig};
 use crate::error::{Error, Result};
+use crate::events::{Phase, Reporter};
+use crate::interrupt::Interrupt;
+use crate::migrate::{self, runner::Outcome as Migrated};
+use crate::plan::runtime_kind::RuntimeKind;
 use crate::preflight::{ports, resources};
-use crate::runtime::{RunState, Started};
-use crate::stack::{ServiceSpec, Stack};
+use crate::runtime::contract::{RunState, Runtime, Started};
+use crate::runtime::registry::Runtimes;
+use crate::stack::resolved::Stack;
+use crate::stack::service::Service;
+use crate::stack::settle::{move_port, settle};
 use crate::state::{State, StateDir};
-use crate::{envfile, interrupt, migrate};
+use crate::{digest, envfile};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -33,16 +42,16 @@ pub enum UpAction {
 pub struct ServiceReport {
     pub service: String,
     pub kind: String,
-    pub runtime: String,
+    pub runtime: RuntimeKind,
     pub endpoint: String,
     pub action: UpAction,
     /// From the start of `up` until the service answered its probe (and
     /// was migrated).
-    #[serde(serialize_with = "crate::serialize_ms")]
+    #[serde(serialize_with = "crate::time::serialize_ms")]
     pub ready_in: Duration,
     /// What migrating did, for services that take migrations.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub migrations: Option<migrate::Outcome>,
+    pub migrations: Option<Migrated>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +63,8 @@ pub struct UpOptions {
     /// Refuse to start when an image differs from `berth.lock` (or there is
     /// no lock), instead of warning.
     pub locked: bool,
+    /// Stop at the next safe point when this is requested.
+    pub interrupt: Interrupt,
 }
 
 impl Default for UpOptions {
@@ -62,70 +73,84 @@ impl Default for UpOptions {
             migrate: true,
             write_env: true,
             locked: false,
+            interrupt: Interrupt::process(),
         }
     }
 }
 
+/// Bring the stack up on the real runtimes.
 pub fn up(
     config: StackConfig,
     dir: StateDir,
     options: &UpOptions,
     reporter: &dyn Reporter,
 ) -> Result<(Stack, Vec<ServiceReport>)> {
-    let began = Instant::now();
-    let _lock = super::lock(&config, &dir, "up", reporter)?;
-    let mut state = dir.load()?;
-    let mut changed = Stack::settle(&config, &mut state)?;
-    let mut stack = Stack::new(config.clone(), dir.clone(), &state)?;
-    let runtimes = Runtimes::for_stack(&stack)?;
-    let pins = super::images::pins(&stack, &runtimes, options.locked, reporter)?;
-    super::images::apply_pins(&mut stack, &pins);
+    let runtimes = Runtimes::new(&config.name, &dir);
+    up_with(config, dir, &runtimes, options, reporter)
+}
 
-    // Preflight: resources, binaries, then ports of services not running.
-    for finding in resources::assess(&resources::measure(&dir.root)) {
-        if finding.fatal {
-            return Err(Error::Preflight {
-                service: None,
-                message: finding.message,
-                hint: None,
-            });
-        }
-        reporter.event(Event::Warning {
-            message: finding.message,
-        });
-    }
+/// Bring the stack up on `runtimes`.
+pub fn up_with(
+    config: StackConfig,
+    dir: StateDir,
+    runtimes: &Runtimes,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+) -> Result<(Stack, Vec<ServiceReport>)> {
+    let began = Instant::now();
+    let _lock = locking::lock(&config, &dir, "up", &options.interrupt, reporter)?;
+    let mut state = dir.load()?;
+    let mut changed = settle(&config, &mut state)?;
+    let pins = images::pins(&config, runtimes, options.locked, reporter)?;
+    let mut stack = Stack::resolve(config, dir, &state, &pins);
+
+    let used: Vec<Arc<dyn Runtime>> = used_runtimes(&stack, runtimes)?;
     // What the services share (the container network) is made while each
     // service is checked; a failed preflight takes it away again.
     let (prepared, checked) = std::thread::scope(|scope| {
-        let prepared = scope.spawn(|| runtimes.prepare_stack());
-        let checked = preflight(&stack, &runtimes, &config, &mut state, reporter);
-        (prepared.join().expect("prepare thread"), checked)
+        let prepared = scope.spawn(|| used.iter().try_for_each(|r| r.prepare_stack()));
+        let checked = preflight(&stack, runtimes, reporter);
+        (
+            prepared.join().unwrap_or_else(|_| {
+                Err(Error::Internal {
+                    message: "preparing the stack panicked".into(),
+                })
+            }),
+            checked,
+        )
     });
-    match checked.and_then(|moved| prepared.map(|()| moved)) {
-        Ok(moved) => changed |= moved,
+    let run_states = match checked.and_then(|states| prepared.map(|()| states)) {
+        Ok(states) => states,
         Err(e) => {
-            runtimes.release_stack();
+            for r in &used {
+                let _ = r.release_stack();
+            }
             return Err(e);
         }
+    };
+    // Resources matter only for what must start: a running stack is never
+    // refused for being short of disk.
+    if run_states
+        .iter()
+        .any(|s| !matches!(s, RunState::Running { .. }))
+    {
+        check_resources(&stack.dir, reporter)?;
+    }
+    let moved = check_ports(&stack, &run_states, &mut state, reporter)?;
+    if moved {
+        changed = true;
+        stack = Stack::resolve(stack.config, stack.dir, &state, &pins);
     }
     if changed {
-        dir.save(&state)?;
+        stack.dir.save(&state)?;
     }
     let saved = state.clone();
-    // Rebuild with any moved ports.
-    let mut stack = Stack::new(config, dir.clone(), &state)?;
-    super::images::apply_pins(&mut stack, &pins);
 
-    let waits = dependencies(&stack);
+    let waits = stack.dependencies();
     let job = |i: usize| {
-        start_service(
-            &stack.services[i],
-            &runtimes,
-            &state,
-            options,
-            reporter,
-            began,
-        )
+        let svc = &stack.services[i];
+        let runtime = runtimes.of(&svc.plan)?;
+        start_service(svc, runtime.as_ref(), &state, options, reporter, began)
     };
     let name_of = |i: usize| stack.services[i].name.clone();
     let (outcomes, errors) = schedule::run(stack.services.len(), &waits, &job, &name_of);
@@ -140,15 +165,12 @@ pub fn up(
                     .insert(svc.name.clone(), report.ready_in.as_millis() as u64);
                 reports.push(report);
             }
-            Outcome::Skipped(because) => reporter.event(Event::Phase {
-                service: &svc.name,
-                phase: Phase::Skipped { because },
-            }),
+            Outcome::Skipped(because) => reporter.phase(&svc.name, Phase::Skipped { because }),
             Outcome::Failed => {}
         }
     }
     if state != saved {
-        dir.save(&state)?;
+        stack.dir.save(&state)?;
     }
     if let Some((_, first)) = errors.into_iter().next() {
         return Err(first);
@@ -159,29 +181,29 @@ pub fn up(
     Ok((stack, reports))
 }
 
-/// Check every service in parallel (image, binaries, whether it runs,
-/// leftovers), then the ports of those not running. Returns whether an
-/// auto port moved (the state changed).
-fn preflight(
-    stack: &Stack,
-    runtimes: &Runtimes,
-    config: &StackConfig,
-    state: &mut State,
-    reporter: &dyn Reporter,
-) -> Result<bool> {
-    let mut changed = false;
+/// The runtimes the stack's services run on.
+fn used_runtimes(stack: &Stack, runtimes: &Runtimes) -> Result<Vec<Arc<dyn Runtime>>> {
+    let mut kinds: Vec<RuntimeKind> = stack.services.iter().map(|s| s.runtime).collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds.into_iter().map(|k| runtimes.get(k)).collect()
+}
+
+/// Check every service in parallel: fetch its image, check it can run,
+/// whether it runs, clear what a crash left. Returns each one's state.
+fn preflight(stack: &Stack, runtimes: &Runtimes, reporter: &dyn Reporter) -> Result<Vec<RunState>> {
     let checks: Vec<Result<RunState>> = std::thread::scope(|scope| {
         let handles: Vec<_> = stack
             .services
             .iter()
             .map(|svc| {
-                let runtime = runtimes.of(svc);
                 scope.spawn(move || {
-                    super::images::fetch(runtime, svc, reporter)?;
-                    runtime.check(svc)?;
-                    let state = runtime.state(svc)?;
+                    let runtime = runtimes.of(&svc.plan)?;
+                    images::fetch(runtime.as_ref(), svc, reporter)?;
+                    runtime.check(&svc.plan)?;
+                    let state = runtime.state(&svc.plan)?;
                     if !matches!(state, RunState::Running { .. }) {
-                        runtime.clear_leftovers(svc)?;
+                        runtime.clear_leftovers(&svc.plan)?;
                     }
                     Ok(state)
                 })
@@ -189,58 +211,86 @@ fn preflight(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("preflight thread"))
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Internal {
+                        message: "a preflight check panicked".into(),
+                    })
+                })
+            })
             .collect()
     });
-    let mut run_states = Vec::new();
-    for check in checks {
-        run_states.push(check?);
+    checks.into_iter().collect()
+}
+
+/// The resource baseline: short resources warn, hopeless ones fail.
+fn check_resources(dir: &StateDir, reporter: &dyn Reporter) -> Result<()> {
+    for finding in resources::assess(&resources::measure(&dir.root)) {
+        if finding.fatal {
+            return Err(Error::Preflight {
+                service: None,
+                message: finding.message,
+                hint: None,
+            });
+        }
+        reporter.warning(finding.message);
     }
-    for (svc, run_state) in stack.services.iter().zip(&run_states) {
+    Ok(())
+}
+
+/// The ports of services that must start: a taken auto port moves (the env
+/// file follows), a taken fixed one fails. Returns whether one moved.
+fn check_ports(
+    stack: &Stack,
+    run_states: &[RunState],
+    state: &mut State,
+    reporter: &dyn Reporter,
+) -> Result<bool> {
+    let mut moved = false;
+    for (svc, run_state) in stack.services.iter().zip(run_states) {
         if matches!(run_state, RunState::Running { .. }) {
             continue;
         }
-        for extra in &svc.config.extra_ports {
-            if !ports::is_free(extra.host) {
-                return Err(Error::PortInUse {
-                    service: svc.name.clone(),
-                    port: extra.host,
-                    holder: ports::holder(extra.host),
-                    hint: format!(
-                        "stop what holds it, or change `ports` in `[services.{}]`",
-                        svc.name
-                    ),
-                });
+        if let Ok(launch) = svc.plan.container() {
+            for extra in &launch.extra_ports {
+                if !ports::is_free(extra.host) {
+                    return Err(Error::PortInUse {
+                        service: svc.name.clone(),
+                        port: extra.host,
+                        holder: ports::holder(extra.host),
+                        hint: format!(
+                            "stop what holds it, or change `ports` in `[services.{}]`",
+                            svc.name
+                        ),
+                    });
+                }
             }
         }
         if ports::is_free(svc.port) {
             continue;
         }
-        if svc.config.port == PortSetting::Auto {
+        let config = stack.config.service(&svc.name);
+        if config.is_some_and(|c| c.port == PortSetting::Auto) {
             // An auto port is ours to move; the env file follows it.
             let old = svc.port;
-            state.ports.remove(&svc.name);
-            Stack::settle(config, state)?;
-            changed = true;
-            reporter.event(Event::Warning {
-                message: format!(
-                    "port {old} of `{}` is now taken{}; moved to port {}",
-                    svc.name,
-                    ports::holder(old)
-                        .map(|h| format!(" by {h}"))
-                        .unwrap_or_default(),
-                    state.ports[&svc.name]
-                ),
-            });
+            let new = move_port(&stack.config, state, &svc.name)?;
+            moved = true;
+            reporter.warning(format!(
+                "port {old} of `{}` is now taken{}; moved to port {new}",
+                svc.name,
+                ports::holder(old)
+                    .map(|h| format!(" by {h}"))
+                    .unwrap_or_default(),
+            ));
             continue;
         }
         return Err(port_taken(svc, &stack.config));
     }
-    Ok(changed)
+    Ok(moved)
 }
 
-fn port_taken(svc: &ServiceSpec, config: &StackConfig) -> Error {
-    let var = crate::config::generic_var(&svc.name, "port");
+fn port_taken(svc: &Service, config: &StackConfig) -> Error {
+    let var = generic_var(&svc.name, "port");
     let explicit = config
         .explicit_override(&svc.name, "port")
         .map(|v| format!("`{v}=<port>` or "))
@@ -256,53 +306,50 @@ fn port_taken(svc: &ServiceSpec, config: &StackConfig) -> Error {
     }
 }
 
-/// Start one service (unless running), wait until it answers, provision.
-/// Returns the summary row and the provisioning fingerprint.
+/// Start one service (unless running), wait until it answers, provision,
+/// migrate. Returns the summary row and the provisioning fingerprint.
 fn start_service(
-    svc: &ServiceSpec,
-    runtimes: &Runtimes,
+    svc: &Service,
+    runtime: &dyn Runtime,
     state: &State,
     options: &UpOptions,
     reporter: &dyn Reporter,
     began: Instant,
 ) -> Result<(ServiceReport, String)> {
-    let runtime = runtimes.of(svc);
-    let phase = |phase: Phase| {
-        reporter.event(Event::Phase {
-            service: &svc.name,
-            phase,
-        })
-    };
+    let phase = |phase: Phase| reporter.phase(&svc.name, phase);
     let result = (|| {
-        let action = match runtime.state(svc)? {
+        let action = match runtime.state(&svc.plan)? {
             RunState::Running { .. } => {
                 phase(Phase::AlreadyRunning);
                 UpAction::AlreadyRunning
             }
             RunState::Stopped | RunState::Absent => {
-                if interrupt::requested() {
+                if options.interrupt.requested() {
                     return Err(Error::Interrupted);
                 }
                 phase(Phase::Starting);
-                match runtime.start(svc, &|| phase(Phase::Initializing))? {
+                match runtime.start(&svc.plan, &|| phase(Phase::Initializing))? {
                     Started::Initialized => UpAction::Initialized,
                     Started::Restarted => UpAction::Started,
                 }
             }
         };
-        wait_ready(svc, runtime, &phase)?;
+        wait_ready(svc, runtime, &options.interrupt, &phase)?;
         let fingerprint = provisioning_fingerprint(svc);
         if action == UpAction::Initialized || state.provisioned.get(&svc.name) != Some(&fingerprint)
         {
             phase(Phase::Provisioning);
-            svc.kind.provision(svc, &svc.endpoint())?;
+            svc.provision()?;
         }
         // Before dependents start: an app that depends on the database
         // finds its schema in place.
-        let migrations = match migrate::Target::of(svc) {
-            Some(target) if options.migrate => Some(migrate::migrate(
+        let migrations = match svc.migration_target() {
+            Some(target) if options.migrate => Some(migrate::runner::migrate(
                 &target,
-                &migrate::Options::default(),
+                &migrate::runner::Options {
+                    interrupt: options.interrupt.clone(),
+                    ..Default::default()
+                },
                 reporter,
             )?),
             _ => None,
@@ -312,8 +359,8 @@ fn start_service(
         Ok((
             ServiceReport {
                 service: svc.name.clone(),
-                kind: svc.kind.name().to_string(),
-                runtime: runtime.name().to_string(),
+                kind: svc.kind().to_string(),
+                runtime: svc.runtime,
                 endpoint: svc.endpoint().to_string(),
                 action,
                 ready_in,
@@ -330,72 +377,16 @@ fn start_service(
     result
 }
 
-/// Probe until the service answers, it exits, the timeout passes, or the
-/// user interrupts. Probes start fast (servers often answer within 100 ms)
-/// and back off to twenty a second: a probe costs the server little, and
-/// every millisecond between ready and noticing it is the user's.
-fn wait_ready(
-    svc: &ServiceSpec,
-    runtime: &dyn crate::runtime::Runtime,
-    phase: &dyn Fn(Phase),
-) -> Result<()> {
-    let started = Instant::now();
-    let mut interval = Duration::from_millis(5);
-    let mut last;
-    let mut announced = Instant::now();
-    let mut alive_checked: Option<Instant> = None;
-    loop {
-        match super::probe_once(svc, runtime)? {
-            Ok(()) => return Ok(()),
-            Err(seen) => last = seen,
-        }
-        // Whether it still runs is a question to the engine for a
-        // container: asked a few times a second, not at every probe.
-        if alive_checked.is_none_or(|t| t.elapsed() >= Duration::from_millis(250)) {
-            runtime.ensure_alive(svc)?;
-            alive_checked = Some(Instant::now());
-        }
-        if interrupt::requested() {
-            return Err(Error::Interrupted);
-        }
-        let elapsed = started.elapsed();
-        if elapsed >= svc.config.ready_timeout {
-            let log = runtime.log_file(svc);
-            return Err(Error::ReadinessTimeout {
-                service: svc.name.clone(),
-                waited: elapsed,
-                last_probe: last,
-                log_tail: crate::fsutil::tail_lines(&log, 15),
-                log,
-            });
-        }
-        if announced.elapsed() >= Duration::from_millis(250) {
-            phase(Phase::Waiting {
-                last: last.clone(),
-                elapsed,
-            });
-            announced = Instant::now();
-        }
-        std::thread::sleep(interval);
-        interval = (interval * 3 / 2).min(Duration::from_millis(50));
-    }
-}
-
-/// What provisioning depends on; provisioning is skipped when it is the
-/// same as last time on the same data.
-fn provisioning_fingerprint(svc: &ServiceSpec) -> String {
-    let c = &svc.config;
-    let mut h = DefaultHasher::new();
-    (
-        &c.user,
-        &svc.password,
-        &c.database,
-        &c.databases,
-        &c.extensions,
-    )
-        .hash(&mut h);
-    for r in &c.roles {
-        (&r.name, &r.password, r.login, r.superuser).hash(&mut h);
-    }
-    format!("{:016x}", h.finish())
+/// What provisioning depends on, digested: provisioning is skipped when it
+/// is the same as last time on the same data. Stored in the state, so the
+/// digest is SHA-256 (stable across builds), not a hasher of the standard
+/// library's.
+fn provisioning_fingerprint(svc: &Service) -> String {
+    let text = format!(
+        "{}\n{}\npassword {}\n",
+        svc.kind(),
+        svc.settings.provisioning(),
+        svc.password.as_deref().unwrap_or("")
+    );
+    digest::sha256_hex(text.as_bytes())[..16].to_string()
 }

@@ -8,11 +8,18 @@
 
 use std::path::PathBuf;
 
-use sha2::{Digest, Sha256};
-
-use super::{shown, sql};
-use crate::config::SqlDir;
+use super::sql;
+use crate::diagnostic::shown_path as shown;
 use crate::error::{Error, IoContext, Result};
+
+/// A directory of SQL files (migrations or seeds), absolute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlDir {
+    pub path: PathBuf,
+    /// Named in the stack file or the environment. A configured directory
+    /// that does not exist is an error; a missing default one means none.
+    pub configured: bool,
+}
 
 /// Recorded with every ledger row, so a later change of rule is visible.
 pub const CHECKSUM_ALGORITHM: &str = "sha256-nobom-lf";
@@ -182,8 +189,7 @@ pub fn normalize(text: &str) -> String {
 
 /// SHA-256 of normalized text, in hex.
 pub fn checksum(normalized: &str) -> String {
-    let digest = Sha256::digest(normalized.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(normalized.as_bytes())
 }
 
 /// `042_add_users.sql` → 42.

@@ -97,7 +97,10 @@ impl Plan {
     pub fn problems(&self, allow_out_of_order: bool) -> Vec<String> {
         let mut out = Vec::new();
         for e in &self.entries {
-            let shown = e.path.as_ref().map_or(e.name.clone(), |p| super::shown(p));
+            let shown = e
+                .path
+                .as_ref()
+                .map_or(e.name.clone(), |p| crate::diagnostic::shown_path(p));
             match e.state {
                 State::Changed => {
                     let a = e.applied.as_ref().expect("a changed migration was applied");

@@ -14,9 +14,11 @@ use postgres::error::{DbError, ErrorPosition};
 use postgres::{Client, Statement};
 
 use super::files::{Migration, SqlFile, CHECKSUM_ALGORITHM};
+use super::target::database_error;
 use super::{ledger, sql};
-use crate::config::{SourceFile, SourceLocation};
+use crate::diagnostic::shown_path;
 use crate::error::{Error, MigrationFailure};
+use crate::source::{SourceFile, SourceLocation};
 
 /// Apply one migration and record it. In a transaction unless the file
 /// says `-- berth:no-transaction`; then it is recorded only once it
@@ -32,7 +34,7 @@ pub fn apply(
         let replay = (!m.no_transaction).then_some(&[][..]);
         failure(client, service, &m.file, e, replay, "berth migrate")
     };
-    let db = |e: postgres::Error| super::database_error(service, e);
+    let db = |e: postgres::Error| database_error(service, e);
     if !m.no_transaction {
         client.batch_execute("BEGIN").map_err(db)?;
     }
@@ -70,7 +72,7 @@ pub fn apply(
 
 /// Run the seed files in one transaction and mark the database seeded.
 pub fn seed(client: &mut Client, service: &str, seeds: &[SqlFile]) -> Result<(), Error> {
-    let db = |e: postgres::Error| super::database_error(service, e);
+    let db = |e: postgres::Error| database_error(service, e);
     client.batch_execute("BEGIN").map_err(db)?;
     for (i, file) in seeds.iter().enumerate() {
         if let Err(e) = client.batch_execute(&file.text) {
@@ -105,7 +107,7 @@ fn failure(
     retry: &str,
 ) -> Error {
     let Some(db) = e.as_db_error() else {
-        return super::database_error(service, e);
+        return database_error(service, e);
     };
     let offset = match db.position() {
         Some(ErrorPosition::Original(position)) => char_offset(&file.text, *position),
@@ -132,7 +134,7 @@ fn failure(
     });
     Error::MigrationFailed(Box::new(MigrationFailure {
         service: service.to_string(),
-        file: super::shown(&file.path),
+        file: shown_path(&file.path),
         message: message_of(db),
         details,
         hint,
@@ -201,7 +203,7 @@ fn locate(file: &SqlFile, at: usize) -> SourceLocation {
         .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
         .map_or(file.text.len() - at, |(i, _)| i)
         .max(1);
-    let path = std::path::PathBuf::from(super::shown(&file.path));
+    let path = std::path::PathBuf::from(shown_path(&file.path));
     SourceFile::new(&path, file.text.clone()).locate(&(at..at + word))
 }
 

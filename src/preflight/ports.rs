@@ -8,7 +8,7 @@
 
 use std::net::TcpListener;
 
-use crate::stack::LOOPBACK;
+use crate::plan::service_plan::LOOPBACK;
 
 /// Whether berth could listen on the port on loopback now.
 pub fn is_free(port: u16) -> bool {

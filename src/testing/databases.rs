@@ -18,11 +18,14 @@ use std::time::Duration;
 
 use postgres::Client;
 
-use super::{off_runtime, owner};
-use crate::error::{Error, Result};
-use crate::lifecycle::Silent;
-use crate::migrate::{self, Target};
-use crate::probe::postgres::{self as pg, Login};
+use super::off_runtime::off_runtime;
+use super::owner;
+use crate::client::postgres::{self as pg, quote_ident, DatabaseError, Login};
+use crate::error::{cause, Error, Result};
+use crate::events::Silent;
+use crate::kind::connection::url_escape;
+use crate::migrate::runner;
+use crate::migrate::target::Target;
 use crate::process::ProcessRecord;
 
 /// The database initdb always creates; clones are made while connected to it.
@@ -171,7 +174,7 @@ impl Databases {
         if let Some(t) = &*cached {
             return Ok(t.clone());
         }
-        let digest = migrate::fingerprint(&self.target)?;
+        let digest = runner::fingerprint(&self.target)?;
         let name = format!("{TEMPLATE_PREFIX}{}", &digest[..16]);
         let exists = |c: &mut Client| -> Result<bool, postgres::Error> {
             let row = c.query_one(
@@ -210,9 +213,9 @@ impl Databases {
         client
             .batch_execute(&format!("CREATE DATABASE {b}"))
             .map_err(db)?;
-        migrate::migrate(
+        runner::migrate(
             &self.target.with_database(&building),
-            &migrate::Options::default(),
+            &runner::Options::default(),
             &Silent,
         )?;
         // Only then does it get its name: a template is complete or absent.
@@ -254,8 +257,8 @@ impl Databases {
             user: t.user.clone(),
             url: format!(
                 "postgres://{}:{}@{}:{}/{}",
-                crate::kind::url_escape(&t.user),
-                crate::kind::url_escape(password.as_deref().unwrap_or("")),
+                url_escape(&t.user),
+                url_escape(password.as_deref().unwrap_or("")),
                 t.endpoint.host,
                 t.endpoint.port,
                 name
@@ -295,12 +298,9 @@ impl Databases {
         };
         pg::connect(&t.endpoint, &login, Duration::from_secs(5)).map_err(|e| Error::Service {
             service: t.service.clone(),
-            message: format!(
-                "the server at {} did not answer: {}",
-                t.endpoint,
-                pg::describe(&e)
-            ),
+            message: format!("the server at {} did not answer", t.endpoint),
             hint: Some("start the stack with `berth up`".into()),
+            source: cause(DatabaseError(e)),
         })
     }
 
@@ -309,6 +309,7 @@ impl Databases {
             service: self.target.service.clone(),
             message: pg::describe(&e),
             hint: None,
+            source: None,
         }
     }
 }
@@ -322,5 +323,5 @@ impl Drop for Databases {
 }
 
 fn ident(name: &str) -> String {
-    crate::kind::quote_ident(name)
+    quote_ident(name)
 }

@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use super::owner;
+use crate::client::endpoint::Endpoint;
+use crate::client::redis::{Connection, Reply};
 use crate::error::{Error, Result};
-use crate::kind::Endpoint;
-use crate::probe::redis::{Connection, Reply};
 
 pub struct RedisServer {
     pub service: String,
@@ -24,6 +24,7 @@ impl RedisServer {
             service: self.service.clone(),
             message,
             hint: Some("start the stack with `berth up`".into()),
+            source: None,
         };
         let mut c = Connection::open(&self.endpoint, Duration::from_secs(5))
             .map_err(|e| fail(format!("{} did not answer: {e}", self.endpoint)))?;
@@ -72,6 +73,7 @@ impl RedisServer {
             service: self.service.clone(),
             message: e.to_string(),
             hint: None,
+            source: None,
         }
     }
 }
@@ -87,12 +89,14 @@ fn scan(c: &mut Connection, pattern: &str, service: &str) -> Result<Vec<String>>
                 service: service.to_string(),
                 message: e.to_string(),
                 hint: None,
+                source: None,
             })?;
         let Reply::Array(parts) = reply else {
             return Err(Error::Service {
                 service: service.to_string(),
                 message: format!("unexpected SCAN reply {reply:?}"),
                 hint: None,
+                source: None,
             });
         };
         let mut parts = parts.into_iter();

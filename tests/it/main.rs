@@ -4,6 +4,7 @@
 //! without touching a developer's own stacks. A sandbox resets its stack
 //! when dropped, so no server outlives its test.
 
+mod architecture;
 mod concurrency;
 mod config_errors;
 mod containers;

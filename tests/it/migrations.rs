@@ -54,8 +54,14 @@ fn table_exists(db: &mut postgres::Client, table: &str) -> bool {
         .get(0)
 }
 
+/// SHA-256 in hex, computed here (not with berth's own code) to check
+/// what berth records.
 fn sha256(text: &str) -> String {
-    berth::migrate::checksum(text)
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 const USERS: &str = "CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);\n";

@@ -4,13 +4,13 @@
 //! berth (the test runner, a shell script): once that process is gone,
 //! `berth db gc` (or the next run's cleanup) drops it.
 
-use berth::process::ProcessRecord;
-use berth::testing::Databases;
-use berth::{Error, Result};
+use crate::error::{Error, Result};
+use crate::process::ProcessRecord;
+use crate::testing::Databases;
 
 use crate::cli::commands::migrate::{only_one, plural, running};
+use crate::cli::context::Context;
 use crate::cli::output::{self, note};
-use crate::cli::Context;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -2,12 +2,14 @@
 
 use serde::Serialize;
 
-use berth::preflight::{ports, resources};
-use berth::runtime::RunState;
-use berth::{lifecycle, Error, Result};
+use crate::diagnostic::Tone;
+use crate::error::{Error, Result};
+use crate::lifecycle::inspect;
+use crate::preflight::{ports, resources};
+use crate::runtime::contract::RunState;
 
-use crate::cli::output::{self, paint, table, Style};
-use crate::cli::Context;
+use crate::cli::context::Context;
+use crate::cli::output::{self, paint, table};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -50,7 +52,7 @@ struct Report {
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
-    let stack = lifecycle::open(config, dir)?;
+    let stack = inspect::open(config, dir)?;
     let res = resources::measure(&stack.dir.root);
     let mut warnings = Vec::new();
     let mut problems = Vec::new();
@@ -62,7 +64,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         }
     }
     let mut engines = Vec::new();
-    for (runtime, found) in lifecycle::engines(&stack)? {
+    for (runtime, found) in inspect::engines(&stack)? {
         let (engine, problem) = match found {
             Ok(e) => (Some(e), None),
             Err(e) => {
@@ -71,15 +73,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             }
         };
         engines.push(EngineReport {
-            runtime,
+            runtime: runtime.to_string(),
             engine,
             problem,
         });
     }
-    let checks = lifecycle::check_services(&stack)?;
+    let checks = inspect::check_services(&stack)?;
     // Without an engine, whether services run is unknown; the engine's
     // problem is reported above and each service's check says the same.
-    let states = lifecycle::run_states(&stack).unwrap_or_default();
+    let states = inspect::run_states(&stack).unwrap_or_default();
     let mut services = Vec::new();
     for (i, (svc, (_, check))) in stack.services.iter().zip(checks).enumerate() {
         let state = states.get(i).map_or(RunState::Absent, |(_, s)| s.clone());
@@ -110,8 +112,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         };
         services.push(ServiceReport {
             service: svc.name.clone(),
-            kind: svc.kind.name().into(),
-            runtime: svc.config.runtime.clone(),
+            kind: svc.kind().into(),
+            runtime: svc.runtime.to_string(),
             found,
             problem,
             port,
@@ -144,7 +146,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
                 (Some(engine), _) => println!("engine     {engine} (runtime {})", e.runtime),
                 (None, Some(problem)) => println!(
                     "engine     {} (runtime {})",
-                    paint(problem, Style::Error, false),
+                    paint(problem, Tone::Error, false),
                     e.runtime
                 ),
                 (None, None) => {}
@@ -160,7 +162,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
                     s.runtime.clone(),
                     s.found
                         .clone()
-                        .unwrap_or_else(|| paint("missing", Style::Error, false)),
+                        .unwrap_or_else(|| paint("missing", Tone::Error, false)),
                     s.port.map_or("-".into(), |p| p.to_string()),
                     s.port_state.clone(),
                 ]

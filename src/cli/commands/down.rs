@@ -1,11 +1,11 @@
 //! `berth down`
 
-use berth::lifecycle;
-use berth::Result;
+use crate::error::Result;
+use crate::lifecycle::down;
 
+use crate::cli::context::Context;
 use crate::cli::output::note;
 use crate::cli::progress::Progress;
-use crate::cli::Context;
 
 #[derive(clap::Args)]
 pub struct Args {}
@@ -14,7 +14,7 @@ pub fn run(ctx: &Context, _args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
     let name = config.name.clone();
     let progress = Progress::new();
-    let stopped = lifecycle::down(config, dir, &progress)?;
+    let stopped = down::down(config, dir, &progress)?;
     drop(progress);
     if stopped.is_empty() {
         note(&format!("stack `{name}` was not running"));

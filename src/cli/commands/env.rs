@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use berth::envfile::{self, Secrets};
-use berth::{lifecycle, Error, Result};
+use crate::envfile::{self, Secrets};
+use crate::error::{Error, Result};
+use crate::lifecycle::inspect;
 
+use crate::cli::context::Context;
 use crate::cli::output::{self, note};
-use crate::cli::Context;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,7 +25,7 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
     let started = dir.state_file().exists();
-    let stack = lifecycle::open(config, dir)?;
+    let stack = inspect::open(config, dir)?;
     if let Some(path) = args.example {
         let path = if path.is_absolute() {
             path

@@ -3,10 +3,12 @@
 
 use std::path::Path;
 
-use berth::{config, fsutil, Error, Result};
+use crate::config::model::FILE_NAME;
+use crate::error::{Error, Result};
+use crate::fsutil;
 
+use crate::cli::context::Context;
 use crate::cli::output::note;
-use crate::cli::Context;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -59,7 +61,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         Some(f) => f.clone(),
         None => std::env::current_dir()
             .map_err(|e| Error::io("could not read the current directory", e))?
-            .join(config::FILE_NAME),
+            .join(FILE_NAME),
     };
     if path.exists() && !args.force {
         return Err(Error::usage(

@@ -1,11 +1,12 @@
 //! `berth lock`: pin each container service's image in `berth.lock`.
 
-use berth::image_lock;
-use berth::{lifecycle, Result};
+use crate::error::Result;
+use crate::image_lock;
+use crate::lifecycle::images;
 
+use crate::cli::context::Context;
 use crate::cli::output::{self, note, table};
 use crate::cli::progress::Progress;
-use crate::cli::Context;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -16,9 +17,9 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
-    let file = image_lock::path(&config);
+    let file = image_lock::path(&config.root);
     let progress = Progress::new();
-    let lock = lifecycle::lock_images(config, dir, &progress)?;
+    let lock = images::lock(config, dir, &progress)?;
     drop(progress);
     if args.json {
         output::print_json(&lock);

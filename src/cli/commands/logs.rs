@@ -3,9 +3,11 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
-use berth::{lifecycle, Result};
+use crate::error::Result;
+use crate::interrupt::Interrupt;
+use crate::lifecycle::inspect;
 
-use crate::cli::Context;
+use crate::cli::context::Context;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,10 +23,10 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
-    let stack = lifecycle::open(config, dir)?;
+    let stack = inspect::open(config, dir)?;
     let services = stack.select(&args.services)?;
-    let logs = lifecycle::Logs::new(&stack)?;
-    let files = logs.files(&services);
+    let logs = inspect::Logs::new(&stack);
+    let files = logs.files(&services)?;
     let prefixed = files.len() > 1;
     let width = files.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     let prefix = |name: &str| {
@@ -52,8 +54,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     }
     // Follow: poll for growth; a log that shrank was recreated (reset).
     let mut partial = vec![String::new(); files.len()];
-    while !berth::interrupt::requested() {
-        let files = logs.files(&services);
+    while !Interrupt::process().requested() {
+        let files = logs.files(&services)?;
         for (i, (name, path)) in files.iter().enumerate() {
             let Ok(mut f) = std::fs::File::open(path) else {
                 continue;

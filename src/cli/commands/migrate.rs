@@ -1,11 +1,15 @@
 //! `berth migrate [status|new|verify]`
 
-use berth::migrate::{self, State, Target};
-use berth::{fmt_duration, Error, Result};
+use crate::diagnostic::{shown_path, Tone};
+use crate::error::{Error, Result};
+use crate::migrate::plan::State;
+use crate::migrate::runner;
+use crate::migrate::target::Target;
+use crate::time::fmt_duration;
 
-use crate::cli::output::{self, note, paint, table, warning, Style};
+use crate::cli::context::Context;
+use crate::cli::output::{self, note, paint, table, warning};
 use crate::cli::progress::Progress;
-use crate::cli::Context;
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -71,6 +75,7 @@ pub(crate) fn running(target: Target, running: bool, command: &str) -> Result<Ta
     }
     Err(Error::Migrate {
         message: "it is not running".into(),
+        source: None,
         hint: Some(format!(
             "start it with `berth up` (which also migrates), then run `berth {command}`"
         )),
@@ -79,12 +84,15 @@ pub(crate) fn running(target: Target, running: bool, command: &str) -> Result<Ta
 }
 
 fn apply(targets: Vec<(Target, bool)>, allow_out_of_order: bool, json: bool) -> Result<()> {
-    let options = migrate::Options { allow_out_of_order };
+    let options = runner::Options {
+        allow_out_of_order,
+        ..Default::default()
+    };
     let progress = Progress::new();
     let mut outcomes = Vec::new();
     for (target, is_running) in targets {
         let target = running(target, is_running, "migrate")?;
-        outcomes.push(migrate::migrate(&target, &options, &progress)?);
+        outcomes.push(runner::migrate(&target, &options, &progress)?);
     }
     drop(progress);
     if json {
@@ -111,7 +119,7 @@ fn status(targets: Vec<(Target, bool)>, json: bool) -> Result<()> {
     let mut all = Vec::new();
     for (target, is_running) in targets {
         let target = running(target, is_running, "migrate status")?;
-        all.push(migrate::status(&target, true, false)?);
+        all.push(runner::status(&target, true, false)?);
     }
     if json {
         output::print_json(&all);
@@ -122,9 +130,9 @@ fn status(targets: Vec<(Target, bool)>, json: bool) -> Result<()> {
         .flat_map(|s| {
             s.migrations.iter().map(|e| {
                 let style = match e.state {
-                    State::Applied => Style::Good,
-                    State::Pending => Style::Bold,
-                    State::Changed | State::Missing | State::OutOfOrder => Style::Error,
+                    State::Applied => Tone::Good,
+                    State::Pending => Tone::Bold,
+                    State::Changed | State::Missing | State::OutOfOrder => Tone::Error,
                 };
                 vec![
                     s.service.clone(),
@@ -154,7 +162,7 @@ fn status(targets: Vec<(Target, bool)>, json: bool) -> Result<()> {
             s.service,
             count(State::Applied),
             count(State::Pending),
-            berth::migrate::shown(&s.directory),
+            shown_path(&s.directory),
             if s.seeds_pending {
                 "; seeds run on the next migrate"
             } else {
@@ -170,7 +178,7 @@ fn status(targets: Vec<(Target, bool)>, json: bool) -> Result<()> {
 
 fn new(targets: Vec<(Target, bool)>, description: &str, no_transaction: bool) -> Result<()> {
     let (target, _) = only_one(targets, "the migration is for")?;
-    let path = migrate::shown(&migrate::create(&target, description, no_transaction)?);
+    let path = shown_path(&runner::create(&target, description, no_transaction)?);
     println!("{path}");
     note(&format!("created `{path}`; `berth migrate` applies it"));
     Ok(())
@@ -185,7 +193,7 @@ fn verify(targets: Vec<(Target, bool)>, json: bool) -> Result<()> {
                 target.service
             ));
         }
-        all.push(migrate::status(&target, is_running, false)?);
+        all.push(runner::status(&target, is_running, false)?);
     }
     if json {
         output::print_json(&serde_json::json!(all
@@ -246,7 +254,7 @@ fn verify(targets: Vec<(Target, bool)>, json: bool) -> Result<()> {
 }
 
 /// `db: applied 3 migrations in 40ms` and `db: seeded from 2 files`.
-pub(crate) fn summarize(o: &migrate::Outcome) {
+pub(crate) fn summarize(o: &runner::Outcome) {
     if !o.applied.is_empty() {
         note(&format!(
             "{}: applied {} in {}",

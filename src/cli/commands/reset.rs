@@ -2,12 +2,12 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use berth::lifecycle;
-use berth::{Error, Result};
+use crate::error::{Error, Result};
+use crate::lifecycle::down;
 
+use crate::cli::context::Context;
 use crate::cli::output::note;
 use crate::cli::progress::Progress;
-use crate::cli::Context;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     }
     let name = config.name.clone();
     let progress = Progress::new();
-    lifecycle::reset(config, dir, &progress)?;
+    down::reset(config, dir, &progress)?;
     drop(progress);
     note(&format!(
         "stack `{name}` is reset; the next `berth up` starts it afresh"

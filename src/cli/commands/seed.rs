@@ -1,12 +1,12 @@
 //! `berth seed`
 
-use berth::migrate;
-use berth::Result;
+use crate::error::Result;
+use crate::migrate::runner;
 
 use crate::cli::commands::migrate::{plural, running};
+use crate::cli::context::Context;
 use crate::cli::output::note;
 use crate::cli::progress::Progress;
-use crate::cli::Context;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,7 +21,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let mut done = Vec::new();
     for (target, is_running) in targets {
         let target = running(target, is_running, "seed")?;
-        let files = migrate::seed(&target, &progress)?;
+        let files = runner::seed(&target, &progress)?;
         done.push((target, files));
     }
     drop(progress);

@@ -1,10 +1,12 @@
 //! `berth status`
 
-use berth::lifecycle::{self, Health};
-use berth::{fmt_duration, Result};
+use crate::diagnostic::Tone;
+use crate::error::Result;
+use crate::lifecycle::status::{self, Health};
+use crate::time::fmt_duration;
 
-use crate::cli::output::{self, paint, table, Style};
-use crate::cli::Context;
+use crate::cli::context::Context;
+use crate::cli::output::{self, paint, table};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -16,7 +18,7 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
     let name = config.name.clone();
-    let statuses = lifecycle::status(config, dir)?;
+    let statuses = status::status(config, dir)?;
     if args.json {
         output::print_json(&serde_json::json!({ "stack": name, "services": statuses }));
         return Ok(());
@@ -25,9 +27,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         .iter()
         .map(|s| {
             let style = match s.health {
-                Health::Ready => Style::Good,
-                Health::Unhealthy => Style::Error,
-                Health::Stopped | Health::Absent => Style::Dim,
+                Health::Ready => Tone::Good,
+                Health::Unhealthy => Tone::Error,
+                Health::Stopped | Health::Absent => Tone::Dim,
             };
             let mut state = s.health.as_str().to_string();
             if let Some(p) = &s.problem {
@@ -36,7 +38,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             vec![
                 s.service.clone(),
                 s.kind.clone(),
-                s.runtime.clone(),
+                s.runtime.to_string(),
                 s.endpoint.clone().unwrap_or_else(|| "-".into()),
                 paint(&state, style, false),
                 s.pid.map_or("-".into(), |p| p.to_string()),

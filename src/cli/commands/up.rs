@@ -1,12 +1,13 @@
 //! `berth up`
 
-use berth::lifecycle::{self, UpAction, UpOptions};
-use berth::{fmt_duration, Result};
+use crate::error::Result;
+use crate::lifecycle::up::{self, UpAction, UpOptions};
+use crate::time::fmt_duration;
 
 use crate::cli::commands::migrate::summarize;
+use crate::cli::context::Context;
 use crate::cli::output::{self, note, table};
 use crate::cli::progress::Progress;
-use crate::cli::Context;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,7 +27,7 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
     let progress = Progress::new();
-    let (stack, reports) = lifecycle::up(
+    let (stack, reports) = up::up(
         config,
         dir,
         &UpOptions {
@@ -52,7 +53,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             vec![
                 r.service.clone(),
                 r.kind.clone(),
-                r.runtime.clone(),
+                r.runtime.to_string(),
                 r.endpoint.clone(),
                 state.to_string(),
                 fmt_duration(r.ready_in),

@@ -1,9 +1,11 @@
 //! `berth verify`: compare each container service's image with `berth.lock`.
 
-use berth::{lifecycle, Result};
+use crate::diagnostic::Tone;
+use crate::error::Result;
+use crate::lifecycle::images;
 
-use crate::cli::output::{self, note, paint, table, Style};
-use crate::cli::Context;
+use crate::cli::context::Context;
+use crate::cli::output::{self, note, paint, table};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -14,7 +16,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
-    let verdicts = lifecycle::verify(config, dir)?;
+    let verdicts = images::verify(config, dir)?;
     if args.json {
         output::print_json(&verdicts);
     } else {
@@ -22,7 +24,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             .iter()
             .map(|v| {
                 let state = if v.drift {
-                    paint("drift", Style::Error, false)
+                    paint("drift", Tone::Error, false)
                 } else {
                     "locked".to_string()
                 };
@@ -31,7 +33,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             .collect();
         print!("{}", table(&["SERVICE", "IMAGE", "DETAIL"], &rows));
     }
-    match lifecycle::drift_error(&verdicts) {
+    match images::drift_error(&verdicts) {
         Some(e) => Err(e),
         None => {
             if !args.json {

@@ -10,7 +10,7 @@ use std::process::Command;
 use semver::Version;
 
 use crate::error::{Error, Result};
-use crate::kind::BinarySpec;
+use crate::plan::native::BinarySpec;
 
 #[derive(Debug, Clone)]
 pub struct Binary {

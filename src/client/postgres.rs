@@ -1,10 +1,11 @@
-//! PostgreSQL: log in with the stack's own credentials and run `SELECT 1`.
+//! PostgreSQL: connections with the stack's own credentials, the readiness
+//! probe (a login and `SELECT 1`), and the server's errors in its own words.
 
 use std::time::Duration;
 
 use postgres::{Client, Config, NoTls};
 
-use crate::kind::Endpoint;
+use super::endpoint::Endpoint;
 
 pub struct Login<'a> {
     pub user: &'a str,
@@ -57,4 +58,27 @@ pub fn describe(e: &postgres::Error) -> String {
             s
         }
     }
+}
+
+/// A database error as the cause of one of berth's errors (`Caused by:`),
+/// shown in the server's words.
+#[derive(Debug)]
+pub struct DatabaseError(pub postgres::Error);
+
+impl std::fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&describe(&self.0))
+    }
+}
+
+impl std::error::Error for DatabaseError {}
+
+/// `"name"`, with embedded quotes doubled.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// `'text'`, with embedded quotes doubled.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }

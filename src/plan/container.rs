@@ -1,9 +1,41 @@
-//! The keys of generic services — any image, or any command natively:
-//! extra published ports, volumes and bind mounts, and the readiness probe.
-//! Each parser returns the problem in words; `resolve.rs` points it at the
-//! offending text.
+//! How to run a service as a container: the image and its contract (the
+//! official image's environment variables, data path and arguments), and
+//! the ports and volumes the container gets.
 
 use std::path::{Path, PathBuf};
+
+use super::stop::StopSignal;
+
+#[derive(Debug, Clone)]
+pub struct ContainerLaunch {
+    /// The image as named (`postgres:15`): the kind's default unless the
+    /// stack file names one.
+    pub image: String,
+    /// The image id `berth.lock` pins, which runs instead of the tag.
+    pub pinned: Option<String>,
+    pub env: Vec<(String, String)>,
+    /// Arguments after the image's entrypoint; none keeps the image's own.
+    pub args: Vec<String>,
+    /// The port the server listens on inside the container.
+    pub port: u16,
+    /// More ports published on loopback.
+    pub extra_ports: Vec<PortMapping>,
+    /// Where the image keeps its data (a named volume when persistent).
+    pub data_path: Option<&'static str>,
+    /// More named volumes and bind mounts (generic services).
+    pub volumes: Vec<Volume>,
+    pub stop_signal: StopSignal,
+    /// An engine health check in the engine's form (`["CMD-SHELL", "..."]`),
+    /// so `docker ps` shows health; berth itself never waits on it.
+    pub health: Option<Vec<String>>,
+}
+
+impl ContainerLaunch {
+    /// What the container runs: the pinned image id, else the named image.
+    pub fn image_to_run(&self) -> &str {
+        self.pinned.as_deref().unwrap_or(&self.image)
+    }
+}
 
 /// `"HOST:CONTAINER"`: an extra port published on loopback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +77,7 @@ pub struct Volume {
 }
 
 impl Volume {
+    /// Parse a volume; a relative host path is taken from `root`.
     pub fn parse(text: &str, root: &Path) -> Result<Volume, String> {
         let bad = |why: &str| {
             format!("`{text}` is not a volume: {why}; write `\"NAME:/path\"` for a named volume or `\"./dir:/path[:ro]\"` for a bind mount")
@@ -91,70 +124,19 @@ impl Volume {
     }
 }
 
-/// How berth knows a generic service is ready. Every probe but `exec` runs
-/// from the host against the published port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ready {
-    /// A TCP connection is accepted.
-    Tcp,
-    /// `GET path` answers with a 2xx or 3xx status.
-    Http { path: String },
-    /// A PostgreSQL login succeeds with the official image's `POSTGRES_USER`
-    /// / `POSTGRES_PASSWORD` / `POSTGRES_DB` from the service's `env`.
-    Postgres,
-    /// Redis answers `PING` (with `REDIS_PASSWORD` from `env`, if set).
-    Redis,
-    /// A command exits 0: inside the container, or on the host natively.
-    Exec { command: Vec<String> },
-}
-
-pub const READY_FORMS: &str = "`\"tcp\"`, `\"postgres\"`, `\"redis\"`, `{ http = \"/health\" }` or `{ exec = [\"cmd\", \"arg\"] }`";
-
-impl Ready {
-    pub fn parse(value: &toml::Value) -> Result<Ready, String> {
-        let bad = || format!("`ready` must be one of {READY_FORMS}");
-        match value {
-            toml::Value::String(s) => match s.as_str() {
-                "tcp" => Ok(Ready::Tcp),
-                "postgres" => Ok(Ready::Postgres),
-                "redis" => Ok(Ready::Redis),
-                "http" => Ok(Ready::Http { path: "/".into() }),
-                other => Err(format!("unknown probe `{other}`; {}", bad())),
-            },
-            toml::Value::Table(t) if t.len() == 1 => {
-                let (key, v) = t.iter().next().expect("one entry");
-                match (key.as_str(), v) {
-                    ("http", toml::Value::String(path)) if path.starts_with('/') => {
-                        Ok(Ready::Http { path: path.clone() })
-                    }
-                    ("http", _) => Err("`http` takes a path starting with `/`, like `{ http = \"/health\" }`".into()),
-                    ("exec", toml::Value::Array(items)) if !items.is_empty() => {
-                        let command: Option<Vec<String>> = items
-                            .iter()
-                            .map(|i| i.as_str().map(String::from))
-                            .collect();
-                        command
-                            .map(|command| Ready::Exec { command })
-                            .ok_or_else(|| "`exec` takes a list of strings, like `{ exec = [\"pg_isready\"] }`".into())
-                    }
-                    ("exec", _) => Err("`exec` takes a non-empty list of strings, like `{ exec = [\"pg_isready\"] }`".into()),
-                    _ => Err(bad()),
-                }
-            }
-            _ => Err(bad()),
-        }
-    }
-
-    /// For `status` and errors: `http GET /health`, `exec pg_isready`.
-    pub fn describe(&self) -> String {
-        match self {
-            Ready::Tcp => "tcp".into(),
-            Ready::Http { path } => format!("http GET {path}"),
-            Ready::Postgres => "postgres login".into(),
-            Ready::Redis => "redis PING".into(),
-            Ready::Exec { command } => format!("exec {}", command.join(" ")),
-        }
-    }
+/// The image tag for a version constraint: its first number (`"15"`,
+/// `">=15, <17"` → `15`), else `fallback`.
+pub fn image_tag(version_text: Option<&str>, fallback: &str) -> String {
+    version_text
+        .and_then(|v| {
+            let digits: String = v
+                .chars()
+                .skip_while(|c| !c.is_ascii_digit())
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            (!digits.is_empty()).then_some(digits)
+        })
+        .unwrap_or_else(|| fallback.to_string())
 }
 
 #[cfg(test)]
@@ -162,7 +144,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_volumes_ports_and_probes() {
+    fn parses_volumes_and_ports() {
         let root = Path::new("/stack");
         let v = Volume::parse("./conf:/etc/app:ro", root).unwrap();
         assert_eq!(v.source, VolumeSource::Bind(PathBuf::from("/stack/./conf")));
@@ -179,14 +161,7 @@ mod tests {
             }
         );
         assert!(PortMapping::parse("9001").is_err());
-        let http: toml::Value =
-            toml::from_str::<toml::Table>("r = { http = \"/health\" }").unwrap()["r"].clone();
-        assert_eq!(
-            Ready::parse(&http).unwrap(),
-            Ready::Http {
-                path: "/health".into()
-            }
-        );
-        assert!(Ready::parse(&toml::Value::String("ping".into())).is_err());
+        assert_eq!(image_tag(Some(">=15, <17"), "17"), "15");
+        assert_eq!(image_tag(None, "17"), "17");
     }
 }

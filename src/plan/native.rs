@@ -3,7 +3,11 @@
 //! directory, the service's private directory for config files) appear as
 //! [`Arg`] placeholders that the native runtime fills in.
 
+use std::path::PathBuf;
+
 use semver::{Version, VersionReq};
+
+use super::stop::StopSignal;
 
 /// An argument, possibly naming a directory or file only the runtime knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,14 +65,6 @@ pub enum InitStep {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopSignal {
-    /// SIGINT (PostgreSQL: fast shutdown).
-    Interrupt,
-    /// SIGTERM.
-    Terminate,
-}
-
 /// The long-running server process.
 #[derive(Debug, Clone)]
 pub struct ServerSpec {
@@ -77,7 +73,7 @@ pub struct ServerSpec {
     /// Environment variables besides `PATH` and `HOME`.
     pub env: Vec<(String, String)>,
     /// The working directory; default: the service's private directory.
-    pub cwd: Option<std::path::PathBuf>,
+    pub cwd: Option<PathBuf>,
     /// Files written (mode 0600) to the service's private directory before
     /// every start: (name, contents).
     pub files: Vec<(&'static str, String)>,
@@ -116,43 +112,6 @@ mod tests {
         assert_eq!(v, Some(semver::Version::new(15, 18, 0)));
         let v = super::first_version("Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0");
         assert_eq!(v, Some(semver::Version::new(7, 0, 15)));
+        assert_eq!(super::first_version("99999999999999999999.1"), None);
     }
-}
-
-/// How to run a service as a container: the image and its contract (the
-/// official image's environment variables, data path and arguments).
-#[derive(Debug, Clone)]
-pub struct ContainerLaunch {
-    /// The image when the stack file names none, e.g. `postgres:15`.
-    pub default_image: String,
-    pub env: Vec<(String, String)>,
-    /// Arguments after the image's entrypoint; none keeps the image's own.
-    pub args: Vec<String>,
-    /// The port the server listens on inside the container.
-    pub port: u16,
-    /// More ports published on loopback.
-    pub extra_ports: Vec<crate::config::PortMapping>,
-    /// Where the image keeps its data (a named volume when persistent).
-    pub data_path: Option<&'static str>,
-    /// More named volumes and bind mounts (generic services).
-    pub volumes: Vec<crate::config::Volume>,
-    pub stop_signal: StopSignal,
-    /// An engine health check in the engine's form (`["CMD-SHELL", "..."]`),
-    /// so `docker ps` shows health; berth itself never waits on it.
-    pub health: Option<Vec<String>>,
-}
-
-/// The image tag for a version constraint: its first number (`"15"`,
-/// `">=15, <17"` → `15`), else `fallback`.
-pub fn image_tag(version_text: Option<&str>, fallback: &str) -> String {
-    version_text
-        .and_then(|v| {
-            let digits: String = v
-                .chars()
-                .skip_while(|c| !c.is_ascii_digit())
-                .take_while(|c| c.is_ascii_digit())
-                .collect();
-            (!digits.is_empty()).then_some(digits)
-        })
-        .unwrap_or_else(|| fallback.to_string())
 }

@@ -1,0 +1,76 @@
+//! `berth`: parse arguments, run the command, map errors to exit codes.
+
+use clap::Parser;
+
+use super::args::{Cli, Command};
+use super::commands;
+use super::context::Context;
+use super::output;
+use crate::config::model::LoadOptions;
+use crate::error::{ExitClass, Result};
+use crate::interrupt::Interrupt;
+
+/// Run the command line; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                ExitClass::Usage as i32
+            } else {
+                0
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    install_interrupt_handler();
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            output::error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let ctx = Context {
+        file: cli.file,
+        options: LoadOptions {
+            profile: cli.profile,
+            name: cli.name,
+            runtime: cli.runtime,
+        },
+        state_dir: cli.state_dir,
+    };
+    match cli.command {
+        Command::Init(args) => commands::init::run(&ctx, args),
+        Command::Up(args) => commands::up::run(&ctx, args),
+        Command::Down(args) => commands::down::run(&ctx, args),
+        Command::Reset(args) => commands::reset::run(&ctx, args),
+        Command::Status(args) => commands::status::run(&ctx, args),
+        Command::Logs(args) => commands::logs::run(&ctx, args),
+        Command::Migrate(args) => commands::migrate::run(&ctx, args),
+        Command::Seed(args) => commands::seed::run(&ctx, args),
+        Command::Db(args) => commands::db::run(&ctx, args),
+        Command::Env(args) => commands::env::run(&ctx, args),
+        Command::Doctor(args) => commands::doctor::run(&ctx, args),
+        Command::Lock(args) => commands::lock::run(&ctx, args),
+        Command::Verify(args) => commands::verify::run(&ctx, args),
+    }
+}
+
+/// First Ctrl-C: finish at the next safe point. Second: leave at once.
+fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        let interrupt = Interrupt::process();
+        if interrupt.requested() {
+            std::process::exit(ExitClass::Interrupted as i32);
+        }
+        interrupt.request();
+        output::warning(
+            "interrupted: stopping at the next safe point (Ctrl-C again to leave at once)",
+        );
+    });
+}

@@ -1,0 +1,15 @@
+//! Protocol clients: how berth talks to the servers it runs, from the host,
+//! over their real protocols. Readiness probes are the smallest use of each
+//! (a PostgreSQL login and `SELECT 1`, Redis `AUTH` + `PING`, an HTTP `GET`,
+//! a TCP connection that stays open); provisioning, migrations and the
+//! testing library use the same clients for real work.
+//!
+//! Probes never check from inside the server's own environment, which can
+//! be fooled (the official Postgres image's socket-only init server answers
+//! `pg_isready`).
+
+pub mod endpoint;
+pub mod http;
+pub mod postgres;
+pub mod redis;
+pub mod tcp;

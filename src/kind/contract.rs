@@ -1,0 +1,211 @@
+//! What a kind provides: a parser for its keys ([`ServiceKind`]) and, per
+//! service, settings that know how the kind behaves ([`KindSettings`]).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use toml::de::DeValue;
+use toml::Spanned;
+
+use super::connection::ConnectionValue;
+use crate::client::endpoint::Endpoint;
+use crate::error::Result;
+use crate::migrate::files::SqlDir;
+use crate::plan::container::ContainerLaunch;
+use crate::plan::native::NativeLaunch;
+use crate::plan::runtime_kind::RuntimeKind;
+use crate::source::Span;
+use crate::template::Template;
+
+/// A kind as the registry knows it.
+pub trait ServiceKind: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+
+    /// This kind's own stack-file keys, beyond the ones every service has;
+    /// read from its settings type, so a key is declared once.
+    fn keys(&self) -> &'static [&'static str];
+
+    /// Read one service's keys of this kind. `table` holds only those (the
+    /// shared keys were taken out); every value keeps its span.
+    fn parse(
+        &self,
+        table: Spanned<DeValue<'_>>,
+        scope: &ParseScope,
+    ) -> Result<Arc<dyn KindSettings>, SettingsError>;
+}
+
+/// Where the service being parsed is.
+pub struct ParseScope<'a> {
+    pub service: &'a str,
+    /// The stack file's directory: relative paths start here.
+    pub root: &'a Path,
+}
+
+/// A problem with a kind's keys: what, where (the span of the offending
+/// value, when there is one) and how to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    pub span: Option<Span>,
+    /// The key at fault, when the problem has no span of its own.
+    pub key: Option<&'static str>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl SettingsError {
+    pub fn at(span: Span, message: impl Into<String>) -> SettingsError {
+        SettingsError {
+            span: Some(span),
+            key: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn key(key: &'static str, message: impl Into<String>) -> SettingsError {
+        SettingsError {
+            span: None,
+            key: Some(key),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> SettingsError {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// The shared keys a kind's rules may depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedSettings<'a> {
+    /// The service's name.
+    pub service: &'a str,
+    pub runtime: RuntimeKind,
+    pub persist: Option<bool>,
+    /// The port, when the stack file fixes it.
+    pub fixed_port: Option<u16>,
+    pub image: Option<&'a str>,
+}
+
+/// What the stack settled for one service, and how it sees the others.
+pub struct ServiceContext<'a> {
+    pub name: &'a str,
+    /// On the host's loopback (0 before the first `up` chose it).
+    pub port: u16,
+    /// The configured or generated password, for kinds that use one.
+    pub password: Option<&'a str>,
+    pub persist: bool,
+    /// The stack file's directory.
+    pub root: &'a Path,
+    /// Another service's connection value as this service reaches it.
+    pub lookup: &'a (dyn Fn(&str, &str) -> Option<String> + Sync),
+}
+
+impl ServiceContext<'_> {
+    /// A template with its `${service.key}` references filled in.
+    pub fn render(&self, template: &Template) -> String {
+        template.render(|service, key| (self.lookup)(service, key))
+    }
+}
+
+/// How migrations and test databases reach a kind that speaks SQL.
+#[derive(Debug, Clone)]
+pub struct SqlAccess {
+    pub user: String,
+    /// The application database: migrations and seeds apply here.
+    pub database: String,
+    pub migrations: SqlDir,
+    pub seeds: SqlDir,
+}
+
+/// How the testing library reaches a kind that speaks the Redis protocol.
+#[derive(Debug, Clone)]
+pub struct KeyValueAccess {
+    pub password: Option<String>,
+}
+
+/// One service's kind-specific settings, and what the kind does with them.
+pub trait KindSettings: Send + Sync + std::fmt::Debug {
+    /// The kind's name (`postgres`).
+    fn kind(&self) -> &'static str;
+
+    /// The connection values this kind exports, usable as `${service.key}`.
+    fn connection_keys(&self) -> &'static [&'static str];
+
+    /// Whether the service keeps its data unless `persist` says otherwise.
+    fn persists_by_default(&self) -> bool;
+
+    /// Whether the kind logs in with a password; one is generated (and
+    /// kept) when the stack file sets none.
+    fn uses_password(&self) -> bool {
+        false
+    }
+
+    /// The password the stack file sets.
+    fn password(&self) -> Option<&str> {
+        None
+    }
+
+    /// Rules across the kind's keys and the shared ones (the runtime, the
+    /// port, persistence).
+    fn validate(&self, _shared: &SharedSettings) -> Result<(), SettingsError> {
+        Ok(())
+    }
+
+    /// The `${service.key}` templates among the settings, with the key and
+    /// span they came from, for checking the names they use.
+    fn templates(&self) -> Vec<(&'static str, Span, &Template)> {
+        Vec::new()
+    }
+
+    /// The image when the stack file names none (`postgres:17`); `None`
+    /// for a kind that has no default.
+    fn default_image(&self) -> Option<String>;
+
+    /// The port the server listens on inside its container.
+    fn container_port(&self, ctx: &ServiceContext) -> u16;
+
+    /// The connection values for the service reached at `at`.
+    fn connection(&self, ctx: &ServiceContext, at: &Endpoint) -> Vec<ConnectionValue>;
+
+    /// One readiness attempt over the kind's protocol, from the host. `Err`
+    /// carries what the probe saw, shown if the wait times out.
+    fn probe(&self, ctx: &ServiceContext, at: &Endpoint) -> Result<(), String>;
+
+    /// A readiness command to run where the service runs (inside its
+    /// container, or on the host), instead of [`KindSettings::probe`].
+    fn exec_probe(&self) -> Option<Vec<String>> {
+        None
+    }
+
+    /// Idempotent setup once the service answers (databases, roles,
+    /// extensions); safe to repeat after a crash at any point of it.
+    fn provision(&self, _ctx: &ServiceContext, _at: &Endpoint) -> Result<()> {
+        Ok(())
+    }
+
+    /// What provisioning sets up, as canonical text: provisioning runs again
+    /// when it changes.
+    fn provisioning(&self) -> String {
+        String::new()
+    }
+
+    /// For kinds that take SQL migrations: the login and directories.
+    fn sql(&self, _ctx: &ServiceContext) -> Option<SqlAccess> {
+        None
+    }
+
+    /// For kinds that speak the Redis protocol: how tests reach them.
+    fn key_value(&self, _ctx: &ServiceContext) -> Option<KeyValueAccess> {
+        None
+    }
+
+    /// How to run the service as host processes.
+    fn native(&self, ctx: &ServiceContext) -> NativeLaunch;
+
+    /// How to run the service as a container (the image is the default;
+    /// the stack chooses the one to run).
+    fn container(&self, ctx: &ServiceContext) -> ContainerLaunch;
+}

@@ -1,0 +1,59 @@
+//! A database to migrate: where it answers, how to log in, where its files
+//! are.
+
+use std::time::Duration;
+
+use postgres::Client;
+
+use super::files::SqlDir;
+use crate::client::endpoint::Endpoint;
+use crate::client::postgres::{self as pg, DatabaseError, Login};
+use crate::error::{cause, Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub service: String,
+    pub endpoint: Endpoint,
+    pub user: String,
+    pub password: Option<String>,
+    pub database: String,
+    pub migrations: SqlDir,
+    pub seeds: SqlDir,
+}
+
+impl Target {
+    /// The same service, another database (a test's template, say).
+    pub fn with_database(&self, database: &str) -> Target {
+        Target {
+            database: database.to_string(),
+            ..self.clone()
+        }
+    }
+
+    pub fn connect(&self) -> Result<Client> {
+        let login = Login {
+            user: &self.user,
+            password: self.password.as_deref(),
+            database: &self.database,
+        };
+        pg::connect(&self.endpoint, &login, Duration::from_secs(5)).map_err(|e| Error::Migrate {
+            service: self.service.clone(),
+            message: format!(
+                "database `{}` at {} did not answer",
+                self.database, self.endpoint
+            ),
+            hint: Some("start the stack with `berth up`".into()),
+            source: cause(DatabaseError(e)),
+        })
+    }
+}
+
+/// A database error while migrating `service`.
+pub fn database_error(service: &str, e: postgres::Error) -> Error {
+    Error::Migrate {
+        service: service.to_string(),
+        message: pg::describe(&e),
+        hint: None,
+        source: None,
+    }
+}

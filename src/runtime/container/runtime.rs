@@ -1,0 +1,604 @@
+//! Running a plan as a container: a container per service on a network of
+//! the stack's own, ports published on 127.0.0.1, data in a named volume
+//! per persistent service (`down` removes the container and keeps the
+//! volume, `reset` removes both). Readiness is the same host-side protocol
+//! probe as on the native runtime; the engine health check only serves
+//! `docker ps`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, EndpointSettings, HealthConfig, HostConfig,
+    Mount, MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, InspectContainerOptions, InspectNetworkOptions,
+    ListContainersOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StartContainerOptions,
+    StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+use super::engine::{not_found, service_error, stack_error, Engine};
+use super::images::{short_id, Images};
+use super::naming::{Naming, LABEL_SERVICE, LABEL_STACK};
+use crate::error::{Error, Result};
+use crate::plan::container::{ContainerLaunch, VolumeSource};
+use crate::plan::service_plan::{ServicePlan, LOOPBACK};
+use crate::runtime::contract::{
+    ImageStore, Requirement, RunState, Runtime, Started, EXEC_PROBE_TIMEOUT,
+};
+use crate::state::StateDir;
+
+pub struct ContainerRuntime {
+    engine: Arc<Engine>,
+    naming: Naming,
+    dir: StateDir,
+    images: Images,
+    /// Whether this command already made sure the stack's network exists
+    /// (services start in parallel, and the engine would accept two
+    /// networks of one name).
+    network_made: Mutex<bool>,
+}
+
+impl ContainerRuntime {
+    pub fn new(stack: &str, dir: StateDir) -> Result<ContainerRuntime> {
+        let engine = Arc::new(Engine::new()?);
+        Ok(ContainerRuntime {
+            images: Images {
+                engine: Arc::clone(&engine),
+            },
+            engine,
+            naming: Naming::new(stack, &dir),
+            dir,
+            network_made: Mutex::new(false),
+        })
+    }
+
+    /// Every volume of a service: its data volume and its named `volumes`,
+    /// with where each is mounted.
+    fn volumes_of(&self, service: &str, launch: &ContainerLaunch) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(path) = launch.data_path {
+            out.push((self.naming.data_volume(service), path.to_string()));
+        }
+        for v in &launch.volumes {
+            if let VolumeSource::Named(name) = &v.source {
+                out.push((self.naming.volume(service, name), v.target.clone()));
+            }
+        }
+        out
+    }
+
+    /// The service's container, if it exists and is this stack's.
+    fn inspect(&self, service: &str) -> Result<Option<ContainerInspectResponse>> {
+        let docker = self.engine.docker(Some(service))?;
+        let name = self.naming.container(service);
+        let found = self
+            .engine
+            .block_on(docker.inspect_container(&name, None::<InspectContainerOptions>));
+        let c = match found {
+            Ok(c) => c,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(service_error(service, "could not inspect its container", e)),
+        };
+        let labels = c.config.as_ref().and_then(|c| c.labels.as_ref());
+        if !self.naming.is_ours(labels, None) {
+            return Err(Error::Preflight {
+                service: Some(service.to_string()),
+                message: format!(
+                    "a container named `{name}` exists but berth did not create it for stack `{}`",
+                    self.naming.stack
+                ),
+                hint: Some("rename or remove that container (berth never touches containers it did not create), or rename the stack".into()),
+            });
+        }
+        if let Some(other) = self.naming.other_checkout(labels) {
+            // Its ports and passwords are the other checkout's: probing it
+            // from here could only time out.
+            return Err(Error::Preflight {
+                service: Some(service.to_string()),
+                message: format!(
+                    "container `{name}` belongs to stack `{}` of another checkout (state in `{other}`)",
+                    self.naming.stack
+                ),
+                hint: Some(
+                    "run `berth down` there, or give this stack another name (`name` in the stack file, or `--name`)"
+                        .into(),
+                ),
+            });
+        }
+        Ok(Some(c))
+    }
+
+    /// The volumes of this stack's service, found by label (so a volume the
+    /// stack file no longer names is still found, and nobody else's is).
+    fn labelled_volumes(&self, service: &str) -> Result<Vec<String>> {
+        let docker = self.engine.docker(Some(service))?;
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![
+                format!("{LABEL_STACK}={}", self.naming.stack),
+                format!("{LABEL_SERVICE}={service}"),
+            ],
+        )]);
+        let options = ListVolumesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let listed = self
+            .engine
+            .block_on(docker.list_volumes(Some(options)))
+            .map_err(|e| service_error(service, "could not list its volumes", e))?;
+        Ok(listed
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| self.naming.is_ours(Some(&v.labels), Some(service)))
+            .map(|v| v.name)
+            .collect())
+    }
+
+    fn volume_exists(&self, service: &str, name: &str) -> Result<bool> {
+        let docker = self.engine.docker(Some(service))?;
+        match self.engine.block_on(docker.inspect_volume(name)) {
+            Ok(_) => Ok(true),
+            Err(e) if not_found(&e) => Ok(false),
+            Err(e) => Err(service_error(service, "could not inspect its volume", e)),
+        }
+    }
+
+    /// The stack's network, created once: services start in parallel, and
+    /// the engine would accept two networks of one name.
+    fn ensure_network(&self, service: Option<&str>) -> Result<String> {
+        let docker = self.engine.docker(service)?;
+        let name = self.naming.network();
+        let mut made = self.network_made.lock().unwrap_or_else(|p| p.into_inner());
+        if *made {
+            return Ok(name);
+        }
+        let inspect = InspectNetworkOptions::default();
+        match self
+            .engine
+            .block_on(docker.inspect_network(&name, Some(inspect)))
+        {
+            Ok(_) => {}
+            Err(e) if not_found(&e) => {
+                self.engine
+                    .block_on(docker.create_network(NetworkCreateRequest {
+                        name: name.clone(),
+                        labels: Some(self.naming.labels(None)),
+                        ..Default::default()
+                    }))
+                    .map_err(|e| stack_error("could not create the stack's network", e))?;
+            }
+            Err(e) => return Err(stack_error("could not inspect the stack's network", e)),
+        }
+        *made = true;
+        Ok(name)
+    }
+
+    fn logs_text(&self, service: &str) -> Option<String> {
+        let docker = self.engine.docker(Some(service)).ok()?;
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail("all")
+            .build();
+        self.engine.block_on(async {
+            let mut stream = docker.logs(&self.naming.container(service), Some(options));
+            let mut text = String::new();
+            while let Some(chunk) = stream.next().await {
+                // No container (any more): keep the copy we have.
+                text.push_str(&chunk.ok()?.to_string());
+            }
+            Some(text)
+        })
+    }
+
+    fn remove_container(&self, service: &str) -> Result<()> {
+        let docker = self.engine.docker(Some(service))?;
+        let name = self.naming.container(service);
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self
+            .engine
+            .block_on(docker.remove_container(&name, Some(options)))
+        {
+            Ok(()) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(service_error(
+                service,
+                format!("could not remove container `{name}`"),
+                e,
+            )),
+        }
+    }
+
+    fn stop_container(&self, service: &str) -> Result<()> {
+        let docker = self.engine.docker(Some(service))?;
+        let name = self.naming.container(service);
+        let options = StopContainerOptionsBuilder::default().t(10).build();
+        match self
+            .engine
+            .block_on(docker.stop_container(&name, Some(options)))
+        {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304 | 404,
+                ..
+            }) => Ok(()),
+            Err(e) => Err(service_error(
+                service,
+                format!("could not stop container `{name}`"),
+                e,
+            )),
+        }
+    }
+
+    /// The mounts of a service's container, creating its volumes when
+    /// persistent. Returns them and whether any volume was created now.
+    fn mounts(&self, plan: &ServicePlan, launch: &ContainerLaunch) -> Result<(Vec<Mount>, bool)> {
+        let service = plan.service.as_str();
+        let docker = self.engine.docker(Some(service))?;
+        let mut mounts = Vec::new();
+        let mut created_any = false;
+        if plan.persist {
+            for (volume, target) in self.volumes_of(service, launch) {
+                if !self.volume_exists(service, &volume)? {
+                    self.engine
+                        .block_on(docker.create_volume(VolumeCreateRequest {
+                            name: Some(volume.clone()),
+                            labels: Some(self.naming.labels(Some(service))),
+                            ..Default::default()
+                        }))
+                        .map_err(|e| service_error(service, "could not create its volume", e))?;
+                    created_any = true;
+                }
+                mounts.push(Mount {
+                    target: Some(target),
+                    source: Some(volume),
+                    typ: Some(MountType::VOLUME),
+                    ..Default::default()
+                });
+            }
+        }
+        for v in &launch.volumes {
+            if let VolumeSource::Bind(path) = &v.source {
+                if !path.exists() {
+                    return Err(Error::Preflight {
+                        service: Some(service.to_string()),
+                        message: format!("the bind mount `{}` does not exist", path.display()),
+                        hint: Some(format!(
+                            "create it, or correct `volumes` in `[services.{service}]`"
+                        )),
+                    });
+                }
+                mounts.push(Mount {
+                    target: Some(v.target.clone()),
+                    source: Some(path.display().to_string()),
+                    typ: Some(MountType::BIND),
+                    read_only: Some(v.read_only),
+                    ..Default::default()
+                });
+            }
+        }
+        Ok((mounts, created_any))
+    }
+}
+
+impl Runtime for ContainerRuntime {
+    fn check(&self, plan: &ServicePlan) -> Result<Requirement> {
+        let launch = plan.container()?;
+        let Some(id) = self.images.find(&plan.service, launch.image_to_run())? else {
+            return Err(self
+                .images
+                .missing(&plan.service, launch.image_to_run(), ""));
+        };
+        Ok(Requirement {
+            found: format!("image `{}` ({})", launch.image, short_id(&id)),
+        })
+    }
+
+    fn images(&self) -> Option<&dyn ImageStore> {
+        Some(&self.images)
+    }
+
+    fn engine(&self) -> Option<std::result::Result<String, String>> {
+        Some(self.engine.describe())
+    }
+
+    fn state(&self, plan: &ServicePlan) -> Result<RunState> {
+        if let Some(c) = self.inspect(&plan.service)? {
+            let state = c.state.unwrap_or_default();
+            if state.running == Some(true) {
+                return Ok(RunState::Running {
+                    pid: state.pid.unwrap_or(0) as i32,
+                });
+            }
+        }
+        if plan.persist && !self.labelled_volumes(&plan.service)?.is_empty() {
+            Ok(RunState::Stopped)
+        } else {
+            Ok(RunState::Absent)
+        }
+    }
+
+    fn clear_leftovers(&self, plan: &ServicePlan) -> Result<()> {
+        // A stopped or crashed container of ours is replaced on start; its
+        // data is in the volume.
+        if self.inspect(&plan.service)?.is_some() {
+            self.remove_container(&plan.service)?;
+        }
+        Ok(())
+    }
+
+    fn start(&self, plan: &ServicePlan, on_init: &dyn Fn()) -> Result<Started> {
+        let launch = plan.container()?;
+        let service = plan.service.as_str();
+        let docker = self.engine.docker(Some(service))?;
+        let network = self.ensure_network(Some(service))?;
+        let (mounts, created_any) = self.mounts(plan, launch)?;
+        // Without a volume there is nothing kept: every start initializes.
+        let started = if !plan.persist
+            || created_any
+            || mounts.iter().all(|m| m.typ != Some(MountType::VOLUME))
+        {
+            Started::Initialized
+        } else {
+            Started::Restarted
+        };
+        // Only a service with data to set up says so (not a plain web app).
+        if started == Started::Initialized && (launch.data_path.is_some() || created_any) {
+            on_init();
+        }
+        let mut bindings = vec![(launch.port, plan.port)];
+        bindings.extend(launch.extra_ports.iter().map(|p| (p.container, p.host)));
+        let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = bindings
+            .iter()
+            .map(|(inside, host)| {
+                (
+                    format!("{inside}/tcp"),
+                    Some(vec![PortBinding {
+                        host_ip: Some(LOOPBACK.to_string()),
+                        host_port: Some(host.to_string()),
+                    }]),
+                )
+            })
+            .collect();
+        let body = ContainerCreateBody {
+            image: Some(launch.image_to_run().to_string()),
+            cmd: (!launch.args.is_empty()).then(|| launch.args.clone()),
+            env: Some(launch.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            labels: Some(self.naming.labels(Some(service))),
+            exposed_ports: Some(port_bindings.keys().cloned().collect()),
+            stop_signal: Some(launch.stop_signal.engine_name().to_string()),
+            healthcheck: launch.health.clone().map(|test| HealthConfig {
+                test: Some(test),
+                interval: Some(5_000_000_000),
+                timeout: Some(3_000_000_000),
+                retries: Some(3),
+                start_period: Some(1_000_000_000),
+                start_interval: None,
+            }),
+            host_config: Some(HostConfig {
+                port_bindings: Some(port_bindings),
+                mounts: Some(mounts),
+                network_mode: Some(network.clone()),
+                ..Default::default()
+            }),
+            // Other containers of the stack reach this one by service name.
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    network,
+                    EndpointSettings {
+                        aliases: Some(vec![service.to_string()]),
+                        ..Default::default()
+                    },
+                )])),
+            }),
+            ..Default::default()
+        };
+        let name = self.naming.container(service);
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        self.engine
+            .block_on(docker.create_container(Some(options), body))
+            .map_err(|e| service_error(service, "could not create its container", e))?;
+        self.engine
+            .block_on(docker.start_container(&name, None::<StartContainerOptions>))
+            .map_err(|e| service_error(service, "could not start its container", e))?;
+        Ok(started)
+    }
+
+    fn exec(
+        &self,
+        plan: &ServicePlan,
+        command: &[String],
+    ) -> Result<std::result::Result<(), String>> {
+        let docker = self.engine.docker(Some(&plan.service))?;
+        let name = self.naming.container(&plan.service);
+        // The timer is made inside the runtime: tokio's timers need one.
+        let ran = self.engine.block_on(async {
+            tokio::time::timeout(EXEC_PROBE_TIMEOUT, async {
+                let exec = docker
+                    .create_exec(
+                        &name,
+                        CreateExecOptions {
+                            cmd: Some(command.to_vec()),
+                            attach_stdout: Some(true),
+                            attach_stderr: Some(true),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                let mut text = String::new();
+                if let StartExecResults::Attached { mut output, .. } =
+                    docker.start_exec(&exec.id, None).await?
+                {
+                    while let Some(Ok(chunk)) = output.next().await {
+                        text.push_str(&chunk.to_string());
+                    }
+                }
+                let inspected = docker.inspect_exec(&exec.id).await?;
+                Ok::<_, bollard::errors::Error>((inspected.exit_code, text))
+            })
+            .await
+        });
+        match ran {
+            Err(_) => Ok(Err(format!(
+                "`{}` did not finish within {}",
+                command.join(" "),
+                crate::time::fmt_duration(EXEC_PROBE_TIMEOUT)
+            ))),
+            Ok(Ok((Some(0), _))) => Ok(Ok(())),
+            Ok(Ok((code, text))) => {
+                let last = text.lines().last().unwrap_or("").trim().to_string();
+                Ok(Err(format!(
+                    "`{}` exited with {}{}",
+                    command.join(" "),
+                    code.map_or("no code".to_string(), |c| c.to_string()),
+                    if last.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {last}")
+                    }
+                )))
+            }
+            // Not running yet, or the program is missing: report, keep waiting.
+            Ok(Err(e)) => Ok(Err(e.to_string())),
+        }
+    }
+
+    fn ensure_alive(&self, plan: &ServicePlan) -> Result<()> {
+        let state = self
+            .inspect(&plan.service)?
+            .and_then(|c| c.state)
+            .unwrap_or_default();
+        if state.running == Some(true) {
+            return Ok(());
+        }
+        let log = self.log_file(&plan.service);
+        Err(Error::ServiceExited {
+            service: plan.service.clone(),
+            status: match state.exit_code {
+                Some(code) => format!("exit code {code}"),
+                None => "its container is gone".into(),
+            },
+            log_tail: crate::fsutil::tail_lines(&log, 15),
+            log,
+        })
+    }
+
+    fn stop(&self, plan: &ServicePlan) -> Result<()> {
+        if self.inspect(&plan.service)?.is_none() {
+            return Ok(());
+        }
+        self.stop_container(&plan.service)?;
+        // Keep its last words for `berth logs` before the container goes.
+        let _ = self.log_file(&plan.service);
+        self.remove_container(&plan.service)
+    }
+
+    fn wipe(&self, plan: &ServicePlan) -> Result<()> {
+        let docker = self.engine.docker(Some(&plan.service))?;
+        // Only volumes labelled as this stack's service: a volume made by
+        // hand, or another stack's, is never removed.
+        for volume in self.labelled_volumes(&plan.service)? {
+            self.engine
+                .block_on(
+                    docker.remove_volume(
+                        &volume,
+                        Some(RemoveVolumeOptionsBuilder::default().build()),
+                    ),
+                )
+                .map_err(|e| {
+                    service_error(
+                        &plan.service,
+                        format!("could not remove its volume `{volume}`"),
+                        e,
+                    )
+                })?;
+        }
+        Ok(())
+    }
+
+    fn log_file(&self, service: &str) -> PathBuf {
+        // The engine keeps the log; a copy in the state directory serves
+        // `berth logs` and error messages alike.
+        let path = self.dir.log_file(service);
+        if let Some(text) = self.logs_text(service) {
+            let _ = std::fs::create_dir_all(self.dir.root.join("logs"));
+            let _ = std::fs::write(&path, text);
+        }
+        path
+    }
+
+    fn stop_unlisted(&self, listed: &[&str]) -> Result<Vec<String>> {
+        // No engine, nothing of ours can run on it.
+        let Ok(docker) = self.engine.docker(None) else {
+            return Ok(Vec::new());
+        };
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{LABEL_STACK}={}", self.naming.stack)],
+        )]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let containers = self
+            .engine
+            .block_on(docker.list_containers(Some(options)))
+            .map_err(|e| stack_error("could not list the stack's containers", e))?;
+        let mut stopped = Vec::new();
+        for c in containers {
+            if !self.naming.is_ours(c.labels.as_ref(), None) {
+                continue;
+            }
+            let Some(service) = c
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LABEL_SERVICE))
+                .cloned()
+            else {
+                continue;
+            };
+            if listed.contains(&service.as_str()) {
+                continue;
+            }
+            self.stop_container(&service)?;
+            self.remove_container(&service)?;
+            stopped.push(service);
+        }
+        Ok(stopped)
+    }
+
+    fn prepare_stack(&self) -> Result<()> {
+        self.ensure_network(None).map(drop)
+    }
+
+    fn release_stack(&self) -> Result<()> {
+        let Ok(docker) = self.engine.docker(None) else {
+            return Ok(());
+        };
+        let name = self.naming.network();
+        let inspect = InspectNetworkOptions::default();
+        let Ok(network) = self
+            .engine
+            .block_on(docker.inspect_network(&name, Some(inspect)))
+        else {
+            return Ok(());
+        };
+        let ours = self.naming.is_ours(network.labels.as_ref(), None);
+        let in_use = network.containers.as_ref().is_some_and(|c| !c.is_empty());
+        if ours && !in_use {
+            let _ = self.engine.block_on(docker.remove_network(&name));
+            *self.network_made.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        }
+        Ok(())
+    }
+}

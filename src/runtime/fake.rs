@@ -1,0 +1,191 @@
+//! A runtime that runs nothing and records what it was asked, for the
+//! lifecycle's unit tests: ordering, parallelism, failures and interrupts
+//! are shared code, tested here without a server in milliseconds.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::plan::service_plan::ServicePlan;
+use crate::runtime::contract::{Requirement, RunState, Runtime, Started};
+
+/// One call, in the order calls were made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub what: &'static str,
+    pub service: String,
+}
+
+type Hook = Box<dyn Fn(&str) + Send + Sync>;
+
+#[derive(Default)]
+pub struct FakeRuntime {
+    calls: Mutex<Vec<Call>>,
+    running: Mutex<HashSet<String>>,
+    data: Mutex<HashSet<String>>,
+    /// Services whose start fails.
+    failing: HashSet<String>,
+    /// How long a start takes.
+    start_time: Duration,
+    /// Called at each start, with the service.
+    on_start: Option<Hook>,
+    /// Starts under way now, and the most seen at once.
+    in_flight: Mutex<(usize, usize)>,
+}
+
+impl FakeRuntime {
+    pub fn new() -> FakeRuntime {
+        FakeRuntime::default()
+    }
+
+    /// Starting `service` fails.
+    pub fn failing(mut self, service: &str) -> FakeRuntime {
+        self.failing.insert(service.to_string());
+        self
+    }
+
+    /// Each start takes this long.
+    pub fn start_time(mut self, time: Duration) -> FakeRuntime {
+        self.start_time = time;
+        self
+    }
+
+    /// Call `hook` with the service at each start.
+    pub fn on_start(mut self, hook: impl Fn(&str) + Send + Sync + 'static) -> FakeRuntime {
+        self.on_start = Some(Box::new(hook));
+        self
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// The services `what` was called for, in order.
+    pub fn services(&self, what: &str) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.what == what)
+            .map(|c| c.service)
+            .collect()
+    }
+
+    /// The most starts that were under way at one moment.
+    pub fn most_at_once(&self) -> usize {
+        self.in_flight.lock().unwrap().1
+    }
+
+    fn record(&self, what: &'static str, plan: &ServicePlan) {
+        self.calls.lock().unwrap().push(Call {
+            what,
+            service: plan.service.clone(),
+        });
+    }
+
+    fn is_running(&self, plan: &ServicePlan) -> bool {
+        self.running.lock().unwrap().contains(&plan.service)
+    }
+}
+
+impl Runtime for FakeRuntime {
+    fn check(&self, plan: &ServicePlan) -> Result<Requirement> {
+        self.record("check", plan);
+        Ok(Requirement {
+            found: "nothing (a fake)".into(),
+        })
+    }
+
+    fn state(&self, plan: &ServicePlan) -> Result<RunState> {
+        Ok(if self.is_running(plan) {
+            RunState::Running { pid: 1 }
+        } else if self.data.lock().unwrap().contains(&plan.service) {
+            RunState::Stopped
+        } else {
+            RunState::Absent
+        })
+    }
+
+    fn clear_leftovers(&self, plan: &ServicePlan) -> Result<()> {
+        self.record("clear", plan);
+        Ok(())
+    }
+
+    fn start(&self, plan: &ServicePlan, _on_init: &dyn Fn()) -> Result<Started> {
+        self.record("start", plan);
+        if let Some(hook) = &self.on_start {
+            hook(&plan.service);
+        }
+        if self.failing.contains(&plan.service) {
+            return Err(Error::CommandFailed {
+                service: plan.service.clone(),
+                program: "fake".into(),
+                status: "exit status: 1".into(),
+                output_tail: Vec::new(),
+            });
+        }
+        {
+            let mut n = self.in_flight.lock().unwrap();
+            n.0 += 1;
+            n.1 = n.1.max(n.0);
+        }
+        // Long enough for an independent service's start to overlap.
+        let until = Instant::now() + self.start_time;
+        while Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.in_flight.lock().unwrap().0 -= 1;
+        self.running.lock().unwrap().insert(plan.service.clone());
+        let new = self.data.lock().unwrap().insert(plan.service.clone());
+        Ok(if new {
+            Started::Initialized
+        } else {
+            Started::Restarted
+        })
+    }
+
+    fn ensure_alive(&self, plan: &ServicePlan) -> Result<()> {
+        if self.is_running(plan) {
+            return Ok(());
+        }
+        Err(Error::ServiceExited {
+            service: plan.service.clone(),
+            status: "not running".into(),
+            log: PathBuf::from("/dev/null"),
+            log_tail: Vec::new(),
+        })
+    }
+
+    fn exec(
+        &self,
+        plan: &ServicePlan,
+        _command: &[String],
+    ) -> Result<std::result::Result<(), String>> {
+        self.record("probe", plan);
+        Ok(if self.is_running(plan) {
+            Ok(())
+        } else {
+            Err("not running".into())
+        })
+    }
+
+    fn stop(&self, plan: &ServicePlan) -> Result<()> {
+        self.record("stop", plan);
+        self.running.lock().unwrap().remove(&plan.service);
+        Ok(())
+    }
+
+    fn wipe(&self, plan: &ServicePlan) -> Result<()> {
+        self.record("wipe", plan);
+        self.data.lock().unwrap().remove(&plan.service);
+        Ok(())
+    }
+
+    fn log_file(&self, _service: &str) -> PathBuf {
+        PathBuf::from("/dev/null")
+    }
+
+    fn stop_unlisted(&self, _listed: &[&str]) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+}

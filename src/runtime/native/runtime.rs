@@ -1,0 +1,431 @@
+//! Running a plan's server as a supervised host process.
+//!
+//! Each service owns `.berth/<stack>/services/<service>/` (mode 0700, owned
+//! by the user servers run as) holding its data directory and config files.
+//! Servers run in their own session (they outlive berth and never see the
+//! terminal's Ctrl-C), log to `.berth/<stack>/logs/<service>.log`, and are
+//! recorded as pid + start time (and their stop signal) in
+//! `.berth/<stack>/run/<service>.pid`.
+
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::binaries::{self, Binary};
+use super::init::{self, resolve_args};
+use super::user::ServiceUser;
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use crate::plan::native::NativeLaunch;
+use crate::plan::service_plan::ServicePlan;
+use crate::plan::stop::StopSignal;
+use crate::process::{self, ProcessRecord};
+use crate::runtime::contract::{Requirement, RunState, Runtime, Started, EXEC_PROBE_TIMEOUT};
+use crate::state::StateDir;
+
+/// How long a graceful stop may take before the server is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct NativeRuntime {
+    dir: StateDir,
+    user: ServiceUser,
+    /// Servers this process started, so it can reap them and report how
+    /// they exited.
+    children: Mutex<HashMap<String, Child>>,
+    binaries: Mutex<HashMap<String, Binary>>,
+}
+
+impl NativeRuntime {
+    pub fn new(dir: StateDir) -> Result<NativeRuntime> {
+        Ok(NativeRuntime {
+            dir,
+            user: ServiceUser::choose()?,
+            children: Mutex::new(HashMap::new()),
+            binaries: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn binary(&self, service: &str, launch: &NativeLaunch) -> Result<Binary> {
+        let mut cache = self.binaries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = cache.get(service) {
+            return Ok(b.clone());
+        }
+        let found = binaries::find(&launch.binary, service)?;
+        cache.insert(service.to_string(), found.clone());
+        Ok(found)
+    }
+
+    fn record(&self, service: &str) -> Option<ProcessRecord> {
+        let text = std::fs::read_to_string(self.dir.run_file(service)).ok()?;
+        ProcessRecord::parse(&text)
+    }
+
+    fn data_dir(&self, service: &str) -> PathBuf {
+        self.dir.service_dir(service).join("data")
+    }
+
+    /// A command running as the service user, in `cwd`, with a minimal
+    /// environment (a developer's `PGDATA` or `PGPORT` must not leak in).
+    fn command(&self, program: &Path, args: Vec<String>, cwd: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .env(
+                "PATH",
+                std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+            )
+            .env("HOME", cwd)
+            .stdin(Stdio::null());
+        if self.user.switch {
+            cmd.uid(self.user.uid).gid(self.user.gid);
+        }
+        cmd
+    }
+
+    /// Stop processes left in the service directory by a crash: a server
+    /// whose record was lost, or an initialization that was cut short.
+    fn clear_dir(&self, service_dir: &Path, stop: StopSignal) -> Result<()> {
+        let orphans = process::processes_in(service_dir);
+        if !orphans.is_empty() {
+            for &pid in &orphans {
+                process::signal(pid, stop.number());
+            }
+            let records: Vec<_> = orphans
+                .iter()
+                .filter_map(|&p| ProcessRecord::of(p))
+                .collect();
+            wait_for_exit(&records, STOP_TIMEOUT, &|| {});
+        }
+        for leftover in init::leftovers(service_dir) {
+            fsutil::remove_dir(&leftover)?;
+        }
+        Ok(())
+    }
+
+    fn reap(&self, service: &str) {
+        if let Some(child) = self
+            .children
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(service)
+        {
+            let _ = child.try_wait();
+        }
+    }
+}
+
+impl Runtime for NativeRuntime {
+    fn check(&self, plan: &ServicePlan) -> Result<Requirement> {
+        let launch = plan.native()?;
+        let bin = self.binary(&plan.service, launch)?;
+        let service_dir = self.dir.service_dir(&plan.service);
+        if let Some(blocked) = self.user.blocked_at(&service_dir) {
+            return Err(Error::Preflight {
+                service: Some(plan.service.clone()),
+                message: format!(
+                    "servers run as user `{}` (berth runs as root), who cannot enter `{}`",
+                    self.user.name,
+                    blocked.display()
+                ),
+                hint: Some(format!(
+                    "keep the project where `{}` can reach it, point `--state-dir` elsewhere, set `BERTH_SERVICE_USER`, or run berth as a normal user",
+                    self.user.name
+                )),
+            });
+        }
+        let found = if launch.binary.version_args.is_empty() {
+            format!("`{}` in `{}`", launch.binary.program, bin.dir.display())
+        } else {
+            format!(
+                "{} {} in `{}`",
+                launch.binary.program,
+                bin.version,
+                bin.dir.display()
+            )
+        };
+        Ok(Requirement { found })
+    }
+
+    fn state(&self, plan: &ServicePlan) -> Result<RunState> {
+        if let Some(record) = self.record(&plan.service) {
+            if record.is_alive() {
+                return Ok(RunState::Running { pid: record.pid });
+            }
+        }
+        Ok(if self.data_dir(&plan.service).is_dir() {
+            RunState::Stopped
+        } else {
+            RunState::Absent
+        })
+    }
+
+    fn clear_leftovers(&self, plan: &ServicePlan) -> Result<()> {
+        // A server killed a moment ago may not be reaped yet (its parent,
+        // usually init, does that); starting beside it would fail.
+        if let Some(record) = self.record(&plan.service) {
+            let started = Instant::now();
+            while record.is_zombie() && started.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        self.clear_dir(&self.dir.service_dir(&plan.service), plan.stop_signal())
+    }
+
+    fn start(&self, plan: &ServicePlan, on_init: &dyn Fn()) -> Result<Started> {
+        let launch = plan.native()?;
+        let service = plan.service.as_str();
+        let bin = self.binary(service, launch)?;
+        let service_dir = self.dir.service_dir(service);
+        fsutil::create_dir(&service_dir, 0o700)?;
+        self.user.own(&service_dir)?;
+
+        let data = service_dir.join("data");
+        let started = if data.is_dir() {
+            Started::Restarted
+        } else {
+            if !launch.init.is_empty() {
+                on_init();
+            }
+            init::initialize(
+                service,
+                launch,
+                &bin,
+                &service_dir,
+                &self.user,
+                &|p, a, c| self.command(p, a, c),
+            )?;
+            Started::Initialized
+        };
+
+        for (name, contents) in &launch.server.files {
+            let path = service_dir.join(name);
+            fsutil::write_atomic(&path, contents.as_bytes(), 0o600)?;
+            self.user.own(&path)?;
+        }
+        let log_path = self.dir.log_file(service);
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&log_path)
+            .context(|| format!("could not open the log `{}`", log_path.display()))?;
+        let err_log = log
+            .try_clone()
+            .context(|| "could not duplicate the log handle".into())?;
+        let program = bin.path(&launch.server.program);
+        let cwd = launch.server.cwd.as_deref().unwrap_or(&service_dir);
+        let mut cmd = self.command(
+            &program,
+            resolve_args(&launch.server.args, &data, &service_dir),
+            cwd,
+        );
+        cmd.envs(launch.server.env.iter().map(|(k, v)| (k, v)));
+        cmd.stdout(log).stderr(err_log);
+        // SAFETY: setsid is async-signal-safe and touches no memory. A new
+        // session detaches the server from berth's terminal and group.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .context(|| format!("could not start `{}`", program.display()))?;
+        let pid = child.id() as i32;
+        let record = ProcessRecord::of(pid).unwrap_or(ProcessRecord { pid, start_time: 0 });
+        // The stop signal goes into the record too, so a server can be
+        // stopped properly even after its service left the stack file.
+        let text = format!(
+            "{} {}\n",
+            record.to_text().trim_end(),
+            launch.server.stop_signal.short_name()
+        );
+        fsutil::write_atomic(&self.dir.run_file(service), text.as_bytes(), 0o600)?;
+        self.children
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(service.to_string(), child);
+        Ok(started)
+    }
+
+    fn ensure_alive(&self, plan: &ServicePlan) -> Result<()> {
+        let service = plan.service.as_str();
+        let exited = |status: String| Error::ServiceExited {
+            service: service.to_string(),
+            status,
+            log: self.dir.log_file(service),
+            log_tail: fsutil::tail_lines(&self.dir.log_file(service), 15),
+        };
+        if let Some(child) = self
+            .children
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(service)
+        {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(exited(status.to_string()));
+            }
+            return Ok(());
+        }
+        match self.record(service) {
+            Some(r) if r.is_alive() => Ok(()),
+            _ => Err(exited("no longer running".into())),
+        }
+    }
+
+    fn exec(
+        &self,
+        plan: &ServicePlan,
+        command: &[String],
+    ) -> Result<std::result::Result<(), String>> {
+        let launch = plan.native()?;
+        let cwd = launch
+            .server
+            .cwd
+            .clone()
+            .unwrap_or_else(|| self.dir.service_dir(&plan.service));
+        let Some((program, args)) = command.split_first() else {
+            return Ok(Err("the probe's command is empty".into()));
+        };
+        let mut cmd = self.command(Path::new(program), args.to_vec(), &cwd);
+        cmd.envs(launch.server.env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(e) => return Ok(Err(format!("could not run `{program}`: {e}"))),
+        };
+        let began = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if began.elapsed() < EXEC_PROBE_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Ok(Err(format!(
+                        "`{}` did not finish within {}",
+                        command.join(" "),
+                        crate::time::fmt_duration(EXEC_PROBE_TIMEOUT)
+                    )));
+                }
+                Err(e) => return Ok(Err(format!("could not wait for `{program}`: {e}"))),
+            }
+        };
+        if status.success() {
+            return Ok(Ok(()));
+        }
+        let mut text = String::new();
+        if let Some(mut out) = child.stdout.take() {
+            let _ = std::io::Read::read_to_string(&mut out, &mut text);
+        }
+        if let Some(mut err) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut text);
+        }
+        let last = text.lines().last().unwrap_or("").trim().to_string();
+        Ok(Err(format!(
+            "`{}` {}{}",
+            command.join(" "),
+            status,
+            if last.is_empty() {
+                String::new()
+            } else {
+                format!(": {last}")
+            }
+        )))
+    }
+
+    fn stop(&self, plan: &ServicePlan) -> Result<()> {
+        let service = plan.service.as_str();
+        if let Some(record) = self.record(service).filter(ProcessRecord::is_alive) {
+            stop_process(record, plan.stop_signal().number(), &|| self.reap(service));
+        }
+        if let Some(mut child) = self
+            .children
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(service)
+        {
+            let _ = child.try_wait();
+        }
+        match std::fs::remove_file(self.dir.run_file(service)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).context(|| "could not remove the run record".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn wipe(&self, plan: &ServicePlan) -> Result<()> {
+        self.clear_leftovers(plan)?;
+        fsutil::remove_dir(&self.dir.service_dir(&plan.service))
+    }
+
+    fn log_file(&self, service: &str) -> PathBuf {
+        self.dir.log_file(service)
+    }
+
+    fn stop_unlisted(&self, listed: &[&str]) -> Result<Vec<String>> {
+        let Ok(entries) = std::fs::read_dir(self.dir.root.join("run")) else {
+            return Ok(Vec::new());
+        };
+        let mut stopped = Vec::new();
+        for entry in entries.flatten() {
+            let file = entry.path();
+            let Some(name) = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".pid"))
+            else {
+                continue;
+            };
+            if listed.contains(&name) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            if let Some(record) = ProcessRecord::parse(&text).filter(ProcessRecord::is_alive) {
+                let signal = match text.split_whitespace().nth(2) {
+                    Some("INT") => StopSignal::Interrupt,
+                    _ => StopSignal::Terminate,
+                };
+                stop_process(record, signal.number(), &|| {});
+                stopped.push(name.to_string());
+            }
+            let _ = std::fs::remove_file(&file);
+        }
+        Ok(stopped)
+    }
+}
+
+/// Signal a server and wait for it to exit; kill it after [`STOP_TIMEOUT`].
+fn stop_process(record: ProcessRecord, signal: i32, reap: &dyn Fn()) {
+    process::signal(record.pid, signal);
+    if !wait_for_exit(&[record], STOP_TIMEOUT, reap) {
+        process::signal(record.pid, libc::SIGKILL);
+        wait_for_exit(&[record], Duration::from_secs(5), reap);
+    }
+}
+
+/// Poll until every process has exited; `false` on timeout.
+fn wait_for_exit(records: &[ProcessRecord], timeout: Duration, reap: &dyn Fn()) -> bool {
+    let started = Instant::now();
+    loop {
+        reap();
+        if records.iter().all(|r| !r.is_alive()) {
+            return true;
+        }
+        if started.elapsed() >= timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(3));
+    }
+}
