@@ -45,6 +45,9 @@ struct Keys {
     appendonly: Option<Spanned<bool>>,
     /// A memory limit (`"128mb"`).
     maxmemory: Option<Spanned<String>>,
+    /// What to evict at the limit (`"allkeys-lru"`); Redis's default is
+    /// `noeviction`, which makes writes fail instead.
+    maxmemory_policy: Option<Spanned<String>>,
     /// Server settings, passed as `--key value`.
     #[serde(default)]
     settings: BTreeMap<String, SettingValue>,
@@ -57,8 +60,21 @@ pub struct Redis {
     password: Option<String>,
     appendonly: Option<Spanned<bool>>,
     maxmemory: Option<String>,
+    maxmemory_policy: Option<String>,
     settings: Vec<(String, String)>,
 }
+
+/// The eviction policies Redis knows.
+const POLICIES: &[&str] = &[
+    "noeviction",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+];
 
 impl ServiceKind for RedisKind {
     fn name(&self) -> &'static str {
@@ -78,6 +94,19 @@ impl ServiceKind for RedisKind {
         if let Some(m) = &keys.maxmemory {
             check_memory_size(m)?;
         }
+        if let Some(p) = &keys.maxmemory_policy {
+            if !POLICIES.contains(&p.get_ref().as_str()) {
+                let hint = crate::suggest::did_you_mean(p.get_ref(), POLICIES.iter().copied())
+                    .unwrap_or_else(|| {
+                        format!("the policies are: {}", crate::suggest::list(POLICIES))
+                    });
+                return Err(SettingsError::at(
+                    p.span(),
+                    format!("`{}` is not an eviction policy", p.get_ref()),
+                )
+                .hint(hint));
+            }
+        }
         Ok(Arc::new(Redis {
             version: keys
                 .version
@@ -87,6 +116,7 @@ impl ServiceKind for RedisKind {
             password: keys.password,
             appendonly: keys.appendonly,
             maxmemory: keys.maxmemory.map(Spanned::into_inner),
+            maxmemory_policy: keys.maxmemory_policy.map(Spanned::into_inner),
             settings: keys.settings.into_iter().map(|(k, v)| (k, v.0)).collect(),
         }))
     }
@@ -130,6 +160,9 @@ impl Redis {
         ];
         if let Some(m) = &self.maxmemory {
             args.extend(["--maxmemory".to_string(), m.clone()]);
+        }
+        if let Some(p) = &self.maxmemory_policy {
+            args.extend(["--maxmemory-policy".to_string(), p.clone()]);
         }
         for (k, v) in &self.settings {
             args.extend([format!("--{k}"), v.clone()]);
