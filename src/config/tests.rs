@@ -248,6 +248,10 @@ fn kind_settings() {
         "error: `appendonly = true` needs `persist = true`\n --> /project/berth.toml:4:14\n  |\n4 | appendonly = true\n  |              ^^^^\n"
     );
     assert_eq!(
+        error("[services.cache]\nkind = \"redis\"\nmaxmemory_policy = \"allkeys-lrv\"\n"),
+        "error: `allkeys-lrv` is not an eviction policy\n --> /project/berth.toml:3:20\n  |\n3 | maxmemory_policy = \"allkeys-lrv\"\n  |                    ^^^^^^^^^^^^^\nhint: did you mean `allkeys-lru`?\n"
+    );
+    assert_eq!(
         error("[services.db]\nkind = \"postgres\"\nready_timeout = \"soon\"\n"),
         "error: `soon` is not a duration\n --> /project/berth.toml:3:17\n  |\n3 | ready_timeout = \"soon\"\n  |                 ^^^^^^\nhint: write a duration like `\"30s\"`, `\"500ms\"` or `\"2m\"`\n"
     );

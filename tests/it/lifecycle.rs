@@ -223,3 +223,28 @@ fn logs_prefix_lines_by_service() {
         describe(&bad)
     );
 }
+
+#[test]
+fn redis_memory_settings_reach_the_server() {
+    let s = Sandbox::new(
+        "name = \"mem\"\n[services.cache]\nkind = \"redis\"\nmaxmemory = \"64mb\"\nmaxmemory_policy = \"allkeys-lru\"\n[env.vars]\nREDIS_HOST = \"${cache.host}\"\nREDIS_PORT = \"${cache.port}\"\nREDIS_PASSWORD = \"${cache.password}\"\n",
+    );
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    assert_eq!(
+        redis_cli(&env, &["CONFIG", "GET", "maxmemory-policy"]),
+        "maxmemory-policy\nallkeys-lru"
+    );
+    // The same key from the environment wins over the file.
+    s.ok(&["down"]);
+    let out = s
+        .cmd(&["up"])
+        .env("BERTH_CACHE_MAXMEMORY_POLICY", "volatile-ttl")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        redis_cli(&env, &["CONFIG", "GET", "maxmemory-policy"]),
+        "maxmemory-policy\nvolatile-ttl"
+    );
+}
