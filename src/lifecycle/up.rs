@@ -160,9 +160,13 @@ pub fn up_with(
         match outcome {
             Outcome::Done((report, fingerprint)) => {
                 state.provisioned.insert(svc.name.clone(), fingerprint);
-                state
-                    .ready_ms
-                    .insert(svc.name.clone(), report.ready_in.as_millis() as u64);
+                // The time to ready of its last start: a service that was
+                // running keeps it (and a warm `up` writes no state).
+                if report.action != UpAction::AlreadyRunning {
+                    state
+                        .ready_ms
+                        .insert(svc.name.clone(), report.ready_in.as_millis() as u64);
+                }
                 reports.push(report);
             }
             Outcome::Skipped(because) => reporter.phase(&svc.name, Phase::Skipped { because }),

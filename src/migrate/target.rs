@@ -48,12 +48,13 @@ impl Target {
     }
 }
 
-/// A database error while migrating `service`.
+/// A database error while migrating `service`: the server's words are
+/// the cause.
 pub fn database_error(service: &str, e: postgres::Error) -> Error {
     Error::Migrate {
         service: service.to_string(),
-        message: pg::describe(&e),
+        message: "its database failed a request".into(),
         hint: None,
-        source: None,
+        source: cause(DatabaseError(e)),
     }
 }

@@ -307,9 +307,9 @@ impl Databases {
     fn error(&self, e: postgres::Error) -> Error {
         Error::Service {
             service: self.target.service.clone(),
-            message: pg::describe(&e),
+            message: "its server failed a request for test databases".into(),
             hint: None,
-            source: None,
+            source: cause(DatabaseError(e)),
         }
     }
 }

@@ -51,12 +51,22 @@ impl NativeRuntime {
     }
 
     fn binary(&self, service: &str, launch: &NativeLaunch) -> Result<Binary> {
-        let mut cache = self.binaries.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(b) = cache.get(service) {
-            return Ok(b.clone());
+        let cached = self
+            .binaries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(service)
+            .cloned();
+        if let Some(b) = cached {
+            return Ok(b);
         }
+        // Searched without the lock: services are checked in parallel, and
+        // a search runs the programs to ask their versions.
         let found = binaries::find(&launch.binary, service)?;
-        cache.insert(service.to_string(), found.clone());
+        self.binaries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(service.to_string(), found.clone());
         Ok(found)
     }
 
