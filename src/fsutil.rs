@@ -59,6 +59,47 @@ pub fn remove_dir(dir: &Path) -> Result<()> {
     }
 }
 
+/// Remove a directory tree so that a crash midway leaves it whole or gone,
+/// never half: it is renamed aside first (`.<name>.removing-<pid>`), then
+/// deleted. [`remove_leftovers`] finishes what a crash interrupted.
+pub fn remove_dir_atomically(dir: &Path) -> Result<()> {
+    if dir.is_symlink() {
+        return fs::remove_file(dir).context(|| format!("could not remove `{}`", dir.display()));
+    }
+    if !dir.exists() {
+        return Ok(());
+    }
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("dir");
+    let aside = parent.join(format!(
+        ".{name}{REMOVING}{}-{}",
+        std::process::id(),
+        unique()
+    ));
+    fs::rename(dir, &aside).context(|| format!("could not remove `{}`", dir.display()))?;
+    sync_dir(parent).context(|| format!("could not sync `{}`", parent.display()))?;
+    crate::kill_point::reached(|| format!("removing {name}"));
+    remove_dir(&aside)
+}
+
+/// What marks a directory being removed by [`remove_dir_atomically`].
+const REMOVING: &str = ".removing-";
+
+/// Delete what interrupted [`remove_dir_atomically`] calls left in `parent`.
+pub fn remove_leftovers(parent: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(REMOVING) {
+            remove_dir(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// The last `n` lines of a text file (empty when it cannot be read).
 pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
     let Ok(bytes) = fs::read(path) else {

@@ -172,6 +172,7 @@ pub fn save(root: &Path, lock: &ImageLock) -> Result<()> {
         message: format!("the lock did not serialize: {e}"),
     })?);
     let file = path(root);
+    crate::kill_point::reached(|| "lock:save".into());
     crate::fsutil::write_atomic(&file, text.as_bytes(), 0o644)
 }
 

@@ -26,6 +26,7 @@ mod events;
 mod fsutil;
 mod image_lock;
 mod interrupt;
+mod kill_point;
 mod kind;
 mod lifecycle;
 mod migrate;

@@ -64,6 +64,12 @@ impl StateDir {
         fsutil::create_dir(&owner_dir, 0o711)?;
         let target = owner_dir.join(format!("{name}-{}", &digest[..16]));
         fsutil::create_dir(&target, 0o711)?;
+        // A link whose directory is gone (a reboot emptied memory, or a
+        // reset was cut short) is made again.
+        if link.is_symlink() && !link.exists() {
+            std::fs::remove_file(link)
+                .context(|| format!("could not remove `{}`", link.display()))?;
+        }
         if !link.is_symlink() {
             if let Some(parent) = link.parent() {
                 std::fs::create_dir_all(parent)
@@ -82,13 +88,16 @@ impl StateDir {
 
     /// Delete the state directory. For an in-memory one, the directory the
     /// link points to goes too; a link to anywhere else is only unlinked.
+    /// Removal is crash-safe: a directory is renamed aside before it is
+    /// deleted, so a `reset` cut short never leaves half a data directory
+    /// for the next `up` to start.
     pub fn remove(&self) -> Result<()> {
         if let Ok(target) = std::fs::read_link(&self.root) {
             if target.starts_with(MEMORY_ROOT) {
-                fsutil::remove_dir(&target)?;
+                fsutil::remove_dir_atomically(&target)?;
             }
         }
-        fsutil::remove_dir(&self.root)
+        fsutil::remove_dir_atomically(&self.root)
     }
 
     pub fn exists(&self) -> bool {
@@ -99,6 +108,15 @@ impl StateDir {
         if let Some(parent) = self.root.parent() {
             std::fs::create_dir_all(parent)
                 .context(|| format!("could not create `{}`", parent.display()))?;
+            // What a removal cut short left beside the state directories.
+            fsutil::remove_leftovers(parent)?;
+        }
+        // An in-memory state directory whose memory was emptied: its link
+        // stays, and its directory is made again.
+        if let Ok(target) = std::fs::read_link(&self.root) {
+            if !self.root.exists() && target.starts_with(MEMORY_ROOT) {
+                fsutil::create_dir(&target, 0o711)?;
+            }
         }
         fsutil::create_dir(&self.root, 0o711)?;
         for sub in ["services", "run", "logs"] {

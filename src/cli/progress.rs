@@ -34,7 +34,7 @@ impl Progress {
     fn bar(&self, live: &MultiProgress, service: &str) -> ProgressBar {
         self.bars
             .lock()
-            .unwrap()
+            .unwrap_or_else(|p| p.into_inner())
             .entry(service.to_string())
             .or_insert_with(|| {
                 let bar = live.add(ProgressBar::new_spinner());
@@ -151,7 +151,10 @@ impl Reporter for Progress {
                         | Phase::Migrating { .. }
                         | Phase::Pulling { .. } = phase
                         {
-                            let mut last = self.last_wait_line.lock().unwrap();
+                            let mut last = self
+                                .last_wait_line
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner());
                             let due = last
                                 .get(service)
                                 .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
@@ -170,7 +173,7 @@ impl Reporter for Progress {
 
 impl Drop for Progress {
     fn drop(&mut self) {
-        for bar in self.bars.lock().unwrap().values() {
+        for bar in self.bars.lock().unwrap_or_else(|p| p.into_inner()).values() {
             if !bar.is_finished() {
                 bar.abandon();
             }

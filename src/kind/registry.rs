@@ -2,7 +2,7 @@
 
 use super::contract::ServiceKind;
 use super::generic::GenericKind;
-use super::postgres::PostgresKind;
+use super::postgres::settings::PostgresKind;
 use super::redis::RedisKind;
 
 static KINDS: &[&dyn ServiceKind] = &[&PostgresKind, &RedisKind, &GenericKind];

@@ -9,6 +9,7 @@ use crate::config::model::StackConfig;
 use crate::error::{Error, Result};
 use crate::events::{Phase, Reporter};
 use crate::interrupt::Interrupt;
+use crate::kill_point;
 use crate::plan::runtime_kind::RuntimeKind;
 use crate::runtime::contract::RunState;
 use crate::runtime::registry::Runtimes;
@@ -63,7 +64,9 @@ pub fn reset_with(
             reporter,
             "its data is deleted with the rest",
         )?;
+        kill_point::reached(|| "reset:remove state".into());
         dir.remove()?;
+        kill_point::reached(|| "reset:state removed".into());
     }
     let env_file = config.env_file();
     match std::fs::remove_file(&env_file) {
@@ -118,11 +121,13 @@ fn stop_all(
         if was_running {
             phase(Phase::Stopping);
         }
+        kill_point::reached(|| format!("{}:stop", svc.name));
         runtime.stop(&svc.plan)?;
         if was_running {
             phase(Phase::Stopped);
         }
         if wipe_all || !svc.persist {
+            kill_point::reached(|| format!("{}:wipe", svc.name));
             runtime.wipe(&svc.plan)?;
             if wipe_all {
                 phase(Phase::Wiped);

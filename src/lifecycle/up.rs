@@ -18,6 +18,7 @@ use crate::config::model::{PortSetting, StackConfig};
 use crate::error::{Error, Result};
 use crate::events::{Phase, Reporter};
 use crate::interrupt::Interrupt;
+use crate::kill_point;
 use crate::migrate::{self, runner::Outcome as Migrated};
 use crate::plan::runtime_kind::RuntimeKind;
 use crate::preflight::{ports, resources};
@@ -99,6 +100,7 @@ pub fn up_with(
 ) -> Result<(Stack, Vec<ServiceReport>)> {
     let began = Instant::now();
     let _lock = locking::lock(&config, &dir, "up", &options.interrupt, reporter)?;
+    kill_point::reached(|| "up:locked".into());
     let mut state = dir.load()?;
     let mut changed = settle(&config, &mut state)?;
     let pins = images::pins(&config, runtimes, options.locked, reporter)?;
@@ -143,6 +145,7 @@ pub fn up_with(
     }
     if changed {
         stack.dir.save(&state)?;
+        kill_point::reached(|| "up:state saved".into());
     }
     let saved = state.clone();
 
@@ -180,8 +183,10 @@ pub fn up_with(
         return Err(first);
     }
     if options.write_env {
+        kill_point::reached(|| "up:env file".into());
         envfile::write(&stack)?;
     }
+    kill_point::reached(|| "up:done".into());
     Ok((stack, reports))
 }
 
@@ -332,18 +337,23 @@ fn start_service(
                     return Err(Error::Interrupted);
                 }
                 phase(Phase::Starting);
-                match runtime.start(&svc.plan, &|| phase(Phase::Initializing))? {
+                kill_point::reached(|| format!("{}:start", svc.name));
+                let started = runtime.start(&svc.plan, &|| phase(Phase::Initializing))?;
+                kill_point::reached(|| format!("{}:started", svc.name));
+                match started {
                     Started::Initialized => UpAction::Initialized,
                     Started::Restarted => UpAction::Started,
                 }
             }
         };
         wait_ready(svc, runtime, &options.interrupt, &phase)?;
+        kill_point::reached(|| format!("{}:ready", svc.name));
         let fingerprint = provisioning_fingerprint(svc);
         if action == UpAction::Initialized || state.provisioned.get(&svc.name) != Some(&fingerprint)
         {
             phase(Phase::Provisioning);
             svc.provision()?;
+            kill_point::reached(|| format!("{}:provisioned", svc.name));
         }
         // Before dependents start: an app that depends on the database
         // finds its schema in place.

@@ -101,9 +101,8 @@ impl Plan {
                 .path
                 .as_ref()
                 .map_or(e.name.clone(), |p| crate::diagnostic::shown_path(p));
-            match e.state {
-                State::Changed => {
-                    let a = e.applied.as_ref().expect("a changed migration was applied");
+            match (e.state, &e.applied) {
+                (State::Changed, Some(a)) => {
                     out.push(format!(
                         "`{shown}` changed after it was applied on {}\n    recorded: {} ({})\n    now:      {} ({CHECKSUM_ALGORITHM})",
                         a.applied_at,
@@ -112,11 +111,11 @@ impl Plan {
                         e.checksum.as_deref().unwrap_or("")
                     ));
                 }
-                State::Missing => out.push(format!(
+                (State::Missing, _) => out.push(format!(
                     "`{}` (version {}) was applied but its file is gone",
                     e.name, e.version
                 )),
-                State::OutOfOrder if !allow_out_of_order => out.push(format!(
+                (State::OutOfOrder, _) if !allow_out_of_order => out.push(format!(
                     "`{shown}` is new but numbered below the last applied migration ({})",
                     self.last_applied().unwrap_or_default()
                 )),

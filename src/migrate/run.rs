@@ -18,6 +18,7 @@ use super::target::database_error;
 use super::{ledger, sql};
 use crate::diagnostic::shown_path;
 use crate::error::{Error, MigrationFailure};
+use crate::kill_point;
 use crate::source::{SourceFile, SourceLocation};
 
 /// Apply one migration and record it. In a transaction unless the file
@@ -61,6 +62,7 @@ pub fn apply(
         .map_err(db)?;
     // Each file starts from the session's defaults, as if run on its own:
     // a `SET search_path` in one migration does not leak into the next.
+    kill_point::reached(|| format!("{service}:commit {}", m.file.name));
     let finish = if m.no_transaction {
         "RESET ALL"
     } else {
@@ -91,6 +93,7 @@ pub fn seed(client: &mut Client, service: &str, seeds: &[SqlFile]) -> Result<(),
         client.batch_execute("RESET ALL").map_err(db)?;
     }
     ledger::mark_seeded(client).map_err(db)?;
+    kill_point::reached(|| format!("{service}:commit seeds"));
     client.batch_execute("COMMIT").map_err(db)
 }
 

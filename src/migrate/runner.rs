@@ -15,6 +15,7 @@ use super::target::{database_error, Target};
 use crate::error::{Error, IoContext, Result};
 use crate::events::{Event, Phase, Reporter};
 use crate::interrupt::Interrupt;
+use crate::kill_point;
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -62,7 +63,9 @@ pub fn migrate(target: &Target, options: &Options, reporter: &dyn Reporter) -> R
     let mut client = target.connect()?;
     lock(&mut client, target, reporter)?;
     let db = |e| database_error(&target.service, e);
+    kill_point::reached(|| format!("{}:migration lock", target.service));
     ledger::ensure(&mut client).map_err(db)?;
+    kill_point::reached(|| format!("{}:ledger", target.service));
     let applied = ledger::read(&mut client).map_err(db)?;
     let plan = plan::Plan::new(&migrations, &applied);
     integrity(target, &plan, options.allow_out_of_order)?;
@@ -70,11 +73,10 @@ pub fn migrate(target: &Target, options: &Options, reporter: &dyn Reporter) -> R
     let todo = plan.to_apply(options.allow_out_of_order);
     if !todo.is_empty() {
         let record = ledger::prepare_record(&mut client).map_err(db)?;
-        for (done, version) in todo.iter().enumerate() {
-            let m = migrations
-                .iter()
-                .find(|m| m.version == *version)
-                .expect("planned from these files");
+        let planned = todo
+            .iter()
+            .filter_map(|version| migrations.iter().find(|m| m.version == *version));
+        for (done, m) in planned.enumerate() {
             if options.interrupt.requested() {
                 return Err(Error::Interrupted);
             }

@@ -16,11 +16,13 @@ pub fn settle(config: &StackConfig, state: &mut State) -> Result<bool> {
         if svc.port == PortSetting::Auto && !state.ports.contains_key(&svc.name) {
             state.ports.insert(svc.name.clone(), free_port()?);
         }
-        if svc.settings.uses_password() && svc.settings.password().is_none() {
+        if svc.settings.uses_password()
+            && svc.settings.password().is_none()
+            && !state.passwords.contains_key(&svc.name)
+        {
             state
                 .passwords
-                .entry(svc.name.clone())
-                .or_insert_with(generate_password);
+                .insert(svc.name.clone(), generate_password()?);
         }
     }
     Ok(*state != before)

@@ -23,6 +23,7 @@ use super::owner;
 use crate::client::postgres::{self as pg, quote_ident, DatabaseError, Login};
 use crate::error::{cause, Error, Result};
 use crate::events::Silent;
+use crate::kill_point;
 use crate::kind::connection::url_escape;
 use crate::migrate::runner;
 use crate::migrate::target::Target;
@@ -92,7 +93,9 @@ impl Databases {
             ),
             None => format!("CREATE DATABASE {}", ident(&name)),
         };
+        kill_point::reached(|| format!("{}:db create", self.target.service));
         self.with_client(|c| c.batch_execute(&sql))?;
+        kill_point::reached(|| format!("{}:db created", self.target.service));
         Ok(self.info(&name))
     }
 
@@ -213,11 +216,13 @@ impl Databases {
         client
             .batch_execute(&format!("CREATE DATABASE {b}"))
             .map_err(db)?;
+        kill_point::reached(|| format!("{}:template begun", self.target.service));
         runner::migrate(
             &self.target.with_database(&building),
             &runner::Options::default(),
             &Silent,
         )?;
+        kill_point::reached(|| format!("{}:template migrated", self.target.service));
         // Only then does it get its name: a template is complete or absent.
         // No one may connect to it, or cloning it would fail.
         let t = ident(name);
@@ -227,6 +232,7 @@ impl Databases {
                  ALTER DATABASE {t} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
             ))
             .map_err(db)?;
+        kill_point::reached(|| format!("{}:template named", self.target.service));
         // Templates of earlier files are of no more use.
         let stale = client
             .query(

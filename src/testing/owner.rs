@@ -46,8 +46,10 @@ pub fn is_abandoned(name: &str) -> bool {
 }
 
 /// This process, as an owner.
-pub fn this_process() -> ProcessRecord {
-    ProcessRecord::of(std::process::id() as i32).expect("/proc shows this process")
+pub fn this_process() -> crate::error::Result<ProcessRecord> {
+    ProcessRecord::of(std::process::id() as i32).ok_or_else(|| crate::error::Error::Internal {
+        message: "this process's start time is not readable in `/proc`".into(),
+    })
 }
 
 #[cfg(test)]
@@ -56,7 +58,7 @@ mod tests {
 
     #[test]
     fn names_carry_their_owner() {
-        let me = this_process();
+        let me = this_process().unwrap();
         let name = next_name(me);
         assert_eq!(owner_of(&name), Some(me));
         assert!(!is_abandoned(&name));

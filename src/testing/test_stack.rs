@@ -173,7 +173,7 @@ impl TestStack {
     /// The same, from the postgres service `service`.
     pub fn database_of(&self, service: &str) -> Result<TestDatabase> {
         let databases = self.find(&self.databases, service, |d| d.service())?;
-        let info = databases.create(owner::this_process(), true)?;
+        let info = databases.create(owner::this_process()?, true)?;
         Ok(TestDatabase {
             info,
             databases: Arc::clone(databases),
@@ -198,7 +198,7 @@ impl TestStack {
             .map(|v| v.value)
             .unwrap_or_default();
         Ok(TestRedis {
-            prefix: format!("{}:", owner::next_name(owner::this_process())),
+            prefix: format!("{}:", owner::next_name(owner::this_process()?)),
             url,
             server: Arc::clone(server),
         })

@@ -5,13 +5,13 @@
 use super::generic::http_get;
 use super::*;
 
-const PG_IMAGE: &str = "berth-test/postgres:15";
-const REDIS_IMAGE: &str = "berth-test/redis:7";
+pub const PG_IMAGE: &str = "berth-test/postgres:15";
+pub const REDIS_IMAGE: &str = "berth-test/redis:7";
 const HTTPD_IMAGE: &str = "berth-test/httpd:1";
 
 /// Whether an engine answers; says so loudly when not. With an engine, the
 /// test images must exist (`scripts/test` builds them).
-fn engine() -> bool {
+pub fn engine() -> bool {
     let answers = Command::new("docker")
         .args(["info", "--format", "{{.ServerVersion}}"])
         .output()
@@ -45,7 +45,7 @@ fn stack(name: &str) -> String {
 }
 
 /// `docker ... --format` lines for this stack's objects of `kind`.
-fn objects(kind: &str, stack: &str) -> Vec<String> {
+pub fn objects(kind: &str, stack: &str) -> Vec<String> {
     let out = Command::new("docker")
         .args([kind, "ls", "-q"])
         .args(if kind == "container" {

@@ -8,6 +8,7 @@ mod architecture;
 mod concurrency;
 mod config_errors;
 mod containers;
+mod crash;
 mod envfile;
 mod generic;
 mod lifecycle;
@@ -53,7 +54,7 @@ impl Sandbox {
 
     /// `berth ARGS` in the project directory, with no terminal and none of
     /// the caller's `BERTH_*` variables.
-    pub fn cmd(&self, args: &[&str]) -> Command {
+    pub fn cmd(&self, args: &[&str]) -> Berth {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
         cmd.args(args).current_dir(self.path()).stdin(Stdio::null());
         for (k, _) in std::env::vars() {
@@ -61,7 +62,7 @@ impl Sandbox {
                 cmd.env_remove(k);
             }
         }
-        cmd
+        Berth(cmd)
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -87,6 +88,53 @@ impl Sandbox {
     pub fn env(&self, file: &str) -> BTreeMap<String, String> {
         let text = std::fs::read_to_string(self.path().join(file)).expect("env file exists");
         parse_env(&text)
+    }
+}
+
+/// A `berth` command of a test. Its output is checked for a panic: no
+/// input, however bad, may make berth panic, so every error path the tests
+/// take is also a check of that.
+pub struct Berth(Command);
+
+impl Berth {
+    pub fn env(
+        &mut self,
+        key: impl AsRef<std::ffi::OsStr>,
+        value: impl AsRef<std::ffi::OsStr>,
+    ) -> &mut Berth {
+        self.0.env(key, value);
+        self
+    }
+
+    pub fn stdout(&mut self, cfg: Stdio) -> &mut Berth {
+        self.0.stdout(cfg);
+        self
+    }
+
+    pub fn stderr(&mut self, cfg: Stdio) -> &mut Berth {
+        self.0.stderr(cfg);
+        self
+    }
+
+    pub fn output(&mut self) -> std::io::Result<Output> {
+        let out = self.0.output()?;
+        assert_no_panic(&out);
+        Ok(out)
+    }
+
+    /// Started, not waited for (the test kills it or waits itself).
+    pub fn spawn(&mut self) -> std::io::Result<std::process::Child> {
+        self.0.spawn()
+    }
+}
+
+pub fn assert_no_panic(out: &Output) {
+    for stream in [&out.stdout, &out.stderr] {
+        assert!(
+            !String::from_utf8_lossy(stream).contains("panicked"),
+            "berth panicked:\n{}",
+            describe(out)
+        );
     }
 }
 

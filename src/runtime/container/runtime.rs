@@ -26,6 +26,7 @@ use super::engine::{not_found, service_error, stack_error, Engine};
 use super::images::{short_id, Images};
 use super::naming::{Naming, LABEL_SERVICE, LABEL_STACK};
 use crate::error::{Error, Result};
+use crate::kill_point;
 use crate::plan::container::{ContainerLaunch, VolumeSource};
 use crate::plan::service_plan::{ServicePlan, LOOPBACK};
 use crate::runtime::contract::{
@@ -343,6 +344,7 @@ impl Runtime for ContainerRuntime {
         let docker = self.engine.docker(Some(service))?;
         let network = self.ensure_network(Some(service))?;
         let (mounts, created_any) = self.mounts(plan, launch)?;
+        kill_point::reached(|| format!("{service}:volumes"));
         // Without a volume there is nothing kept: every start initializes.
         let started = if !plan.persist
             || created_any
@@ -408,6 +410,7 @@ impl Runtime for ContainerRuntime {
         self.engine
             .block_on(docker.create_container(Some(options), body))
             .map_err(|e| service_error(service, "could not create its container", e))?;
+        kill_point::reached(|| format!("{service}:container created"));
         self.engine
             .block_on(docker.start_container(&name, None::<StartContainerOptions>))
             .map_err(|e| service_error(service, "could not start its container", e))?;
@@ -498,6 +501,7 @@ impl Runtime for ContainerRuntime {
             return Ok(());
         }
         self.stop_container(&plan.service)?;
+        kill_point::reached(|| format!("{}:container stopped", plan.service));
         // Keep its last words for `berth logs` before the container goes.
         let _ = self.log_file(&plan.service);
         self.remove_container(&plan.service)

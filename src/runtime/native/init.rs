@@ -4,6 +4,7 @@
 //! directory or a whole one. Leftovers are removed by the next start.
 
 use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -11,6 +12,7 @@ use super::binaries::Binary;
 use super::user::ServiceUser;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
+use crate::kill_point;
 use crate::plan::native::{Arg, InitStep, NativeLaunch};
 
 /// The prefix of interrupted initializations' directories.
@@ -31,6 +33,7 @@ pub fn initialize(
     fsutil::remove_dir(&tmp)?;
     fsutil::create_dir(&tmp, 0o700)?;
     user.own(&tmp)?;
+    kill_point::reached(|| format!("{service}:init begun"));
     let mut written = Vec::new();
     let result = (|| {
         for step in &launch.init {
@@ -50,8 +53,12 @@ pub fn initialize(
                     written.push(path);
                 }
                 InitStep::Run { program, args } => {
+                    kill_point::reached(|| format!("{service}:init run {program}"));
                     let args = resolve_args(args, &tmp, service_dir);
+                    // In a process group of its own: a Ctrl-C at the terminal
+                    // lets it finish, and berth stops after it.
                     let out = command(&bin.path(program), args, service_dir)
+                        .process_group(0)
                         .output()
                         .context(|| format!("could not run `{}`", bin.path(program).display()))?;
                     if !out.status.success() {
@@ -81,9 +88,11 @@ pub fn initialize(
         return Err(e);
     }
     sync_filesystem(&tmp)?;
+    kill_point::reached(|| format!("{service}:init synced"));
     let data = service_dir.join("data");
     std::fs::rename(&tmp, &data)
         .context(|| format!("could not move `{}` into place", tmp.display()))?;
+    kill_point::reached(|| format!("{service}:init in place"));
     fsutil::sync_dir(service_dir).context(|| format!("could not sync `{}`", service_dir.display()))
 }
 

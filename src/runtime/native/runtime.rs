@@ -21,6 +21,7 @@ use super::init::{self, resolve_args};
 use super::user::ServiceUser;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
+use crate::kill_point;
 use crate::plan::native::NativeLaunch;
 use crate::plan::service_plan::ServicePlan;
 use crate::plan::stop::StopSignal;
@@ -184,7 +185,9 @@ impl Runtime for NativeRuntime {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        self.clear_dir(&self.dir.service_dir(&plan.service), plan.stop_signal())
+        self.clear_dir(&self.dir.service_dir(&plan.service), plan.stop_signal())?;
+        // A wipe cut short left its service directory aside.
+        fsutil::remove_leftovers(&self.dir.root.join("services"))
     }
 
     fn start(&self, plan: &ServicePlan, on_init: &dyn Fn()) -> Result<Started> {
@@ -249,6 +252,7 @@ impl Runtime for NativeRuntime {
             .spawn()
             .context(|| format!("could not start `{}`", program.display()))?;
         let pid = child.id() as i32;
+        kill_point::reached(|| format!("{service}:spawned"));
         let record = ProcessRecord::of(pid).unwrap_or(ProcessRecord { pid, start_time: 0 });
         // The stop signal goes into the record too, so a server can be
         // stopped properly even after its service left the stack file.
@@ -306,6 +310,7 @@ impl Runtime for NativeRuntime {
         };
         let mut cmd = self.command(Path::new(program), args.to_vec(), &cwd);
         cmd.envs(launch.server.env.iter().map(|(k, v)| (k, v)))
+            .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = match cmd.spawn() {
@@ -358,6 +363,7 @@ impl Runtime for NativeRuntime {
         let service = plan.service.as_str();
         if let Some(record) = self.record(service).filter(ProcessRecord::is_alive) {
             stop_process(record, plan.stop_signal().number(), &|| self.reap(service));
+            kill_point::reached(|| format!("{service}:process stopped"));
         }
         if let Some(mut child) = self
             .children
@@ -377,7 +383,7 @@ impl Runtime for NativeRuntime {
 
     fn wipe(&self, plan: &ServicePlan) -> Result<()> {
         self.clear_leftovers(plan)?;
-        fsutil::remove_dir(&self.dir.service_dir(&plan.service))
+        fsutil::remove_dir_atomically(&self.dir.service_dir(&plan.service))
     }
 
     fn log_file(&self, service: &str) -> PathBuf {

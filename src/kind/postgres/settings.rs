@@ -1,4 +1,5 @@
-//! PostgreSQL.
+//! PostgreSQL's settings: its keys, connection values, probe, and how it
+//! runs.
 //!
 //! Natively: `initdb` with scram-sha-256 for every connection and the
 //! password from a 0600 file (never trust), then `postgres` listening on
@@ -9,20 +10,20 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
 use toml::de::DeValue;
 use toml::Spanned;
 
-use super::connection::{url_escape, ConnectionValue, MASK};
-use super::contract::{
+use super::provision::{self, Role, Wanted};
+use crate::client::endpoint::Endpoint;
+use crate::client::postgres::{self as pg, Login};
+use crate::error::Result;
+use crate::kind::connection::{url_escape, ConnectionValue, MASK};
+use crate::kind::contract::{
     KindSettings, ParseScope, ServiceContext, ServiceKind, SettingsError, SqlAccess,
 };
-use super::reading::{self, SettingValue, VersionConstraint};
-use crate::client::endpoint::Endpoint;
-use crate::client::postgres::{self as pg, quote_ident, quote_literal, DatabaseError, Login};
-use crate::error::{cause, Error, Result};
+use crate::kind::reading::{self, SettingValue, VersionConstraint};
 use crate::migrate::files::SqlDir;
 use crate::plan::container::{image_tag, ContainerLaunch};
 use crate::plan::native::{first_version, Arg, BinarySpec, InitStep, NativeLaunch, ServerSpec};
@@ -64,21 +65,6 @@ struct Keys {
     migrations: Option<String>,
     /// SQL seed data; default `seeds/<service>`.
     seeds: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Role {
-    name: String,
-    password: Option<String>,
-    #[serde(default = "yes")]
-    login: bool,
-    #[serde(default)]
-    superuser: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// One postgres service's settings.
@@ -169,20 +155,6 @@ impl Postgres {
             database,
         }
     }
-
-    fn fail(
-        ctx: &ServiceContext,
-        message: String,
-        e: Option<postgres::Error>,
-        hint: Option<String>,
-    ) -> Error {
-        Error::Provision {
-            service: ctx.name.to_string(),
-            message,
-            hint,
-            source: e.and_then(|e| cause(DatabaseError(e))),
-        }
-    }
 }
 
 impl KindSettings for Postgres {
@@ -259,102 +231,14 @@ impl KindSettings for Postgres {
     }
 
     fn provision(&self, ctx: &ServiceContext, at: &Endpoint) -> Result<()> {
-        let mut admin = pg::connect(at, &self.login(ctx, MAINTENANCE_DB), Duration::from_secs(5))
-            .map_err(|e| Self::fail(ctx, "could not connect".into(), Some(e), None))?;
-
-        for role in &self.roles {
-            let exists = !admin
-                .query("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role.name])
-                .map_err(|e| Self::fail(ctx, "could not list roles".into(), Some(e), None))?
-                .is_empty();
-            let mut options = vec![
-                if role.login { "LOGIN" } else { "NOLOGIN" }.to_string(),
-                if role.superuser {
-                    "SUPERUSER"
-                } else {
-                    "NOSUPERUSER"
-                }
-                .to_string(),
-            ];
-            if let Some(pw) = &role.password {
-                options.push(format!("PASSWORD {}", quote_literal(pw)));
-            }
-            let verb = if exists { "ALTER" } else { "CREATE" };
-            let sql = format!(
-                "{verb} ROLE {} WITH {}",
-                quote_ident(&role.name),
-                options.join(" ")
-            );
-            admin.batch_execute(&sql).map_err(|e| {
-                Self::fail(
-                    ctx,
-                    format!("could not {} role `{}`", verb.to_lowercase(), role.name),
-                    Some(e),
-                    None,
-                )
-            })?;
-        }
-
-        let mut wanted = vec![self.database.clone()];
-        wanted.extend(self.databases.iter().cloned());
-        for db in &wanted {
-            let exists = !admin
-                .query("SELECT 1 FROM pg_database WHERE datname = $1", &[db])
-                .map_err(|e| Self::fail(ctx, "could not list databases".into(), Some(e), None))?
-                .is_empty();
-            if !exists {
-                let sql = format!(
-                    "CREATE DATABASE {} OWNER {}",
-                    quote_ident(db),
-                    quote_ident(&self.user)
-                );
-                match admin.batch_execute(&sql) {
-                    Ok(()) => {}
-                    // Another berth created it in between: that is the goal.
-                    Err(e) if e.code() == Some(&postgres::error::SqlState::DUPLICATE_DATABASE) => {}
-                    Err(e) => {
-                        return Err(Self::fail(
-                            ctx,
-                            format!("could not create database `{db}`"),
-                            Some(e),
-                            None,
-                        ))
-                    }
-                }
-            }
-        }
-        drop(admin);
-
-        if !self.extensions.is_empty() {
-            let mut client =
-                pg::connect(at, &self.login(ctx, &self.database), Duration::from_secs(5)).map_err(
-                    |e| {
-                        Self::fail(
-                            ctx,
-                            format!("could not connect to database `{}`", self.database),
-                            Some(e),
-                            None,
-                        )
-                    },
-                )?;
-            for ext in &self.extensions {
-                let sql = format!("CREATE EXTENSION IF NOT EXISTS {}", quote_ident(ext));
-                if let Err(e) = client.batch_execute(&sql) {
-                    let hint = (e.code() == Some(&postgres::error::SqlState::UNDEFINED_FILE)
-                        || pg::describe(&e).contains("is not available"))
-                    .then(|| {
-                        format!("install the extension's package for this PostgreSQL (on Debian: `apt-get install postgresql-<major>-{ext}` or `postgresql-contrib`)")
-                    });
-                    return Err(Self::fail(
-                        ctx,
-                        format!("could not create extension `{ext}`"),
-                        Some(e),
-                        hint,
-                    ));
-                }
-            }
-        }
-        Ok(())
+        let wanted = Wanted {
+            user: &self.user,
+            database: &self.database,
+            databases: &self.databases,
+            extensions: &self.extensions,
+            roles: &self.roles,
+        };
+        provision::run(&wanted, ctx, at)
     }
 
     fn sql(&self, _: &ServiceContext) -> Option<SqlAccess> {
