@@ -45,6 +45,9 @@ mod time;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod testing;
 
 pub use error::{Error, ExitClass, MigrationFailure, Result};

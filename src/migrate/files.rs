@@ -193,7 +193,7 @@ pub fn checksum(normalized: &str) -> String {
 }
 
 /// `042_add_users.sql` → 42.
-fn version_of(name: &str) -> Option<i64> {
+pub fn version_of(name: &str) -> Option<i64> {
     let stem = name.strip_suffix(".sql")?;
     let (number, description) = stem.split_once('_')?;
     if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) || description.is_empty() {

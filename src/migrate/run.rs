@@ -191,7 +191,7 @@ fn failing_statement(
 }
 
 /// A server error position (1-based, in characters) as a byte offset.
-fn char_offset(text: &str, position: u32) -> Option<usize> {
+pub fn char_offset(text: &str, position: u32) -> Option<usize> {
     let index = (position as usize).checked_sub(1)?;
     text.char_indices()
         .map(|(i, _)| i)
