@@ -9,6 +9,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::fsutil;
+use crate::kind::connection::MASK;
 use crate::stack::resolved::Stack;
 use crate::template::Template;
 
@@ -18,7 +19,7 @@ pub enum Secrets {
     Show,
     /// `****` in place of secrets (`berth env`).
     Mask,
-    /// Secret variables left empty (`.env.example`).
+    /// Secrets left empty, and `****` in URLs (`.env.example`).
     Blank,
 }
 
@@ -55,15 +56,14 @@ pub fn variables(stack: &Stack, secrets: Secrets) -> Vec<Variable> {
                 let v = connections.get(svc)?.iter().find(|c| c.key == key)?;
                 secret |= v.secret;
                 Some(match secrets {
-                    Secrets::Show | Secrets::Blank => v.value.clone(),
+                    Secrets::Show => v.value.clone(),
                     Secrets::Mask => v.masked.clone(),
+                    // A secret alone is left empty to fill in; a URL keeps
+                    // its shape, `****` where its password goes.
+                    Secrets::Blank if v.masked == MASK => String::new(),
+                    Secrets::Blank => v.masked.clone(),
                 })
             });
-            let value = if secret && secrets == Secrets::Blank {
-                String::new()
-            } else {
-                value
-            };
             Variable {
                 name,
                 value,
@@ -92,9 +92,11 @@ pub fn write(stack: &Stack) -> Result<bool> {
     write_if_changed(&stack.config.env_file(), &text, 0o600)
 }
 
-/// Write a `.env.example`: the same variables with secrets left empty.
+/// Write a `.env.example`: the same variables with secrets left empty. It
+/// reads the same whether or not the stack has been up (see
+/// [`Stack::as_example`]), so it can be committed and checked.
 pub fn write_example(stack: &Stack, path: &Path) -> Result<bool> {
-    let vars = variables(stack, Secrets::Blank);
+    let vars = variables(&stack.as_example(), Secrets::Blank);
     let text = render(stack, &vars, "Example written");
     write_if_changed(path, &text, 0o644)
 }

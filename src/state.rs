@@ -169,7 +169,8 @@ pub struct State {
     /// Ports chosen for `port = "auto"`, by service.
     #[serde(default)]
     pub ports: BTreeMap<String, u16>,
-    /// Generated passwords, by service.
+    /// Generated secrets: a service's password under its name, its other
+    /// secrets as `service.name` (see `secret::state_key`).
     #[serde(default)]
     pub passwords: BTreeMap<String, String>,
     /// A fingerprint of the setup last provisioned, by service, so that an

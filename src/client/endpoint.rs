@@ -3,6 +3,21 @@
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// What a URL component keeps as it is: RFC 3986's unreserved characters.
+const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encode a URL component: a user, a password, a database name, a
+/// path segment.
+pub fn url_escape(text: &str) -> String {
+    utf8_percent_encode(text, RESERVED).to_string()
+}
+
 /// A host and port: `127.0.0.1:5438` from the host, `db:5432` from another
 /// container on the stack's network.
 #[derive(Debug, Clone, PartialEq, Eq)]

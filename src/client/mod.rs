@@ -12,4 +12,6 @@ pub mod endpoint;
 pub mod http;
 pub mod postgres;
 pub mod redis;
+pub mod s3;
+pub mod scram;
 pub mod tcp;

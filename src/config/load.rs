@@ -11,7 +11,7 @@ use super::model::{LoadOptions, Override, PortSetting, StackConfig, FILE_NAME};
 use super::names::{check_stack_name, from_directory};
 use super::origin::Origins;
 use super::service::{self, Scope};
-use super::{env_section, graph, references};
+use super::{env_section, graph, links, references};
 use crate::error::{Error, IoContext, Result};
 use crate::plan::runtime_kind::RuntimeKind;
 use crate::source::SourceFile;
@@ -145,6 +145,7 @@ fn resolve(
         env_values = rest;
         services.push(service::read(&scope, section, &mut mine)?);
     }
+    links::resolve(&origins, &mut services)?;
     let (mut env, env_templates) = env_section::read(&origins, doc.env.take())?;
     references::check(&origins, &services, &env_templates)?;
     graph::check_cycles(&origins, &services)?;

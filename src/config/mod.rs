@@ -12,6 +12,7 @@ pub mod document;
 pub mod env_section;
 pub mod graph;
 pub mod layers;
+pub mod links;
 pub mod load;
 pub mod model;
 pub mod names;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::kind::contract::KindSettings;
+use crate::kind::contract::{KindSettings, Links};
 use crate::plan::runtime_kind::RuntimeKind;
 use crate::source::{SourceFile, Span};
 use crate::template::Template;
@@ -48,6 +48,8 @@ pub struct ServiceConfig {
     /// The services this one waits for, with where each is named.
     pub depends_on: Vec<(String, Span)>,
     pub settings: Arc<dyn KindSettings>,
+    /// The services its kind works with, by link key (resolved and checked).
+    pub links: Links,
     /// Where the service's table starts, for errors about the service.
     pub span: Span,
     /// The environment variable that set `port`, if one did.

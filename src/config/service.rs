@@ -15,7 +15,7 @@ use super::model::{PortSetting, ServiceConfig, DEFAULT_READY_TIMEOUT};
 use super::names::check_service_name;
 use super::origin::Origins;
 use crate::error::{Error, Result};
-use crate::kind::contract::{ParseScope, ServiceKind, SettingsError, SharedSettings};
+use crate::kind::contract::{Links, ParseScope, ServiceKind, SettingsError, SharedSettings};
 use crate::kind::reading;
 use crate::kind::registry;
 use crate::plan::runtime_kind::RuntimeKind;
@@ -259,6 +259,7 @@ fn read_once(scope: &Scope, section: &Section<'_>) -> Result<ServiceConfig, Fail
             .and_then(|p| origins.var_at(&p.span()))
             .map(|(var, _)| var.to_string()),
         settings,
+        links: Links::new(),
         span: name_span,
     })
 }

@@ -115,7 +115,7 @@ fn environment_variables_set_any_key_with_the_type_it_needs() {
     assert_eq!(db.port, PortSetting::Fixed(5001), "the explicit name wins");
     assert_eq!(db.port_from_env.as_deref(), Some("APP_PG_PORT"));
     assert_eq!(
-        db.settings.password(),
+        db.settings.secrets()[0].configured.as_deref(),
         Some("12345"),
         "a number read as the text it is"
     );
@@ -209,7 +209,7 @@ fn kinds_names_and_keys_that_do_not_fit() {
     );
     assert_eq!(
         error("[services.db]\nport = 1\n"),
-        "error: service `db` has no `kind`\n --> /project/berth.toml:1:11\n  |\n1 | [services.db]\n  |           ^^\nhint: add `kind = \"...\"` to `[services.db]`; the kinds are: `postgres`, `redis`, `generic`\n"
+        "error: service `db` has no `kind`\n --> /project/berth.toml:1:11\n  |\n1 | [services.db]\n  |           ^^\nhint: add `kind = \"...\"` to `[services.db]`; the kinds are: `postgres`, `redis`, `s3`, `pgbouncer`, `generic`\n"
     );
     assert_eq!(
         error("[services.db]\nkind = \"postgres\"\nmaxmemory = \"1gb\"\n"),
@@ -395,5 +395,77 @@ fn options_from_the_command_line() {
     assert_eq!(
         error_with(text, &name, &[]),
         "error: `CI 1` is not a valid stack name: use up to 48 lower-case letters, digits, `-` and `_`, starting with a letter or digit\n"
+    );
+}
+
+#[test]
+fn object_store_settings() {
+    let c = parse("[services.files]\nkind = \"s3\"\nbuckets = [\"uploads\", { name = \"media\", public = true }]\n");
+    assert!(
+        c.services[0].persist,
+        "an object store keeps its data by default"
+    );
+    assert_eq!(
+        error("[services.files]\nkind = \"s3\"\nbuckets = [\"Uploads\"]\n"),
+        "error: `Uploads` is not a valid bucket name: it may hold only lower-case letters, digits, `.` and `-`\n --> /project/berth.toml:3:12\n  |\n3 | buckets = [\"Uploads\"]\n  |            ^^^^^^^^^\nhint: S3 bucket names are 3 to 63 lower-case letters, digits, `.` and `-`\n"
+    );
+    assert_eq!(
+        error("[services.files]\nkind = \"s3\"\nbuckets = [\"my_files\"]\n"),
+        "error: `my_files` is not a valid bucket name: it may hold only lower-case letters, digits, `.` and `-`\n --> /project/berth.toml:3:12\n  |\n3 | buckets = [\"my_files\"]\n  |            ^^^^^^^^^^\nhint: S3 bucket names are 3 to 63 lower-case letters, digits, `.` and `-`\n"
+    );
+    assert_eq!(
+        error("[services.files]\nkind = \"s3\"\nbuckets = [\"uploads\", { name = \"uploads\", public = true }]\n"),
+        "error: bucket `uploads` is listed twice\n --> /project/berth.toml:3:23\n  |\n3 | buckets = [\"uploads\", { name = \"uploads\", public = true }]\n  |                       ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+    );
+    assert_eq!(
+        error("[services.files]\nkind = \"s3\"\nbuckets = [{ name = \"media\", publik = true }]\n"),
+        "error: unknown field `publik`, expected one of `name`, `public`, `cors`\n --> /project/berth.toml:3:30\n  |\n3 | buckets = [{ name = \"media\", publik = true }]\n  |                              ^^^^^^\n"
+    );
+    assert_eq!(
+        error("[services.files]\nkind = \"s3\"\nbuckets = [42]\n"),
+        "error: invalid type: integer `42`, expected a bucket name, or a table like `{ name = \"uploads\", public = true }`\n --> /project/berth.toml:3:12\n  |\n3 | buckets = [42]\n  |            ^^\n"
+    );
+    assert_eq!(
+        error("[services.files]\nkind = \"s3\"\nsecret_key = \"short\"\n"),
+        "error: the secret key must be at least 8 characters long\n --> /project/berth.toml:3:14\n  |\n3 | secret_key = \"short\"\n  |              ^^^^^^^\nhint: MinIO refuses shorter ones; leave the key out and berth generates one\n"
+    );
+}
+
+#[test]
+fn a_pooler_needs_one_postgres_upstream() {
+    let c = parse("[services.db]\nkind = \"postgres\"\n[services.pool]\nkind = \"pgbouncer\"\n");
+    let pool = &c.services[1];
+    assert_eq!(
+        pool.links.get("upstream").map(String::as_str),
+        Some("db"),
+        "the only postgres"
+    );
+    assert!(
+        pool.depends_on.iter().any(|(d, _)| d == "db"),
+        "it starts after its upstream"
+    );
+    assert_eq!(
+        error("[services.db]\nkind = \"postgres\"\n[services.pool]\nkind = \"pgbouncer\"\nupstream = \"dv\"\n"),
+        "error: `upstream` of service `pool` names unknown service `dv`\n --> /project/berth.toml:5:12\n  |\n5 | upstream = \"dv\"\n  |            ^^^^\nhint: did you mean `db`?\n"
+    );
+    assert_eq!(
+        error("[services.cache]\nkind = \"redis\"\n[services.pool]\nkind = \"pgbouncer\"\nupstream = \"cache\"\n"),
+        "error: `upstream` of service `pool` must be a postgres service, and `cache` is a redis service\n --> /project/berth.toml:5:12\n  |\n5 | upstream = \"cache\"\n  |            ^^^^^^^\nhint: the stack has no postgres service; add one\n"
+    );
+    assert_eq!(
+        error("[services.cache]\nkind = \"redis\"\n[services.pool]\nkind = \"pgbouncer\"\n"),
+        "error: service `pool` needs a postgres service (its `upstream`), and the stack has none\n --> /project/berth.toml:3:11\n  |\n3 | [services.pool]\n  |           ^^^^\nhint: add a postgres service to the stack\n"
+    );
+    assert_eq!(
+        error("[services.a]\nkind = \"postgres\"\n[services.b]\nkind = \"postgres\"\n[services.pool]\nkind = \"pgbouncer\"\n"),
+        "error: service `pool` needs a postgres service, and the stack has several: `a`, `b`\n --> /project/berth.toml:5:11\n  |\n5 | [services.pool]\n  |           ^^^^\nhint: say which with `upstream = \"...\"` in `[services.pool]`\n"
+    );
+    assert_eq!(
+        error("[services.db]\nkind = \"postgres\"\n[services.pool]\nkind = \"pgbouncer\"\npool_mode = \"transactions\"\n"),
+        "error: `transactions` is not a pool mode\n --> /project/berth.toml:5:13\n  |\n5 | pool_mode = \"transactions\"\n  |             ^^^^^^^^^^^^^^\nhint: did you mean `transaction`?\n"
+    );
+    assert_eq!(
+        error("[services.db]\nkind = \"postgres\"\n[services.pool]\nkind = \"pgbouncer\"\npool_size = 0\n"),
+        "error: `pool_size` must be at least 1\n --> /project/berth.toml:5:13\n  |\n5 | pool_size = 0\n  |             ^\n"
     );
 }

@@ -37,17 +37,3 @@ impl ConnectionValue {
         }
     }
 }
-
-/// Percent-encode a URL userinfo or path component (a user, a password, a
-/// database name).
-pub fn url_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}

@@ -1,6 +1,7 @@
 //! What a kind provides: a parser for its keys ([`ServiceKind`]) and, per
 //! service, settings that know how the kind behaves ([`KindSettings`]).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -89,13 +90,55 @@ pub struct SharedSettings<'a> {
     pub image: Option<&'a str>,
 }
 
+/// A secret a kind needs: set in the stack file, or generated once and kept
+/// in the stack's state (mode 0600).
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub name: &'static str,
+    /// What the stack file sets, if anything.
+    pub configured: Option<String>,
+    pub form: SecretForm,
+}
+
+/// What a generated secret looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretForm {
+    /// 24 letters and digits: safe in URLs, shells and config files.
+    Password,
+    /// 20 upper-case letters and digits, like an S3 access key id.
+    AccessKey,
+    /// 16 random bytes, base64 (a salt).
+    Salt,
+}
+
+/// A service's secrets, by name.
+pub type Secrets = BTreeMap<&'static str, String>;
+
+/// A service a kind works with (a pooler's upstream database): named by a
+/// key of the stack file, or the stack's only service of `kind`.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub key: &'static str,
+    /// The service the stack file names, with where.
+    pub named: Option<(String, Span)>,
+    /// The kind the linked service must be.
+    pub kind: &'static str,
+}
+
+/// Linked services' names, by key.
+pub type Links = BTreeMap<&'static str, String>;
+
 /// What the stack settled for one service, and how it sees the others.
 pub struct ServiceContext<'a> {
     pub name: &'a str,
     /// On the host's loopback (0 before the first `up` chose it).
     pub port: u16,
-    /// The configured or generated password, for kinds that use one.
+    /// The secret named `password`, for kinds that log in with one.
     pub password: Option<&'a str>,
+    /// Every secret of the service (see [`KindSettings::secrets`]).
+    pub secrets: &'a Secrets,
+    /// The services it is linked to (see [`KindSettings::links`]).
+    pub links: &'a Links,
     pub persist: bool,
     /// The stack file's directory.
     pub root: &'a Path,
@@ -104,6 +147,16 @@ pub struct ServiceContext<'a> {
 }
 
 impl ServiceContext<'_> {
+    pub fn secret(&self, name: &str) -> Option<&str> {
+        self.secrets.get(name).map(String::as_str)
+    }
+
+    /// A connection value of the service linked as `link`, as this service
+    /// reaches it.
+    pub fn linked(&self, link: &str, key: &str) -> Option<String> {
+        (self.lookup)(self.links.get(link)?, key)
+    }
+
     /// A template with its `${service.key}` references filled in.
     pub fn render(&self, template: &Template) -> String {
         template.render(|service, key| (self.lookup)(service, key))
@@ -126,6 +179,14 @@ pub struct KeyValueAccess {
     pub password: Option<String>,
 }
 
+/// How the testing library reaches a kind that speaks S3.
+#[derive(Debug, Clone)]
+pub struct ObjectStoreAccess {
+    pub region: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
 /// One service's kind-specific settings, and what the kind does with them.
 pub trait KindSettings: Send + Sync + std::fmt::Debug {
     /// The kind's name (`postgres`).
@@ -137,15 +198,15 @@ pub trait KindSettings: Send + Sync + std::fmt::Debug {
     /// Whether the service keeps its data unless `persist` says otherwise.
     fn persists_by_default(&self) -> bool;
 
-    /// Whether the kind logs in with a password; one is generated (and
-    /// kept) when the stack file sets none.
-    fn uses_password(&self) -> bool {
-        false
+    /// The secrets the kind needs (a `password` is what it logs in with).
+    fn secrets(&self) -> Vec<Secret> {
+        Vec::new()
     }
 
-    /// The password the stack file sets.
-    fn password(&self) -> Option<&str> {
-        None
+    /// The services it works with; each must exist and be of its kind, and
+    /// starts first.
+    fn links(&self) -> Vec<Link> {
+        Vec::new()
     }
 
     /// Rules across the kind's keys and the shared ones (the runtime, the
@@ -192,6 +253,21 @@ pub trait KindSettings: Send + Sync + std::fmt::Debug {
         String::new()
     }
 
+    /// Load seed data other than SQL (which the migration runner loads):
+    /// files into buckets, say. Like SQL seeds, they load once into what
+    /// is new to berth (the kind marks what it seeded, in the data itself,
+    /// so a run cut short loads them next time), and again on `berth seed`
+    /// (`again`). Returns what was loaded, for people.
+    fn seed(&self, _ctx: &ServiceContext, _at: &Endpoint, _again: bool) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// Where the seed files [`KindSettings::seed`] loads are, for kinds
+    /// that have them.
+    fn seed_dir(&self) -> Option<&Path> {
+        None
+    }
+
     /// For kinds that take SQL migrations: the login and directories.
     fn sql(&self, _ctx: &ServiceContext) -> Option<SqlAccess> {
         None
@@ -199,6 +275,11 @@ pub trait KindSettings: Send + Sync + std::fmt::Debug {
 
     /// For kinds that speak the Redis protocol: how tests reach them.
     fn key_value(&self, _ctx: &ServiceContext) -> Option<KeyValueAccess> {
+        None
+    }
+
+    /// For kinds that speak S3: how tests reach them.
+    fn object_store(&self, _ctx: &ServiceContext) -> Option<ObjectStoreAccess> {
         None
     }
 

@@ -105,7 +105,8 @@ impl ServiceKind for GenericKind {
                 let mut text = arg.get_ref().clone();
                 // A program given as a relative path is found from the stack file.
                 if i == 0 && (text.starts_with("./") || text.starts_with("../")) {
-                    text = scope.root.join(&text).display().to_string();
+                    let relative = text.strip_prefix("./").unwrap_or(&text);
+                    text = scope.root.join(relative).display().to_string();
                 }
                 command.push(template("command", arg, &text)?);
             }
@@ -338,6 +339,7 @@ impl KindSettings for Generic {
                 files: Vec::new(),
                 stop_signal: StopSignal::Terminate,
             },
+            alternative: None,
         }
     }
 
@@ -351,6 +353,7 @@ impl KindSettings for Generic {
             extra_ports: self.extra_ports.clone(),
             data_path: None,
             volumes: self.volumes.clone(),
+            files: Vec::new(),
             stop_signal: StopSignal::Terminate,
             health: self
                 .exec_probe()

@@ -11,8 +11,10 @@
 pub mod connection;
 pub mod contract;
 pub mod generic;
+pub mod pgbouncer;
 pub mod postgres;
 pub mod reading;
 pub mod ready;
 pub mod redis;
 pub mod registry;
+pub mod s3;

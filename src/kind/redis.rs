@@ -14,12 +14,13 @@ use serde::Deserialize;
 use toml::de::DeValue;
 use toml::Spanned;
 
-use super::connection::{url_escape, ConnectionValue, MASK};
+use super::connection::{ConnectionValue, MASK};
 use super::contract::{
-    KeyValueAccess, KindSettings, ParseScope, ServiceContext, ServiceKind, SettingsError,
-    SharedSettings,
+    KeyValueAccess, KindSettings, ParseScope, Secret, SecretForm, ServiceContext, ServiceKind,
+    SettingsError, SharedSettings,
 };
 use super::reading::{self, SettingValue, VersionConstraint};
+use crate::client::endpoint::url_escape;
 use crate::client::endpoint::Endpoint;
 use crate::plan::container::{image_tag, ContainerLaunch};
 use crate::plan::native::{first_version, Arg, BinarySpec, NativeLaunch, ServerSpec};
@@ -184,12 +185,12 @@ impl KindSettings for Redis {
         false
     }
 
-    fn uses_password(&self) -> bool {
-        true
-    }
-
-    fn password(&self) -> Option<&str> {
-        self.password.as_deref()
+    fn secrets(&self) -> Vec<Secret> {
+        vec![Secret {
+            name: "password",
+            configured: self.password.clone(),
+            form: SecretForm::Password,
+        }]
     }
 
     fn validate(&self, shared: &SharedSettings) -> Result<(), SettingsError> {
@@ -270,6 +271,7 @@ impl KindSettings for Redis {
             },
             init: Vec::new(),
             server: ServerSpec { program: "redis-server".into(), args, env: Vec::new(), cwd: None, files: vec![("redis.conf", conf)], stop_signal: StopSignal::Terminate },
+            alternative: None,
         }
     }
 
@@ -295,6 +297,7 @@ impl KindSettings for Redis {
             extra_ports: Vec::new(),
             data_path: Some("/data"),
             volumes: Vec::new(),
+            files: Vec::new(),
             stop_signal: StopSignal::Terminate,
             health: Some(vec!["CMD-SHELL".into(), health]),
         }

@@ -2,10 +2,18 @@
 
 use super::contract::ServiceKind;
 use super::generic::GenericKind;
+use super::pgbouncer::PgBouncerKind;
 use super::postgres::settings::PostgresKind;
 use super::redis::RedisKind;
+use super::s3::settings::S3Kind;
 
-static KINDS: &[&dyn ServiceKind] = &[&PostgresKind, &RedisKind, &GenericKind];
+static KINDS: &[&dyn ServiceKind] = &[
+    &PostgresKind,
+    &RedisKind,
+    &S3Kind,
+    &PgBouncerKind,
+    &GenericKind,
+];
 
 pub fn lookup(name: &str) -> Option<&'static dyn ServiceKind> {
     KINDS.iter().copied().find(|k| k.name() == name)

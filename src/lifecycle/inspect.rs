@@ -92,60 +92,94 @@ pub fn run_states(stack: &Stack) -> Result<Vec<(String, RunState)>> {
 /// The databases `berth migrate` works on: every service that takes
 /// migrations, or only `only`. Each with whether its service is running.
 pub fn migration_targets(stack: &Stack, only: Option<&str>) -> Result<Vec<(Target, bool)>> {
-    let takes: Vec<(&Service, Target)> = stack
+    let taking = Taking {
+        what: "migrations",
+        which: "migrations apply to `postgres` services",
+    };
+    choose(stack, only, &taking, |s| s.migration_target())
+}
+
+/// What `berth seed` loads seed files into.
+pub enum SeedTarget {
+    /// A database: its SQL seed files.
+    Sql(Target),
+    /// A service whose kind loads files of its own (an object store's).
+    Files(Box<Service>),
+}
+
+/// What `berth seed` works on: every service that takes seed files, or
+/// only `only`. Each with whether its service is running.
+pub fn seed_targets(stack: &Stack, only: Option<&str>) -> Result<Vec<(SeedTarget, bool)>> {
+    let taking = Taking {
+        what: "seed files",
+        which: "`postgres` services take SQL seeds, `s3` services files for their buckets",
+    };
+    choose(stack, only, &taking, |s| match s.migration_target() {
+        Some(target) => Some(SeedTarget::Sql(target)),
+        None => s
+            .settings
+            .seed_dir()
+            .map(|_| SeedTarget::Files(Box::new(s.clone()))),
+    })
+}
+
+/// What a command works on, for its error messages.
+struct Taking {
+    what: &'static str,
+    which: &'static str,
+}
+
+/// The services `pick` takes something from (all, or `only`), each with
+/// whether it is running.
+fn choose<T>(
+    stack: &Stack,
+    only: Option<&str>,
+    taking: &Taking,
+    pick: impl Fn(&Service) -> Option<T>,
+) -> Result<Vec<(T, bool)>> {
+    let what = taking.what;
+    let mut takers: Vec<(&Service, T)> = stack
         .services
         .iter()
-        .filter_map(|s| Some((s, s.migration_target()?)))
+        .filter_map(|s| Some((s, pick(s)?)))
         .collect();
-    let names = || {
-        let names: Vec<&str> = takes.iter().map(|(s, _)| s.name.as_str()).collect();
-        if names.is_empty() {
+    if let Some(name) = only {
+        let names: Vec<&str> = takers.iter().map(|(s, _)| s.name.as_str()).collect();
+        let names = if names.is_empty() {
             "(none)".to_string()
         } else {
             list(&names)
-        }
-    };
-    let chosen: Vec<(&Service, Target)> = match only {
-        None => takes.clone(),
-        Some(name) => match stack.service(name) {
-            Some(s) => match takes.iter().find(|(t, _)| t.name == name) {
-                Some(found) => vec![found.clone()],
-                None => {
-                    return Err(Error::usage(
-                        format!(
-                            "service `{name}` is a {} service, which takes no migrations",
-                            s.kind()
-                        ),
-                        Some(format!("the services with migrations are: {}", names())),
-                    ))
-                }
-            },
-            None => {
-                return Err(Error::usage(
-                    format!("no service `{name}` in stack `{}`", stack.name()),
-                    Some(format!("the services with migrations are: {}", names())),
-                ))
-            }
-        },
-    };
-    if chosen.is_empty() {
-        return Err(Error::usage(
-            format!(
-                "stack `{}` has no service that takes migrations",
-                stack.name()
+        };
+        let message = match stack.service(name) {
+            Some(s) => format!(
+                "service `{name}` is a {} service, which takes no {what}",
+                s.kind()
             ),
-            Some("migrations apply to `postgres` services".into()),
+            None => format!("no service `{name}` in stack `{}`", stack.name()),
+        };
+        takers.retain(|(s, _)| s.name == name);
+        if takers.is_empty() {
+            return Err(Error::usage(
+                message,
+                Some(format!("the services with {what} are: {names}")),
+            ));
+        }
+    }
+    if takers.is_empty() {
+        return Err(Error::usage(
+            format!("stack `{}` has no service that takes {what}", stack.name()),
+            Some(taking.which.into()),
         ));
     }
     let runtimes = Runtimes::new(stack.name(), &stack.dir);
-    chosen
+    takers
         .into_iter()
-        .map(|(s, target)| {
+        .map(|(s, taken)| {
             let running = matches!(
                 runtimes.of(&s.plan)?.state(&s.plan)?,
                 RunState::Running { .. }
             );
-            Ok((target, running))
+            Ok((taken, running))
         })
         .collect()
 }

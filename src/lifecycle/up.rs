@@ -1,6 +1,7 @@
 //! `berth up`: lock, settle ports and passwords, preflight, start in
 //! dependency order (independent services in parallel), wait for each over
-//! its own protocol, provision, migrate and seed, write the env file.
+//! its own protocol, provision, migrate and seed (SQL, and files into
+//! buckets), write the env file.
 //!
 //! Every step is safe to repeat, so an `up` cut short by Ctrl-C, a crash or
 //! a SIGKILL is completed by the next `up`; on a running stack `up` only
@@ -53,6 +54,10 @@ pub struct ServiceReport {
     /// What migrating did, for services that take migrations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrations: Option<Migrated>,
+    /// Seed files loaded other than SQL (`bucket/key` for object stores):
+    /// only into what is new to berth.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seeded: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -368,6 +373,12 @@ fn start_service(
             )?),
             _ => None,
         };
+        // Cheap when there is nothing new: the kind looks for its mark of
+        // having seeded only where there are seed files.
+        let seeded = match options.migrate {
+            true => svc.seed(false)?,
+            false => Vec::new(),
+        };
         let ready_in = began.elapsed();
         phase(Phase::Ready { elapsed: ready_in });
         Ok((
@@ -379,6 +390,7 @@ fn start_service(
                 action,
                 ready_in,
                 migrations,
+                seeded,
             },
             fingerprint,
         ))
@@ -396,11 +408,10 @@ fn start_service(
 /// digest is SHA-256 (stable across builds), not a hasher of the standard
 /// library's.
 fn provisioning_fingerprint(svc: &Service) -> String {
-    let text = format!(
-        "{}\n{}\npassword {}\n",
-        svc.kind(),
-        svc.settings.provisioning(),
-        svc.password.as_deref().unwrap_or("")
-    );
+    let mut text = format!("{}\n{}", svc.kind(), svc.settings.provisioning());
+    // Secrets too: a new password or salt is set by provisioning.
+    for (name, value) in &svc.secrets {
+        text.push_str(&format!("{name} {value}\n"));
+    }
     digest::sha256_hex(text.as_bytes())[..16].to_string()
 }

@@ -24,6 +24,9 @@ pub struct ContainerLaunch {
     pub data_path: Option<&'static str>,
     /// More named volumes and bind mounts (generic services).
     pub volumes: Vec<Volume>,
+    /// Files put into the container before it starts (configuration the
+    /// image reads).
+    pub files: Vec<ContainerFile>,
     pub stop_signal: StopSignal,
     /// An engine health check in the engine's form (`["CMD-SHELL", "..."]`),
     /// so `docker ps` shows health; berth itself never waits on it.
@@ -35,6 +38,15 @@ impl ContainerLaunch {
     pub fn image_to_run(&self) -> &str {
         self.pinned.as_deref().unwrap_or(&self.image)
     }
+}
+
+/// A file put into a container before it starts.
+#[derive(Debug, Clone)]
+pub struct ContainerFile {
+    /// Absolute, inside the container.
+    pub path: String,
+    pub contents: String,
+    pub mode: u32,
 }
 
 /// `"HOST:CONTAINER"`: an extra port published on loopback.

@@ -85,6 +85,16 @@ pub struct NativeLaunch {
     pub binary: BinarySpec,
     pub init: Vec<InitStep>,
     pub server: ServerSpec,
+    /// What runs instead when this launch's program is not installed (an
+    /// object store: `minio` if there is one, else `s3s-fs`).
+    pub alternative: Option<Box<NativeLaunch>>,
+}
+
+impl NativeLaunch {
+    /// This launch, then its alternatives, in order of preference.
+    pub fn choices(&self) -> impl Iterator<Item = &NativeLaunch> {
+        std::iter::successors(Some(self), |l| l.alternative.as_deref())
+    }
 }
 
 /// Parse the first `N.N[.N]` in `text` into a version (missing parts are 0).

@@ -10,9 +10,10 @@ use crate::client::endpoint::Endpoint;
 use crate::config::model::{PortSetting, StackConfig};
 use crate::error::{Error, Result};
 use crate::kind::connection::ConnectionValue;
-use crate::kind::contract::ServiceContext;
+use crate::kind::contract::{Secrets, ServiceContext};
 use crate::plan::runtime_kind::RuntimeKind;
 use crate::plan::service_plan::{Launch, ServicePlan, LOOPBACK};
+use crate::secret::state_key;
 use crate::state::{State, StateDir};
 use crate::suggest::{did_you_mean, list};
 
@@ -36,11 +37,32 @@ impl std::fmt::Debug for Stack {
 pub type Pins = BTreeMap<String, String>;
 
 impl Stack {
+    /// The stack as an example file shows it: the ports it has, and every
+    /// generated secret the same placeholder, so the example does not
+    /// depend on what this machine generated, or whether the stack has
+    /// been up.
+    pub fn as_example(&self) -> Stack {
+        let mut state = State::default();
+        for svc in &self.services {
+            if svc.port != 0 {
+                state.ports.insert(svc.name.clone(), svc.port);
+            }
+            for secret in svc.settings.secrets() {
+                state
+                    .passwords
+                    .insert(state_key(&svc.name, secret.name), "example".into());
+            }
+        }
+        // Configured secrets win over the placeholder, but are secrets all
+        // the same: the example masks them.
+        Stack::resolve(self.config.clone(), self.dir.clone(), &state, &Pins::new())
+    }
+
     /// Resolve every service. A service whose auto port or generated
     /// password is not in `state` yet (never started) gets port 0 and no
     /// password.
     pub fn resolve(config: StackConfig, dir: StateDir, state: &State, pins: &Pins) -> Stack {
-        let settled: Vec<(u16, Option<String>)> = config
+        let settled: Vec<(u16, Secrets)> = config
             .services
             .iter()
             .map(|svc| {
@@ -48,12 +70,21 @@ impl Stack {
                     PortSetting::Fixed(p) => p,
                     PortSetting::Auto => state.ports.get(&svc.name).copied().unwrap_or(0),
                 };
-                let password = match (svc.settings.password(), svc.settings.uses_password()) {
-                    (Some(p), _) => Some(p.to_string()),
-                    (None, true) => state.passwords.get(&svc.name).cloned(),
-                    (None, false) => None,
-                };
-                (port, password)
+                let secrets = svc
+                    .settings
+                    .secrets()
+                    .into_iter()
+                    .filter_map(|secret| {
+                        let value = secret.configured.or_else(|| {
+                            state
+                                .passwords
+                                .get(&state_key(&svc.name, secret.name))
+                                .cloned()
+                        })?;
+                        Some((secret.name, value))
+                    })
+                    .collect();
+                (port, secrets)
             })
             .collect();
 
@@ -65,11 +96,13 @@ impl Stack {
                 .services
                 .iter()
                 .zip(&settled)
-                .map(|(svc, (port, password))| {
+                .map(|(svc, (port, secrets))| {
                     let ctx = ServiceContext {
                         name: &svc.name,
                         port: *port,
-                        password: password.as_deref(),
+                        password: secrets.get("password").map(String::as_str),
+                        secrets,
+                        links: &svc.links,
                         persist: svc.persist,
                         root: &config.root,
                         lookup: &no_references,
@@ -92,12 +125,14 @@ impl Stack {
             .services
             .iter()
             .zip(settled)
-            .map(|(svc, (port, password))| {
+            .map(|(svc, (port, secrets))| {
                 let lookup = |other: &str, key: &str| views.lookup(svc.runtime, other, key);
                 let ctx = ServiceContext {
                     name: &svc.name,
                     port,
-                    password: password.as_deref(),
+                    password: secrets.get("password").map(String::as_str),
+                    secrets: &secrets,
+                    links: &svc.links,
                     persist: svc.persist,
                     root: &config.root,
                     lookup: &lookup,
@@ -118,7 +153,9 @@ impl Stack {
                     settings: Arc::clone(&svc.settings),
                     runtime: svc.runtime,
                     port,
-                    password: password.clone(),
+                    password: secrets.get("password").cloned(),
+                    secrets: secrets.clone(),
+                    links: svc.links.clone(),
                     persist: svc.persist,
                     depends_on: svc.depends_on.iter().map(|(d, _)| d.clone()).collect(),
                     ready_timeout: svc.ready_timeout,

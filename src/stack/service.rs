@@ -9,7 +9,9 @@ use super::views::Views;
 use crate::client::endpoint::Endpoint;
 use crate::error::Result;
 use crate::kind::connection::ConnectionValue;
-use crate::kind::contract::{KeyValueAccess, KindSettings, ServiceContext};
+use crate::kind::contract::{
+    KeyValueAccess, KindSettings, Links, ObjectStoreAccess, Secrets, ServiceContext,
+};
 use crate::migrate::target::Target;
 use crate::plan::runtime_kind::RuntimeKind;
 use crate::plan::service_plan::{ServicePlan, LOOPBACK};
@@ -21,8 +23,12 @@ pub struct Service {
     pub runtime: RuntimeKind,
     /// On the host's loopback (0 before the first `up` chose it).
     pub port: u16,
-    /// The configured or generated password, for kinds that use one.
+    /// The secret named `password`, for kinds that log in with one.
     pub password: Option<String>,
+    /// Every secret of the service, configured or generated.
+    pub secrets: Secrets,
+    /// The services its kind works with.
+    pub links: Links,
     pub persist: bool,
     /// Names of the services this one waits for.
     pub depends_on: Vec<String>,
@@ -62,6 +68,8 @@ impl Service {
             name: &self.name,
             port: self.port,
             password: self.password.as_deref(),
+            secrets: &self.secrets,
+            links: &self.links,
             persist: self.persist,
             root: &self.root,
             lookup: &lookup,
@@ -84,6 +92,12 @@ impl Service {
         self.with_context(|ctx| self.settings.provision(ctx, &self.endpoint()))
     }
 
+    /// Load the kind's seed files other than SQL (files into buckets):
+    /// into what is new to berth, or everything again when `again`.
+    pub fn seed(&self, again: bool) -> Result<Vec<String>> {
+        self.with_context(|ctx| self.settings.seed(ctx, &self.endpoint(), again))
+    }
+
     /// The database migrations and seeds apply to, for kinds that take them.
     pub fn migration_target(&self) -> Option<Target> {
         let access = self.with_context(|ctx| self.settings.sql(ctx))?;
@@ -96,6 +110,11 @@ impl Service {
             migrations: access.migrations,
             seeds: access.seeds,
         })
+    }
+
+    /// How tests reach it, for kinds that speak S3.
+    pub fn object_store(&self) -> Option<ObjectStoreAccess> {
+        self.with_context(|ctx| self.settings.object_store(ctx))
     }
 
     /// How tests reach it, for kinds that speak the Redis protocol.

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use crate::config::model::{PortSetting, StackConfig};
 use crate::error::{IoContext, Result};
 use crate::plan::service_plan::LOOPBACK;
-use crate::secret::generate_password;
+use crate::secret::{generate, state_key};
 use crate::state::State;
 
 /// Choose and record what `state` lacks. Returns whether `state` changed.
@@ -16,13 +16,11 @@ pub fn settle(config: &StackConfig, state: &mut State) -> Result<bool> {
         if svc.port == PortSetting::Auto && !state.ports.contains_key(&svc.name) {
             state.ports.insert(svc.name.clone(), free_port()?);
         }
-        if svc.settings.uses_password()
-            && svc.settings.password().is_none()
-            && !state.passwords.contains_key(&svc.name)
-        {
-            state
-                .passwords
-                .insert(svc.name.clone(), generate_password()?);
+        for secret in svc.settings.secrets() {
+            let key = state_key(&svc.name, secret.name);
+            if secret.configured.is_none() && !state.passwords.contains_key(&key) {
+                state.passwords.insert(key, generate(secret.form)?);
+            }
         }
     }
     Ok(*state != before)

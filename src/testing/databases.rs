@@ -20,11 +20,11 @@ use postgres::Client;
 
 use super::off_runtime::off_runtime;
 use super::owner;
+use crate::client::endpoint::url_escape;
 use crate::client::postgres::{self as pg, quote_ident, DatabaseError, Login};
 use crate::error::{cause, Error, Result};
 use crate::events::Silent;
 use crate::kill_point;
-use crate::kind::connection::url_escape;
 use crate::migrate::runner;
 use crate::migrate::target::Target;
 use crate::process::ProcessRecord;

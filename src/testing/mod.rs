@@ -1,6 +1,7 @@
 //! The testing library: a test starts (or attaches to) its stack and gets
 //! its own database, migrated and seeded, in milliseconds — a clone of a
-//! template database on the running server — and its own Redis key prefix.
+//! template database on the running server — its own Redis key prefix and
+//! its own S3 bucket.
 //!
 //! ```no_run
 //! use berth::testing::TestStack;
@@ -16,6 +17,7 @@
 //! [`TestStack`] is the entry point; [`Databases`] is what `berth db`
 //! uses for other languages' test runners.
 
+mod buckets;
 mod databases;
 mod off_runtime;
 mod owner;
@@ -23,4 +25,4 @@ mod redis;
 mod test_stack;
 
 pub use databases::{DatabaseInfo, Databases};
-pub use test_stack::{Builder, TestDatabase, TestRedis, TestStack};
+pub use test_stack::{Builder, TestBucket, TestDatabase, TestRedis, TestStack};

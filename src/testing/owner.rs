@@ -1,6 +1,7 @@
 //! Names that say who owns a test database or Redis prefix, so leftovers
 //! of killed test runs can be told from live ones without any registry:
-//! `bt_<pid>_<start time>_<sequence>`. The owner is a process identified by
+//! `bt_<pid>_<start time>_<sequence>` (with `-` for `_` in bucket names,
+//! which S3 allows no `_` in). The owner is a process identified by
 //! pid and start time ([`ProcessRecord`]), so a recycled pid never keeps a
 //! dead run's databases alive.
 
@@ -27,8 +28,18 @@ pub fn next_name(owner: ProcessRecord) -> String {
     format!("{PREFIX}{}_{}_{n}", owner.pid, owner.start_time)
 }
 
-/// The owner encoded in a name berth handed out; `None` for other names.
+/// The next bucket name owned by `owner` (`bt-<pid>-<start>-<n>`).
+pub fn next_bucket_name(owner: ProcessRecord) -> String {
+    next_name(owner).replace('_', "-")
+}
+
+/// The owner encoded in a name berth handed out (a database's, a prefix's
+/// or a bucket's); `None` for other names.
 pub fn owner_of(name: &str) -> Option<ProcessRecord> {
+    let name = match name.strip_prefix("bt-") {
+        Some(_) if !name.contains('_') => name.replace('-', "_"),
+        _ => name.to_string(),
+    };
     let rest = name.strip_prefix(PREFIX)?;
     let mut parts = rest.split('_');
     let pid = parts.next()?.parse().ok()?;
@@ -63,7 +74,21 @@ mod tests {
         assert_eq!(owner_of(&name), Some(me));
         assert!(!is_abandoned(&name));
         assert!(name.len() <= 63, "a PostgreSQL identifier");
-        for other in ["app", "bt_x_1_2", "bt_1_2", "bt_1_2_3_4", "berth_tpl_abc"] {
+        let bucket = next_bucket_name(me);
+        assert_eq!(owner_of(&bucket), Some(me));
+        assert!(
+            crate::client::s3::check_bucket_name(&bucket).is_ok(),
+            "{bucket}"
+        );
+        for other in [
+            "app",
+            "bt_x_1_2",
+            "bt_1_2",
+            "bt_1_2_3_4",
+            "berth_tpl_abc",
+            "bt-1-2_3",
+            "bt-1-2",
+        ] {
             assert_eq!(owner_of(other), None, "{other}");
         }
         let dead = ProcessRecord {

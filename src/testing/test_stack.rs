@@ -11,8 +11,8 @@
 //!   by the stack lock, building a template by an advisory lock.
 //! - **Rebuilt when files change**: the template is named after a digest of
 //!   the migration and seed files.
-//! - **Nothing left behind**: a database is dropped with its handle; names
-//!   carry the owning process (pid and start time), so what a killed run
+//! - **Nothing left behind**: a database (a Redis prefix's keys, a bucket)
+//!   is dropped with its handle; names carry the owning process (pid and start time), so what a killed run
 //!   left is dropped at the next start or by `berth db gc`.
 //! - **Sync and async**: calls block briefly (tens of milliseconds) and run
 //!   their database work on a thread of their own, so they are safe to call
@@ -21,6 +21,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::buckets::BucketServer;
 use super::databases::{DatabaseInfo, Databases};
 use super::off_runtime::off_runtime;
 use super::owner;
@@ -38,6 +39,7 @@ pub struct TestStack {
     stack: Stack,
     databases: Vec<Arc<Databases>>,
     redis: Vec<Arc<RedisServer>>,
+    buckets: Vec<Arc<BucketServer>>,
 }
 
 /// How to start a [`TestStack`].
@@ -126,10 +128,23 @@ impl Builder {
                 }))
             })
             .collect();
+        // Services that speak S3 get buckets.
+        let buckets = stack
+            .services
+            .iter()
+            .filter_map(|s| {
+                Some(Arc::new(BucketServer {
+                    service: s.name.clone(),
+                    endpoint: s.endpoint(),
+                    access: s.object_store()?,
+                }))
+            })
+            .collect();
         let test_stack = TestStack {
             stack,
             databases,
             redis,
+            buckets,
         };
         test_stack.gc()?;
         Ok(test_stack)
@@ -204,7 +219,25 @@ impl TestStack {
         })
     }
 
-    /// Drop databases and keys whose test process is gone. Returns how many.
+    /// A bucket of its own on the stack's only s3 service; emptied and
+    /// deleted when the handle drops.
+    pub fn bucket(&self) -> Result<TestBucket> {
+        self.bucket_of(self.only(&self.buckets, "s3", |b| &b.service)?)
+    }
+
+    /// The same, on the s3 service `service`.
+    pub fn bucket_of(&self, service: &str) -> Result<TestBucket> {
+        let server = self.find(&self.buckets, service, |b| &b.service)?;
+        let name = off_runtime(|| server.create())?;
+        Ok(TestBucket {
+            name,
+            endpoint: format!("http://{}", server.endpoint),
+            server: Arc::clone(server),
+        })
+    }
+
+    /// Drop databases, keys and buckets whose test process is gone.
+    /// Returns how many.
     pub fn gc(&self) -> Result<usize> {
         let mut n = 0;
         for d in &self.databases {
@@ -212,6 +245,9 @@ impl TestStack {
         }
         for r in &self.redis {
             n += r.gc()?.len();
+        }
+        for b in &self.buckets {
+            n += b.gc()?.len();
         }
         Ok(n)
     }
@@ -318,5 +354,45 @@ impl TestRedis {
 impl Drop for TestRedis {
     fn drop(&mut self) {
         let _ = self.server.clear(&self.prefix);
+    }
+}
+
+/// An S3 bucket of one test's own. Emptied and deleted when this handle
+/// drops.
+pub struct TestBucket {
+    name: String,
+    endpoint: String,
+    server: Arc<BucketServer>,
+}
+
+impl TestBucket {
+    /// The bucket's name (`bt-<pid>-<start>-<n>`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `http://127.0.0.1:port`: the S3 endpoint (path-style requests).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn region(&self) -> &str {
+        &self.server.access.region
+    }
+
+    pub fn access_key(&self) -> &str {
+        &self.server.access.access_key
+    }
+
+    pub fn secret_key(&self) -> &str {
+        &self.server.access.secret_key
+    }
+}
+
+impl Drop for TestBucket {
+    fn drop(&mut self) {
+        // A failure leaves the bucket to the next run's cleanup, which
+        // finds it by its dead owner.
+        let _ = off_runtime(|| self.server.remove(&self.name));
     }
 }

@@ -8,6 +8,9 @@ use super::*;
 pub const PG_IMAGE: &str = "berth-test/postgres:15";
 pub const REDIS_IMAGE: &str = "berth-test/redis:7";
 const HTTPD_IMAGE: &str = "berth-test/httpd:1";
+/// MinIO's contract (over s3s-fs; see images/minio).
+pub const MINIO_IMAGE: &str = "berth-test/minio:1";
+pub const PGBOUNCER_IMAGE: &str = "berth-test/pgbouncer:1";
 
 /// Whether an engine answers; says so loudly when not. With an engine, the
 /// test images must exist (`scripts/test` builds them).
@@ -20,7 +23,13 @@ pub fn engine() -> bool {
         eprintln!("\n*** SKIPPED: no container engine answers here; the container runtime was NOT tested ***\n");
         return false;
     }
-    for image in [PG_IMAGE, REDIS_IMAGE, HTTPD_IMAGE] {
+    for image in [
+        PG_IMAGE,
+        REDIS_IMAGE,
+        HTTPD_IMAGE,
+        MINIO_IMAGE,
+        PGBOUNCER_IMAGE,
+    ] {
         let present = Command::new("docker")
             .args(["image", "inspect", image])
             .output()
@@ -447,4 +456,86 @@ fn the_runtime_flag_moves_a_native_stack_into_containers() {
     );
     s.ok(&["down", "--runtime", "container"]);
     assert!(objects("container", "ct-flag").is_empty());
+}
+
+#[test]
+fn object_store_and_pooler_containers_serve_real_clients_and_keep_data_until_reset() {
+    if !engine() {
+        return;
+    }
+    use super::object_store::{boto3, boto3_ok, S3_ENV};
+    use super::pooler::query_through;
+    let s = Sandbox::new(&format!(
+        r#"name = "ct-kinds"
+runtime = "container"
+
+[services.db]
+kind = "postgres"
+image = "{PG_IMAGE}"
+user = "app"
+database = "app"
+
+[services.pool]
+kind = "pgbouncer"
+image = "{PGBOUNCER_IMAGE}"
+
+[services.storage]
+kind = "s3"
+image = "{MINIO_IMAGE}"
+buckets = ["uploads"]
+{S3_ENV}DATABASE_URL = "${{pool.url}}"
+DIRECT_URL = "${{db.url}}"
+"#
+    ));
+    std::fs::create_dir_all(s.path().join("seeds/storage/uploads")).unwrap();
+    std::fs::write(s.path().join("seeds/storage/uploads/logo.svg"), "<svg/>").unwrap();
+    let up = s.ok(&["up"]);
+    assert!(
+        stderr(&up).contains("storage: seeded 1 object"),
+        "{}",
+        describe(&up)
+    );
+    let env = s.env(".env");
+
+    // The pooler reaches the database over the stack's network.
+    pg(&env["DIRECT_URL"])
+        .batch_execute("CREATE TABLE t (v text); INSERT INTO t VALUES ('kept')")
+        .unwrap();
+    assert_eq!(
+        query_through(&env["DATABASE_URL"], "SELECT v FROM t"),
+        ["kept"]
+    );
+
+    assert_eq!(boto3_ok(&env, &["get", "logo.svg"]), "<svg/>");
+    boto3_ok(&env, &["put", "report.csv", "a,b"]);
+    let mut wrong = env.clone();
+    wrong.insert("S3_SECRET_KEY".into(), "not-the-secret-key".into());
+    assert!(
+        !boto3(&wrong, &["keys"]).status.success(),
+        "a wrong key is refused"
+    );
+
+    s.ok(&["down"]);
+    s.ok(&["up"]);
+    assert_eq!(boto3_ok(&env, &["get", "report.csv"]), "a,b");
+    assert_eq!(
+        query_through(&env["DATABASE_URL"], "SELECT v FROM t"),
+        ["kept"]
+    );
+
+    s.ok(&["reset", "--yes"]);
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    assert_eq!(
+        boto3_ok(&env, &["keys"]),
+        ".berth-seeded\nlogo.svg",
+        "only the seeds"
+    );
+    assert_eq!(
+        query_through(
+            &env["DATABASE_URL"],
+            "SELECT count(*) FROM pg_tables WHERE tablename = 't'"
+        ),
+        ["0"]
+    );
 }

@@ -250,7 +250,11 @@ fn assert_whole(s: &Sandbox, stack: &str, containers: bool, context: &str, seede
                     .collect()
             })
             .unwrap_or_default();
-        assert!(leftovers.is_empty(), "{context}: left in `{}`: {leftovers:?}", dir.display());
+        assert!(
+            leftovers.is_empty(),
+            "{context}: left in `{}`: {leftovers:?}",
+            dir.display()
+        );
     }
     if containers {
         let all = objects("container", stack);
@@ -594,4 +598,61 @@ fn down_reset_and_lock_stopped_at_every_point_containers() {
     for signal in [Signal::Kill, Signal::Int] {
         sweep(&s, "lock, container", &["lock"], &unlocked, &locked, signal);
     }
+}
+
+/// The object store and the pooler: `up` killed at each of its points
+/// (buckets made, seeds put, the pooler's files written), then `up` again:
+/// every bucket there, its seed files loaded (the marker last), the
+/// pooler answering with the database's login.
+#[test]
+fn up_of_an_object_store_and_a_pooler_killed_at_every_point_is_completed_native() {
+    use super::object_store::{boto3_ok, S3_ENV};
+    use super::pooler::query_through;
+    let s = Sandbox::new(&format!(
+        r#"name = "crash-kinds"
+[services.db]
+kind = "postgres"
+user = "app"
+database = "app"
+settings = {{ fsync = "off" }}
+
+[services.pool]
+kind = "pgbouncer"
+
+[services.storage]
+kind = "s3"
+buckets = ["one", "two"]
+{S3_ENV}POOL_URL = "${{pool.url}}"
+"#
+    ));
+    for (path, text) in [("one/a.txt", "a"), ("one/b.txt", "b"), ("two/c.txt", "c")] {
+        let file = s.path().join("seeds/storage").join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+    let check = |s: &Sandbox, context: &str| {
+        let env = s.env(".env");
+        assert_eq!(
+            query_through(&env["POOL_URL"], "SELECT 1"),
+            ["1"],
+            "{context}"
+        );
+        let mut listed = Vec::new();
+        for bucket in ["one", "two"] {
+            let mut env = env.clone();
+            env.insert("S3_BUCKET".into(), bucket.into());
+            listed.push(boto3_ok(&env, &["keys"]));
+        }
+        assert_eq!(
+            listed,
+            [".berth-seeded\na.txt\nb.txt", ".berth-seeded\nc.txt"],
+            "{context}: every bucket seeded"
+        );
+    };
+    let rows = sweep(&s, "up, native", &["up"], &fresh, &check, Signal::Kill);
+    assert!(
+        rows.iter().any(|r| r.contains(":seeded one"))
+            && rows.iter().any(|r| r.contains(":bucket two")),
+        "the sweep passes the object store's own points: {rows:?}"
+    );
 }

@@ -171,15 +171,39 @@ PORT = "${db.port}"
 }
 
 #[test]
-fn env_example_blanks_secrets() {
-    let s = Sandbox::new(&pg_redis_stack("example", false));
+fn env_example_leaves_secrets_out_and_reads_the_same_before_and_after_up() {
+    let port = free_port();
+    let s = Sandbox::new(&pg_redis_stack("example", false).replace(
+        "database = \"app\"",
+        &format!("database = \"app\"\nport = {port}"),
+    ));
+    s.ok(&["env", "--example"]);
+    let before = std::fs::read_to_string(s.path().join(".env.example")).unwrap();
     s.ok(&["up"]);
     s.ok(&["env", "--example"]);
     let example = std::fs::read_to_string(s.path().join(".env.example")).unwrap();
     let vars = parse_env(&example);
-    assert_eq!(vars["REDIS_PASSWORD"], "");
-    assert_eq!(vars["DATABASE_URL"], "");
+    assert_eq!(vars["REDIS_PASSWORD"], "", "a secret alone is left empty");
+    assert_eq!(
+        vars["DATABASE_URL"],
+        format!("postgres://app:****@127.0.0.1:{port}/app"),
+        "a URL keeps its shape"
+    );
     assert!(!vars["REDIS_HOST"].is_empty());
+    let password = s.env(".env")["DATABASE_URL"]
+        .split([':', '@'])
+        .nth(2)
+        .unwrap()
+        .to_string();
+    assert!(!example.contains(&password), "{example}");
+    // Only the auto port differs: chosen by the first up.
+    let ignoring_port = |text: &str| {
+        text.lines()
+            .filter(|l| !l.starts_with("REDIS_PORT="))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(ignoring_port(&before), ignoring_port(&example));
 }
 
 #[test]

@@ -10,10 +10,13 @@ mod config_errors;
 mod containers;
 mod crash;
 mod envfile;
+mod examples;
 mod generic;
 mod lifecycle;
 mod migrations;
+mod object_store;
 mod overrides;
+mod pooler;
 mod preflight;
 mod recovery;
 mod testing_library;
@@ -150,7 +153,14 @@ impl Drop for Sandbox {
             })
             .unwrap_or_default();
         for stack in stacks {
-            let _ = self.cmd(&["--name", &stack, "reset", "--yes"]).output();
+            // A profile's stack (`app-prod`) is reset with its profile,
+            // which may run it elsewhere (in containers).
+            let profile = self.profile_of(&stack);
+            let mut args = vec!["--name", stack.as_str(), "reset", "--yes"];
+            if let Some(p) = &profile {
+                args.splice(0..0, ["-p", p.as_str()]);
+            }
+            let _ = self.cmd(&args).output();
             let dir = berth.join(&stack);
             if dir.exists() {
                 // The stack file may no longer load (a test broke it on
@@ -158,6 +168,20 @@ impl Drop for Sandbox {
                 kill_recorded(&dir);
             }
         }
+    }
+}
+
+impl Sandbox {
+    /// The profile whose stack is `stack` (`<name>-<profile>`), if any.
+    fn profile_of(&self, stack: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.path().join("berth.toml")).ok()?;
+        let file: toml::Table = toml::from_str(&text).ok()?;
+        let name = file.get("name")?.as_str()?;
+        let profiles = file.get("profiles")?.as_table()?;
+        profiles
+            .keys()
+            .find(|p| stack == format!("{name}-{p}"))
+            .cloned()
     }
 }
 

@@ -362,3 +362,55 @@ async fn usable_from_an_async_test() {
     drop(client);
     drop(db);
 }
+
+#[test]
+fn buckets_are_isolated_and_removed_with_their_handle_and_after_a_killed_run() {
+    use super::object_store::{boto3, boto3_ok};
+    let s = Sandbox::new(&format!(
+        "name = \"lib-s3\"\n[services.storage]\nkind = \"s3\"\nport = {}\n",
+        free_port()
+    ));
+    let file = s.path().join("berth.toml");
+    let stack = TestStack::start(&file).unwrap();
+    let a = stack.bucket().unwrap();
+    let b = stack.bucket().unwrap();
+    assert_ne!(a.name(), b.name());
+    assert!(a.name().starts_with("bt-"), "{}", a.name());
+    let env_of = |bucket: &str| -> BTreeMap<String, String> {
+        [
+            ("S3_ENDPOINT", b.endpoint()),
+            ("S3_ACCESS_KEY", b.access_key()),
+            ("S3_SECRET_KEY", b.secret_key()),
+            ("S3_REGION", b.region()),
+            ("S3_BUCKET", bucket),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    let (env_a, env_b) = (env_of(a.name()), env_of(b.name()));
+    boto3_ok(&env_a, &["put", "report.txt", "from a"]);
+    assert_eq!(boto3_ok(&env_b, &["keys"]), "", "b sees nothing of a's");
+    drop(a);
+    let gone = boto3(&env_a, &["keys"]);
+    assert!(
+        stderr(&gone).contains("NoSuchBucket"),
+        "{}",
+        describe(&gone)
+    );
+
+    // A killed test run's bucket (its owner process is gone) is removed,
+    // objects and all, when the next run starts.
+    let dead = env_of("bt-1-1-7");
+    boto3_ok(&dead, &["create"]);
+    boto3_ok(&dead, &["put", "left.txt", "behind"]);
+    drop(b);
+    drop(stack);
+    let _again = TestStack::start(&file).unwrap();
+    let left = boto3(&dead, &["keys"]);
+    assert!(
+        stderr(&left).contains("NoSuchBucket"),
+        "{}",
+        describe(&left)
+    );
+}

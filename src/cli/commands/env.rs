@@ -33,7 +33,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             stack.config.root.join(path)
         };
         envfile::write_example(&stack, &path)?;
-        note(&format!("wrote `{}` (secrets left empty)", path.display()));
+        note(&format!(
+            "wrote `{}` (secrets left out: empty, or `****` in URLs)",
+            path.display()
+        ));
         return Ok(());
     }
     if !started {

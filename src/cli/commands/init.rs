@@ -42,6 +42,14 @@ port = "auto"
 # maxmemory = "128mb"
 # depends_on = ["postgres"]
 
+# When the app needs them: S3-compatible object storage, and a connection pooler.
+# [services.storage]
+# kind = "s3"
+# buckets = ["uploads"]     # files under seeds/storage/uploads/ are put into it
+#
+# [services.pool]
+# kind = "pgbouncer"        # in front of the postgres service: use ${pool.url}
+
 [env]
 file = ".env"               # written atomically, mode 0600, on every `berth up`
 [env.vars]

@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::lifecycle::up::{self, UpAction, UpOptions};
 use crate::time::fmt_duration;
 
-use crate::cli::commands::migrate::summarize;
+use crate::cli::commands::migrate::{plural, summarize};
 use crate::cli::context::Context;
 use crate::cli::output::{self, note, table};
 use crate::cli::progress::Progress;
@@ -69,6 +69,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     );
     for m in reports.iter().filter_map(|r| r.migrations.as_ref()) {
         summarize(m);
+    }
+    for r in reports.iter().filter(|r| !r.seeded.is_empty()) {
+        note(&format!(
+            "{}: seeded {}",
+            r.service,
+            plural(r.seeded.len(), "object")
+        ));
     }
     let env_file = stack.config.env_file();
     let shown = env_file

@@ -45,6 +45,8 @@ fn yes() -> bool {
 /// What to set up.
 pub struct Wanted<'a> {
     pub user: &'a str,
+    /// The SCRAM verifier to store for the user's password.
+    pub verifier: Option<String>,
     pub database: &'a str,
     pub databases: &'a [String],
     pub extensions: &'a [String],
@@ -65,6 +67,19 @@ pub fn run(wanted: &Wanted, ctx: &ServiceContext, at: &Endpoint) -> Result<()> {
     };
     let mut admin = pg::connect(at, &login(MAINTENANCE_DB), Duration::from_secs(5))
         .map_err(|e| fail("could not connect".into(), e, None))?;
+    if let Some(verifier) = &wanted.verifier {
+        kill_point::reached(|| format!("{}:verifier", ctx.name));
+        // The same password, stored with berth's salt: a pooler holding the
+        // verifier can then log in for the clients it authenticated.
+        let sql = format!(
+            "ALTER ROLE {} PASSWORD {}",
+            quote_ident(wanted.user),
+            quote_literal(verifier)
+        );
+        admin
+            .batch_execute(&sql)
+            .map_err(|e| fail("could not set the password's verifier".into(), e, None))?;
+    }
     for role in wanted.roles {
         kill_point::reached(|| format!("{}:role {}", ctx.name, role.name));
         ensure_role(&mut admin, role).map_err(|e| {

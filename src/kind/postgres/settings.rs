@@ -16,12 +16,15 @@ use toml::de::DeValue;
 use toml::Spanned;
 
 use super::provision::{self, Role, Wanted};
+use crate::client::endpoint::url_escape;
 use crate::client::endpoint::Endpoint;
 use crate::client::postgres::{self as pg, Login};
+use crate::client::scram;
 use crate::error::Result;
-use crate::kind::connection::{url_escape, ConnectionValue, MASK};
+use crate::kind::connection::{ConnectionValue, MASK};
 use crate::kind::contract::{
-    KindSettings, ParseScope, ServiceContext, ServiceKind, SettingsError, SqlAccess,
+    KindSettings, ParseScope, Secret, SecretForm, ServiceContext, ServiceKind, SettingsError,
+    SqlAccess,
 };
 use crate::kind::reading::{self, SettingValue, VersionConstraint};
 use crate::migrate::files::SqlDir;
@@ -148,6 +151,11 @@ impl ServiceKind for PostgresKind {
 }
 
 impl Postgres {
+    /// The SCRAM verifier berth sets for the user's password.
+    fn verifier(&self, ctx: &ServiceContext) -> Option<String> {
+        scram::verifier(ctx.password?, ctx.secret("scram_salt")?)
+    }
+
     fn login<'a>(&'a self, ctx: &'a ServiceContext, database: &'a str) -> Login<'a> {
         Login {
             user: &self.user,
@@ -170,12 +178,21 @@ impl KindSettings for Postgres {
         true
     }
 
-    fn uses_password(&self) -> bool {
-        true
-    }
-
-    fn password(&self) -> Option<&str> {
-        self.password.as_deref()
+    fn secrets(&self) -> Vec<Secret> {
+        vec![
+            Secret {
+                name: "password",
+                configured: self.password.clone(),
+                form: SecretForm::Password,
+            },
+            // The salt of the password's SCRAM verifier, which berth sets
+            // itself so a PgBouncer in front can hold the same verifier.
+            Secret {
+                name: "scram_salt",
+                configured: None,
+                form: SecretForm::Salt,
+            },
+        ]
     }
 
     fn default_image(&self) -> Option<String> {
@@ -203,6 +220,13 @@ impl KindSettings for Postgres {
             ConnectionValue::secret("password", password.to_string(), MASK.into()),
             ConnectionValue::plain("database", self.database.clone()),
             ConnectionValue::secret("url", url(&url_escape(password)), url(MASK)),
+            // Not a key of `connection_keys`: for poolers in front of this
+            // server (see `client::scram`), never in an env file.
+            ConnectionValue::secret(
+                "scram_verifier",
+                self.verifier(ctx).unwrap_or_default(),
+                MASK.into(),
+            ),
         ]
     }
 
@@ -233,6 +257,7 @@ impl KindSettings for Postgres {
     fn provision(&self, ctx: &ServiceContext, at: &Endpoint) -> Result<()> {
         let wanted = Wanted {
             user: &self.user,
+            verifier: self.verifier(ctx),
             database: &self.database,
             databases: &self.databases,
             extensions: &self.extensions,
@@ -296,6 +321,7 @@ impl KindSettings for Postgres {
                 InitStep::Run { program: "initdb", args: init_args },
             ],
             server: ServerSpec { program: "postgres".into(), args, env: Vec::new(), cwd: None, files: Vec::new(), stop_signal: StopSignal::Interrupt },
+            alternative: None,
         }
     }
 
@@ -320,6 +346,7 @@ impl KindSettings for Postgres {
             extra_ports: Vec::new(),
             data_path: Some("/var/lib/postgresql/data"),
             volumes: Vec::new(),
+            files: Vec::new(),
             stop_signal: StopSignal::Interrupt,
             health: Some(vec![
                 "CMD-SHELL".into(),

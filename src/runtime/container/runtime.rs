@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use bollard::body_full;
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, EndpointSettings, HealthConfig, HostConfig,
@@ -18,7 +19,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, InspectNetworkOptions,
     ListContainersOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StartContainerOptions,
-    StopContainerOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -27,7 +28,7 @@ use super::images::{short_id, Images};
 use super::naming::{Naming, LABEL_SERVICE, LABEL_STACK};
 use crate::error::{Error, Result};
 use crate::kill_point;
-use crate::plan::container::{ContainerLaunch, VolumeSource};
+use crate::plan::container::{ContainerFile, ContainerLaunch, VolumeSource};
 use crate::plan::service_plan::{ServicePlan, LOOPBACK};
 use crate::runtime::contract::{
     ImageStore, Requirement, RunState, Runtime, Started, EXEC_PROBE_TIMEOUT,
@@ -410,6 +411,24 @@ impl Runtime for ContainerRuntime {
         self.engine
             .block_on(docker.create_container(Some(options), body))
             .map_err(|e| service_error(service, "could not create its container", e))?;
+        if !launch.files.is_empty() {
+            let archive = files_archive(&launch.files).map_err(|e| {
+                Error::io(
+                    format!("could not pack the files of service `{service}`"),
+                    e,
+                )
+            })?;
+            let options = UploadToContainerOptionsBuilder::default().path("/").build();
+            self.engine
+                .block_on(docker.upload_to_container(
+                    &name,
+                    Some(options),
+                    body_full(archive.into()),
+                ))
+                .map_err(|e| {
+                    service_error(service, "could not put its files into its container", e)
+                })?;
+        }
         kill_point::reached(|| format!("{service}:container created"));
         self.engine
             .block_on(docker.start_container(&name, None::<StartContainerOptions>))
@@ -605,4 +624,43 @@ impl Runtime for ContainerRuntime {
         }
         Ok(())
     }
+}
+
+/// A tar archive of `files`, with their directories, to unpack at `/`.
+fn files_archive(files: &[ContainerFile]) -> std::io::Result<Vec<u8>> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut dirs: Vec<&std::path::Path> = Vec::new();
+    for file in files {
+        let path = std::path::Path::new(file.path.trim_start_matches('/'));
+        for dir in path
+            .ancestors()
+            .skip(1)
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+    }
+    dirs.sort();
+    for dir in dirs {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(0o755);
+        header.set_size(0);
+        header.set_cksum();
+        tar.append_data(&mut header, dir, std::io::empty())?;
+    }
+    for file in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(file.mode);
+        header.set_size(file.contents.len() as u64);
+        header.set_cksum();
+        tar.append_data(
+            &mut header,
+            file.path.trim_start_matches('/'),
+            file.contents.as_bytes(),
+        )?;
+    }
+    tar.into_inner()
 }

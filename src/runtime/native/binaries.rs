@@ -2,7 +2,9 @@
 //! directories (Debian keeps every PostgreSQL major in its own
 //! `/usr/lib/postgresql/N/bin`, off `PATH`), then a locator command such as
 //! `pg_config --bindir`. The first candidate satisfying the version
-//! constraint wins, preferring `PATH`, then the highest version.
+//! constraint wins, preferring one the servers' user can reach (root's
+//! `~/.cargo/bin` is on root's `PATH` but out of reach of the user servers
+//! run as), then `PATH`, then the highest version.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,7 +26,9 @@ impl Binary {
     }
 }
 
-pub fn find(spec: &BinarySpec, service: &str) -> Result<Binary> {
+/// The binary `spec` names; `reachable` says whether the servers' user can
+/// run what is in a directory.
+pub fn find(spec: &BinarySpec, service: &str, reachable: &dyn Fn(&Path) -> bool) -> Result<Binary> {
     // A program given as a path (a generic service's `./server`) is that
     // file, wherever `PATH` points.
     if spec.program.contains('/') {
@@ -62,25 +66,31 @@ pub fn find(spec: &BinarySpec, service: &str) -> Result<Binary> {
             .as_ref()
             .is_none_or(|r| r.matches(&b.version))
     };
-    if let Some((b, _)) = found.iter().find(|(b, on_path)| *on_path && satisfies(b)) {
-        return Ok(b.clone());
+    // An unreachable binary is still chosen when it is the only one: the
+    // runtime's check then says why it cannot run.
+    for want_reachable in [true, false] {
+        let pool = || {
+            found
+                .iter()
+                .filter(|(b, _)| satisfies(b) && reachable(&b.dir) == want_reachable)
+        };
+        if let Some((b, _)) = pool().find(|(_, on_path)| *on_path) {
+            return Ok(b.clone());
+        }
+        if let Some((b, _)) = pool().max_by(|a, b| a.0.version.cmp(&b.0.version)) {
+            return Ok(b.clone());
+        }
     }
-    if let Some((b, _)) = found
-        .iter()
-        .filter(|(b, _)| satisfies(b))
-        .max_by(|a, b| a.0.version.cmp(&b.0.version))
-    {
-        return Ok(b.clone());
-    }
-    let programs = std::iter::once(spec.program.as_str())
+    let programs: Vec<String> = std::iter::once(spec.program.as_str())
         .chain(spec.companions.iter().copied())
         .map(|p| format!("`{p}`"))
-        .collect::<Vec<_>>()
-        .join(" and ");
+        .collect();
+    let are = if programs.len() == 1 { "is" } else { "are" };
+    let programs = programs.join(" and ");
     if found.is_empty() {
         return Err(Error::Preflight {
             service: Some(service.to_string()),
-            message: format!("service `{service}` needs {programs}, which are not installed (searched `PATH` and the usual directories)"),
+            message: format!("service `{service}` needs {programs}, which {are} not installed (searched `PATH` and the usual directories)"),
             hint: Some(spec.install_hint.clone()),
         });
     }
@@ -149,10 +159,18 @@ fn candidate_dirs(spec: &BinarySpec) -> Vec<(PathBuf, bool)> {
     dirs
 }
 
-/// Expand `*` path components against the file system.
+/// Expand a leading `~/` (the home directory) and `*` path components
+/// against the file system.
 fn expand(pattern: &str) -> Vec<PathBuf> {
+    let pattern = match pattern.strip_prefix("~/") {
+        Some(rest) => match std::env::var_os("HOME") {
+            Some(home) => Path::new(&home).join(rest),
+            None => return Vec::new(),
+        },
+        None => PathBuf::from(pattern),
+    };
     let mut paths = vec![PathBuf::from("/")];
-    for part in Path::new(pattern).components().skip(1) {
+    for part in pattern.components().skip(1) {
         let part = part.as_os_str().to_string_lossy();
         let mut next = Vec::new();
         for base in &paths {

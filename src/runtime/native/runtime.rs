@@ -38,7 +38,8 @@ pub struct NativeRuntime {
     /// Servers this process started, so it can reap them and report how
     /// they exited.
     children: Mutex<HashMap<String, Child>>,
-    binaries: Mutex<HashMap<String, Binary>>,
+    /// Which of a launch's choices is installed, and where, by service.
+    binaries: Mutex<HashMap<String, (usize, Binary)>>,
 }
 
 impl NativeRuntime {
@@ -51,24 +52,61 @@ impl NativeRuntime {
         })
     }
 
-    fn binary(&self, service: &str, launch: &NativeLaunch) -> Result<Binary> {
+    /// The plan's launch to run here — the first of its choices whose
+    /// program is installed — and where that program is.
+    fn launch<'p>(&self, plan: &'p ServicePlan) -> Result<(&'p NativeLaunch, Binary)> {
+        let launch = plan.native()?;
+        let service = plan.service.as_str();
         let cached = self
             .binaries
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(service)
             .cloned();
-        if let Some(b) = cached {
-            return Ok(b);
+        if let Some((index, bin)) = cached {
+            if let Some(chosen) = launch.choices().nth(index) {
+                return Ok((chosen, bin));
+            }
         }
         // Searched without the lock: services are checked in parallel, and
         // a search runs the programs to ask their versions.
-        let found = binaries::find(&launch.binary, service)?;
-        self.binaries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(service.to_string(), found.clone());
-        Ok(found)
+        let mut first_error = None;
+        for (index, choice) in launch.choices().enumerate() {
+            let reachable = |dir: &Path| self.user.blocked_at(dir).is_none();
+            match binaries::find(&choice.binary, service, &reachable) {
+                Ok(bin) => {
+                    self.binaries
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(service.to_string(), (index, bin.clone()));
+                    return Ok((choice, bin));
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let programs: Vec<String> = launch
+            .choices()
+            .map(|c| format!("`{}`", c.binary.program))
+            .collect();
+        match (first_error, programs.len()) {
+            (Some(e), 1) => Err(e),
+            _ => Err(Error::Preflight {
+                service: Some(service.to_string()),
+                message: format!(
+                    "service `{service}` needs {}, and none is installed",
+                    programs.join(" or ")
+                ),
+                hint: Some(
+                    launch
+                        .choices()
+                        .map(|c| c.binary.install_hint.clone())
+                        .collect::<Vec<_>>()
+                        .join("; or "),
+                ),
+            }),
+        }
     }
 
     fn record(&self, service: &str) -> Option<ProcessRecord> {
@@ -133,8 +171,7 @@ impl NativeRuntime {
 
 impl Runtime for NativeRuntime {
     fn check(&self, plan: &ServicePlan) -> Result<Requirement> {
-        let launch = plan.native()?;
-        let bin = self.binary(&plan.service, launch)?;
+        let (launch, bin) = self.launch(plan)?;
         let service_dir = self.dir.service_dir(&plan.service);
         if let Some(blocked) = self.user.blocked_at(&service_dir) {
             return Err(Error::Preflight {
@@ -147,6 +184,21 @@ impl Runtime for NativeRuntime {
                 hint: Some(format!(
                     "keep the project where `{}` can reach it, point `--state-dir` elsewhere, set `BERTH_SERVICE_USER`, or run berth as a normal user",
                     self.user.name
+                )),
+            });
+        }
+        if let Some(blocked) = self.user.blocked_at(&bin.dir) {
+            return Err(Error::Preflight {
+                service: Some(plan.service.clone()),
+                message: format!(
+                    "servers run as user `{}` (berth runs as root), who cannot reach `{}` in `{}`",
+                    self.user.name,
+                    launch.binary.program,
+                    blocked.display()
+                ),
+                hint: Some(format!(
+                    "install `{}` where every user can run it (`/usr/local/bin`), set `BERTH_SERVICE_USER`, or run berth as a normal user",
+                    launch.binary.program
                 )),
             });
         }
@@ -191,9 +243,8 @@ impl Runtime for NativeRuntime {
     }
 
     fn start(&self, plan: &ServicePlan, on_init: &dyn Fn()) -> Result<Started> {
-        let launch = plan.native()?;
+        let (launch, bin) = self.launch(plan)?;
         let service = plan.service.as_str();
-        let bin = self.binary(service, launch)?;
         let service_dir = self.dir.service_dir(service);
         fsutil::create_dir(&service_dir, 0o700)?;
         self.user.own(&service_dir)?;
@@ -299,7 +350,7 @@ impl Runtime for NativeRuntime {
         plan: &ServicePlan,
         command: &[String],
     ) -> Result<std::result::Result<(), String>> {
-        let launch = plan.native()?;
+        let (launch, _) = self.launch(plan)?;
         let cwd = launch
             .server
             .cwd

@@ -1,0 +1,328 @@
+//! The `s3` kind on the native runtime: a real S3 server (s3s-fs, or moto
+//! where bucket policies and CORS rules are checked) and a real, independent
+//! S3 client (boto3) reading the env file's values.
+
+use super::*;
+
+/// boto3 against the env file's `S3_*` values: `get KEY`, `put KEY TEXT`,
+/// `keys`, `policy`, `cors`, `create` (the bucket). Prints what it read.
+const BOTO3: &str = r#"
+import json, os, sys
+import boto3
+from botocore.config import Config
+s3 = boto3.client(
+    "s3",
+    endpoint_url=os.environ["S3_ENDPOINT"],
+    aws_access_key_id=os.environ["S3_ACCESS_KEY"],
+    aws_secret_access_key=os.environ["S3_SECRET_KEY"],
+    region_name=os.environ["S3_REGION"],
+    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+)
+bucket = os.environ["S3_BUCKET"]
+op = sys.argv[1]
+if op == "get":
+    print(s3.get_object(Bucket=bucket, Key=sys.argv[2])["Body"].read().decode(), end="")
+elif op == "put":
+    s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=sys.argv[3].encode())
+elif op == "keys":
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    print("\n".join(sorted(o["Key"] for o in listed)), end="")
+elif op == "policy":
+    print(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+elif op == "create":
+    s3.create_bucket(Bucket=bucket)
+elif op == "cors":
+    print(json.dumps(s3.get_bucket_cors(Bucket=bucket)["CORSRules"]))
+"#;
+
+/// Run boto3 with `env`'s values (`S3_BUCKET` may be overridden by the
+/// caller's map). Returns the output, successful or not.
+pub fn boto3(env: &BTreeMap<String, String>, args: &[&str]) -> Output {
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.arg("-c").arg(BOTO3).args(args);
+    for key in [
+        "S3_ENDPOINT",
+        "S3_ACCESS_KEY",
+        "S3_SECRET_KEY",
+        "S3_REGION",
+        "S3_BUCKET",
+    ] {
+        cmd.env(
+            key,
+            env.get(key)
+                .unwrap_or_else(|| panic!("{key} in the env file")),
+        );
+    }
+    cmd.output()
+        .expect("python3 runs (scripts/setup installs python3-boto3)")
+}
+
+/// boto3, required to succeed; its output.
+pub fn boto3_ok(env: &BTreeMap<String, String>, args: &[&str]) -> String {
+    let out = boto3(env, args);
+    assert!(out.status.success(), "boto3 {args:?}: {}", describe(&out));
+    stdout(&out)
+}
+
+/// The env section every object store test writes.
+pub const S3_ENV: &str = r#"
+[env]
+file = ".env"
+[env.vars]
+S3_ENDPOINT = "${storage.endpoint}"
+S3_ACCESS_KEY = "${storage.access_key}"
+S3_SECRET_KEY = "${storage.secret_key}"
+S3_REGION = "${storage.region}"
+S3_BUCKET = "${storage.bucket}"
+"#;
+
+fn seed(s: &Sandbox, path: &str, text: &str) {
+    let file = s.path().join(path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, text).unwrap();
+}
+
+#[test]
+fn objects_round_trip_persist_across_down_and_up_and_reset_wipes_them() {
+    let s = Sandbox::new(&format!(
+        r#"name = "s3-life"
+[services.storage]
+kind = "s3"
+buckets = ["uploads", "avatars"]
+{S3_ENV}"#
+    ));
+    seed(
+        &s,
+        "seeds/storage/uploads/welcome.txt",
+        "hello from the seeds",
+    );
+    seed(&s, "seeds/storage/uploads/docs/guide.md", "# guide");
+    let up = s.ok(&["up"]);
+    assert!(
+        stderr(&up).contains("storage: seeded 2 objects"),
+        "{}",
+        describe(&up)
+    );
+    let env = s.env(".env");
+    assert_eq!(env["S3_BUCKET"], "uploads", "the first bucket");
+    assert!(
+        env["S3_ENDPOINT"].starts_with("http://127.0.0.1:"),
+        "{env:?}"
+    );
+    assert_eq!(env["S3_REGION"], "us-east-1");
+    assert_eq!(env["S3_ACCESS_KEY"].len(), 20, "a generated access key");
+
+    // The seeds, read by an independent client with the env file's values.
+    assert_eq!(
+        boto3_ok(&env, &["get", "welcome.txt"]),
+        "hello from the seeds"
+    );
+    assert_eq!(boto3_ok(&env, &["get", "docs/guide.md"]), "# guide");
+    boto3_ok(&env, &["put", "note.txt", "written by the app"]);
+    assert_eq!(
+        boto3_ok(&in_bucket(&env, "avatars"), &["keys"]),
+        "",
+        "a bucket without seeds is empty"
+    );
+
+    // A wrong secret is refused: the server checks signatures.
+    let mut wrong = env.clone();
+    wrong.insert("S3_SECRET_KEY".into(), "not-the-secret-key".into());
+    let refused = boto3(&wrong, &["keys"]);
+    assert!(!refused.status.success(), "{}", describe(&refused));
+    assert!(
+        stderr(&refused).contains("SignatureDoesNotMatch"),
+        "{}",
+        describe(&refused)
+    );
+
+    // Kept across down and up (s3 persists by default); seeds not loaded
+    // again over the app's data.
+    s.ok(&["down"]);
+    let again = s.ok(&["up"]);
+    assert!(!stderr(&again).contains("seeded"), "{}", describe(&again));
+    assert_eq!(s.env(".env"), env, "same port and keys");
+    assert_eq!(boto3_ok(&env, &["get", "note.txt"]), "written by the app");
+
+    // `berth seed` loads them again on purpose.
+    seed(&s, "seeds/storage/uploads/welcome.txt", "hello again");
+    let seeded = s.ok(&["seed", "--service", "storage"]);
+    assert!(
+        stderr(&seeded).contains("storage: loaded 2 objects from `seeds/storage`"),
+        "{}",
+        describe(&seeded)
+    );
+    assert_eq!(boto3_ok(&env, &["get", "welcome.txt"]), "hello again");
+
+    // Reset wipes the objects; the next up makes the buckets and seeds anew.
+    s.ok(&["reset", "--yes"]);
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    assert_eq!(
+        boto3_ok(&env, &["keys"]),
+        ".berth-seeded\ndocs/guide.md\nwelcome.txt"
+    );
+    assert_eq!(boto3_ok(&in_bucket(&env, "avatars"), &["keys"]), "");
+}
+
+/// The env file's values, with another bucket.
+fn in_bucket(env: &BTreeMap<String, String>, bucket: &str) -> BTreeMap<String, String> {
+    let mut env = env.clone();
+    env.insert("S3_BUCKET".into(), bucket.into());
+    env
+}
+
+#[test]
+fn configured_keys_are_used_and_a_misspelt_seed_directory_is_named() {
+    let s = Sandbox::new(&format!(
+        r#"name = "s3-keys"
+[services.storage]
+kind = "s3"
+buckets = ["uploads"]
+region = "eu-west-1"
+access_key = "minioadmin"
+secret_key = "minioadmin123"
+{S3_ENV}"#
+    ));
+    seed(&s, "seeds/storage/upload/a.txt", "a");
+    let out = s.run(&["up"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("seed directory `seeds/storage/upload` names no bucket of the service"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `uploads`?"), "{err}");
+
+    std::fs::rename(
+        s.path().join("seeds/storage/upload"),
+        s.path().join("seeds/storage/uploads"),
+    )
+    .unwrap();
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    assert_eq!(env["S3_ACCESS_KEY"], "minioadmin");
+    assert_eq!(env["S3_SECRET_KEY"], "minioadmin123");
+    assert_eq!(env["S3_REGION"], "eu-west-1");
+    assert_eq!(boto3_ok(&env, &["get", "a.txt"]), "a");
+}
+
+#[test]
+fn a_missing_native_server_is_named_with_how_to_install_it() {
+    let s = Sandbox::new(
+        r#"name = "s3-missing"
+[services.storage]
+kind = "s3"
+"#,
+    );
+    // Neither MinIO's server nor s3s-fs where berth looks: `PATH` without
+    // /usr/local/bin, and a home without ~/.cargo/bin.
+    let out = s
+        .cmd(&["up"])
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", s.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("service `storage` needs `minio` or `s3s-fs`, and none is installed"),
+        "{err}"
+    );
+    assert!(err.contains("cargo install s3s-fs"), "{err}");
+}
+
+/// An S3 server with bucket policies and CORS rules, as a `minio` on
+/// `PATH`: moto's server (scripts/setup installs it), given MinIO's
+/// command line. s3s-fs, the usual native server, implements neither.
+fn moto_as_minio(s: &Sandbox) -> PathBuf {
+    let moto = ["/usr/local/lib/berth-test/moto/bin/moto_server".to_string()]
+        .into_iter()
+        .chain(std::env::var("HOME").map(|h| format!("{h}/.cache/berth-test/moto/bin/moto_server")))
+        .find(|p| Path::new(p).exists())
+        .expect("moto's server is installed: run scripts/setup");
+    let bin = s.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let shim = bin.join("minio");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\n\
+             # minio server DIR --address HOST:PORT --quiet\n\
+             if [ \"$1\" = --version ]; then echo 'minio version RELEASE.2025-01-01T00-00-00Z'; exit 0; fi\n\
+             address=$4\n\
+             exec {moto} -H \"${{address%:*}}\" -p \"${{address##*:}}\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn public_buckets_get_a_read_policy_and_cors_rules_reach_the_server() {
+    let s = Sandbox::new(&format!(
+        r#"name = "s3-policy"
+[services.storage]
+kind = "s3"
+buckets = [
+  {{ name = "media", public = true, cors = ["http://localhost:3000"] }},
+  "private",
+]
+{S3_ENV}"#
+    ));
+    let bin = moto_as_minio(&s);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let up = s.cmd(&["up"]).env("PATH", &path).output().unwrap();
+    assert!(up.status.success(), "{}", describe(&up));
+    let env = s.env(".env");
+    let policy: serde_json::Value =
+        serde_json::from_str(&boto3_ok(&env, &["policy"])).expect("a JSON policy");
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(statement["Action"][0], "s3:GetObject");
+    assert_eq!(statement["Resource"][0], "arn:aws:s3:::media/*");
+    let cors: serde_json::Value = serde_json::from_str(&boto3_ok(&env, &["cors"])).unwrap();
+    assert_eq!(cors[0]["AllowedOrigins"][0], "http://localhost:3000");
+    assert!(
+        cors[0]["AllowedMethods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "PUT"),
+        "{cors}"
+    );
+
+    // The bucket without either has neither.
+    let private = boto3(&in_bucket(&env, "private"), &["policy"]);
+    assert!(!private.status.success(), "{}", describe(&private));
+    assert!(
+        stderr(&private).contains("NoSuchBucketPolicy"),
+        "{}",
+        describe(&private)
+    );
+    s.cmd(&["down"]).env("PATH", &path).output().unwrap();
+}
+
+#[test]
+fn s3s_fs_refuses_a_public_bucket_with_a_hint() {
+    let s = Sandbox::new(
+        r#"name = "s3-nopolicy"
+[services.storage]
+kind = "s3"
+buckets = [{ name = "media", public = true }]
+"#,
+    );
+    let out = s.run(&["up"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("could not make bucket `media` public"),
+        "{err}"
+    );
+    assert!(err.contains("runtime = \"container\""), "{err}");
+}
