@@ -101,17 +101,44 @@ pub fn write_example(stack: &Stack, path: &Path) -> Result<bool> {
     write_if_changed(path, &text, 0o644)
 }
 
-fn write_if_changed(path: &Path, text: &str, mode: u32) -> Result<bool> {
+/// What the first line of every file berth writes starts with.
+const HEADERS: [&str; 2] = ["# Written by berth", "# Example written by berth"];
+
+/// Refuse to replace a file at `path` that berth did not write (an app's
+/// own `.env`, say, or a compose project's): its contents would be lost.
+/// `up` checks this before it starts anything.
+pub fn ensure_ours(path: &Path) -> Result<()> {
     // Replacing a device, fifo or directory by rename would be destructive;
     // reading one to compare could block forever.
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if !meta.is_file() {
-            return Err(crate::error::Error::usage(
-                format!("`{}` exists and is not a regular file", path.display()),
-                Some("choose another path for the env file".to_string()),
-            ));
-        }
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if !meta.is_file() {
+        return Err(crate::error::Error::usage(
+            format!("`{}` exists and is not a regular file", path.display()),
+            Some("choose another path for the env file".to_string()),
+        ));
     }
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let first = text.lines().next().unwrap_or_default();
+    if !text.trim().is_empty() && !HEADERS.iter().any(|h| first.starts_with(h)) {
+        return Err(crate::error::Error::Preflight {
+            service: None,
+            message: format!(
+                "`{}` exists and was not written by berth; writing the connection values there would replace it",
+                crate::diagnostic::shown_path(path)
+            ),
+            hint: Some(
+                "name another file with `file = \"...\"` under `[env]` in the stack file, or move this one aside"
+                    .into(),
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn write_if_changed(path: &Path, text: &str, mode: u32) -> Result<bool> {
+    ensure_ours(path)?;
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(false);
     }

@@ -261,7 +261,7 @@ fn kind_settings() {
 fn generic_services() {
     assert_eq!(
         error("[services.web]\nimage = \"nginx:1\"\nruntime = \"container\"\n"),
-        "error: say which port `web` listens on inside its container: add `container_port = ...`\n --> /project/berth.toml:1:11\n  |\n1 | [services.web]\n  |           ^^^\n"
+        "error: say which port `web` listens on inside its container: add `container_port = ...`, or `ready = \"running\"` for a service with no port\n --> /project/berth.toml:1:11\n  |\n1 | [services.web]\n  |           ^^^\n"
     );
     assert_eq!(
         error("[services.web]\nimage = \"nginx:1\"\n"),
@@ -269,7 +269,7 @@ fn generic_services() {
     );
     assert_eq!(
         error("[services.web]\ncommand = [\"./web\"]\nready = \"smtp\"\n"),
-        "error: unknown probe `smtp`; `ready` must be one of `\"tcp\"`, `\"postgres\"`, `\"redis\"`, `{ http = \"/health\" }` or `{ exec = [\"cmd\", \"arg\"] }`\n --> /project/berth.toml:3:9\n  |\n3 | ready = \"smtp\"\n  |         ^^^^^^\n"
+        "error: unknown probe `smtp`; `ready` must be one of `\"tcp\"`, `\"postgres\"`, `\"redis\"`, `\"running\"`, `{ http = \"/health\" }` or `{ exec = [\"cmd\", \"arg\"] }`\n --> /project/berth.toml:3:9\n  |\n3 | ready = \"smtp\"\n  |         ^^^^^^\n"
     );
     assert_eq!(
         error("[services.web]\nimage = \"nginx:1\"\nruntime = \"container\"\ncontainer_port = 80\nports = [\"80\"]\n"),

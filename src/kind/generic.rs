@@ -194,6 +194,11 @@ impl Generic {
             .find(|(k, _)| k == var)
             .map(|(_, v)| ctx.render(&v.template))
     }
+
+    /// Whether readiness is a probe of its port from the host.
+    fn probes_a_port(&self) -> bool {
+        !matches!(self.ready, Ready::Exec { .. } | Ready::Running)
+    }
 }
 
 impl KindSettings for Generic {
@@ -218,10 +223,13 @@ impl KindSettings for Generic {
                         format!("service `{}` runs in a container but names no `image`; add `image = \"...\"`", shared.service),
                     ));
                 }
-                if self.container_port.is_none() && shared.fixed_port.is_none() {
+                if self.container_port.is_none()
+                    && shared.fixed_port.is_none()
+                    && self.probes_a_port()
+                {
                     return Err(SettingsError::key(
                         "port",
-                        format!("say which port `{}` listens on inside its container: add `container_port = ...`", shared.service),
+                        format!("say which port `{}` listens on inside its container: add `container_port = ...`, or `ready = \"running\"` for a service with no port", shared.service),
                     ));
                 }
             }
@@ -261,8 +269,14 @@ impl KindSettings for Generic {
         None
     }
 
+    /// 0 for a service with no port (ready when it runs, or by its exec
+    /// probe): nothing is published.
     fn container_port(&self, ctx: &ServiceContext) -> u16 {
-        self.container_port.unwrap_or(ctx.port)
+        match self.container_port {
+            Some(port) => port,
+            None if self.probes_a_port() => ctx.port,
+            None => 0,
+        }
     }
 
     fn connection(&self, _: &ServiceContext, at: &Endpoint) -> Vec<ConnectionValue> {
@@ -297,6 +311,8 @@ impl KindSettings for Generic {
                 crate::client::redis::probe(at, password.as_deref())
             }
             Ready::Exec { .. } => Err("an exec probe runs through the runtime".into()),
+            // The runtime has seen it run.
+            Ready::Running => Ok(()),
         }
     }
 

@@ -1,5 +1,5 @@
 //! How berth knows a generic service is ready: the `ready` key. Every probe
-//! but `exec` runs from the host against the published port.
+//! but `exec` and `running` runs from the host against the published port.
 
 /// A readiness probe of a generic service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,9 +15,12 @@ pub enum Ready {
     Redis,
     /// A command exits 0: inside the container, or on the host natively.
     Exec { command: Vec<String> },
+    /// It runs: for a service with no port to probe (a worker), like
+    /// Compose's `service_started`.
+    Running,
 }
 
-pub const READY_FORMS: &str = "`\"tcp\"`, `\"postgres\"`, `\"redis\"`, `{ http = \"/health\" }` or `{ exec = [\"cmd\", \"arg\"] }`";
+pub const READY_FORMS: &str = "`\"tcp\"`, `\"postgres\"`, `\"redis\"`, `\"running\"`, `{ http = \"/health\" }` or `{ exec = [\"cmd\", \"arg\"] }`";
 
 impl Ready {
     pub fn parse(value: &toml::Value) -> Result<Ready, String> {
@@ -27,6 +30,7 @@ impl Ready {
                 "tcp" => Ok(Ready::Tcp),
                 "postgres" => Ok(Ready::Postgres),
                 "redis" => Ok(Ready::Redis),
+                "running" => Ok(Ready::Running),
                 "http" => Ok(Ready::Http { path: "/".into() }),
                 other => Err(format!("unknown probe `{other}`; {}", bad())),
             },

@@ -38,7 +38,15 @@ pub fn wait_ready(
     let mut alive_checked: Option<Instant> = None;
     loop {
         match probe_once(svc, runtime)? {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                // An answer on the port proves little if the server is
+                // gone (something else may hold the port), and a service
+                // that is ready when it runs has no answer but this.
+                if alive_checked.is_none() {
+                    runtime.ensure_alive(&svc.plan)?;
+                }
+                return Ok(());
+            }
             Err(seen) => last = seen,
         }
         // Whether it still runs is a question to the engine for a

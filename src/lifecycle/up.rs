@@ -111,6 +111,9 @@ pub fn up_with(
     let pins = images::pins(&config, runtimes, options.locked, reporter)?;
     let mut stack = Stack::resolve(config, dir, &state, &pins);
 
+    if options.write_env {
+        envfile::ensure_ours(&stack.config.env_file())?;
+    }
     let used: Vec<Arc<dyn Runtime>> = used_runtimes(&stack, runtimes)?;
     // What the services share (the container network) is made while each
     // service is checked; a failed preflight takes it away again.

@@ -539,3 +539,24 @@ DIRECT_URL = "${{db.url}}"
         ["0"]
     );
 }
+
+#[test]
+fn a_worker_with_no_port_is_ready_when_it_runs_and_publishes_nothing() {
+    if !engine() {
+        return;
+    }
+    let s = Sandbox::new(&format!(
+        "name = \"ct-worker\"\nruntime = \"container\"\n[services.worker]\nimage = \"{HTTPD_IMAGE}\"\ncommand = [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 0.2; done\"]\nready = \"running\"\n"
+    ));
+    s.ok(&["up"]);
+    let name = "berth-ct-worker-worker";
+    let ports = stdout(&docker(&[
+        "inspect",
+        "--format",
+        "{{json .HostConfig.PortBindings}}",
+        name,
+    ]));
+    assert_eq!(ports.trim(), "{}", "no port published");
+    let status = stdout(&s.ok(&["status", "--json"]));
+    assert!(status.contains("\"health\": \"ready\""), "{status}");
+}

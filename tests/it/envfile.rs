@@ -64,3 +64,30 @@ fn reset_without_a_terminal_or_yes_refuses_and_deletes_nothing() {
         "the data is untouched and the server still runs"
     );
 }
+
+#[test]
+fn an_env_file_berth_did_not_write_is_never_replaced() {
+    let s = Sandbox::new(&pg_redis_stack("foreign", false));
+    let mine = "# my app's own settings\nSTRIPE_KEY=sk_test_123\n";
+    std::fs::write(s.path().join(".env"), mine).unwrap();
+    let out = s.run(&["up"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`.env` exists and was not written by berth"),
+        "{err}"
+    );
+    assert!(err.contains("under `[env]`"), "{err}");
+    assert!(
+        !err.contains("starting"),
+        "checked before anything starts: {err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.path().join(".env")).unwrap(),
+        mine
+    );
+    // An empty file is berth's to fill.
+    std::fs::write(s.path().join(".env"), "").unwrap();
+    s.ok(&["up"]);
+    assert!(s.env(".env").contains_key("DATABASE_URL"));
+}

@@ -359,7 +359,11 @@ impl Runtime for ContainerRuntime {
         if started == Started::Initialized && (launch.data_path.is_some() || created_any) {
             on_init();
         }
-        let mut bindings = vec![(launch.port, plan.port)];
+        // A service with no port (a worker) publishes none.
+        let mut bindings: Vec<(u16, u16)> = Vec::new();
+        if launch.port != 0 {
+            bindings.push((launch.port, plan.port));
+        }
         bindings.extend(launch.extra_ports.iter().map(|p| (p.container, p.host)));
         let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = bindings
             .iter()
