@@ -17,6 +17,9 @@
 #![cfg_attr(not(feature = "cli"), allow(dead_code))]
 
 mod client;
+// Only the command line imports and exports compose files.
+#[cfg(feature = "cli")]
+mod compose;
 mod config;
 mod diagnostic;
 mod digest;

@@ -110,6 +110,18 @@ impl Template {
         out
     }
 
+    /// The template as it is written (`$$` for a `$`), so it parses back
+    /// into itself.
+    pub fn text(&self) -> String {
+        self.pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.replace('$', "$$"),
+                Piece::Ref { service, key, .. } => format!("${{{service}.{key}}}"),
+            })
+            .collect()
+    }
+
     pub fn references(&self) -> impl Iterator<Item = (&str, &str, usize, usize)> {
         self.pieces.iter().filter_map(|p| match p {
             Piece::Ref {
@@ -132,6 +144,12 @@ mod tests {
         let t = Template::parse("postgres://${db.user}@x:$${db.port}").unwrap();
         let out = t.render(|s, k| Some(format!("<{s}.{k}>")));
         assert_eq!(out, "postgres://<db.user>@x:${db.port}");
+        assert_eq!(
+            t.text(),
+            "postgres://${db.user}@x:$${db.port}",
+            "written back as it was"
+        );
+        assert_eq!(Template::parse(&t.text()).unwrap(), t);
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub enum Command {
     Lock(commands::lock::Args),
     /// Check that each container service's image is the one `berth.lock` pins
     Verify(commands::verify::Args),
+    /// Write a `berth.toml` from a compose file
+    Import(commands::import::Args),
+    /// Write the stack for Compose or Kubernetes
+    Export(commands::export::Args),
 }
 
 #[cfg(test)]

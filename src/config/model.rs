@@ -54,6 +54,9 @@ pub struct ServiceConfig {
     pub span: Span,
     /// The environment variable that set `port`, if one did.
     pub port_from_env: Option<String>,
+    /// The service's keys with the profile and the environment applied,
+    /// as a table: what an export writes back as `berth.toml`.
+    pub keys: toml::Table,
 }
 
 impl ServiceConfig {

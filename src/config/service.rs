@@ -261,6 +261,8 @@ fn read_once(scope: &Scope, section: &Section<'_>) -> Result<ServiceConfig, Fail
         settings,
         links: Links::new(),
         span: name_span,
+        // Typed as they were read, so any value reads back the same.
+        keys: document::read(table_value(&section.table, table.clone())).unwrap_or_default(),
     })
 }
 

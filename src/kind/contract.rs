@@ -12,7 +12,7 @@ use super::connection::ConnectionValue;
 use crate::client::endpoint::Endpoint;
 use crate::error::Result;
 use crate::migrate::files::SqlDir;
-use crate::plan::container::ContainerLaunch;
+use crate::plan::container::{ContainerFile, ContainerLaunch};
 use crate::plan::native::NativeLaunch;
 use crate::plan::runtime_kind::RuntimeKind;
 use crate::source::Span;
@@ -266,6 +266,13 @@ pub trait KindSettings: Send + Sync + std::fmt::Debug {
     /// that have them.
     fn seed_dir(&self) -> Option<&Path> {
         None
+    }
+
+    /// Files that set the server up the way provisioning does, for a
+    /// server berth does not start (an exported stack): put into its
+    /// container before its first start.
+    fn init_files(&self, _ctx: &ServiceContext) -> Vec<ContainerFile> {
+        Vec::new()
     }
 
     /// For kinds that take SQL migrations: the login and directories.

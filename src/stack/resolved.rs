@@ -62,6 +62,19 @@ impl Stack {
     /// password is not in `state` yet (never started) gets port 0 and no
     /// password.
     pub fn resolve(config: StackConfig, dir: StateDir, state: &State, pins: &Pins) -> Stack {
+        Stack::resolve_with(config, dir, state, pins, &|_, _| None)
+    }
+
+    /// [`Stack::resolve`], with `secret(service, name)` taking the place of
+    /// any secret it gives a value for: the exports resolve the stack once
+    /// with markers in place of secrets, to find where each one ends up.
+    pub fn resolve_with(
+        config: StackConfig,
+        dir: StateDir,
+        state: &State,
+        pins: &Pins,
+        secret: &dyn Fn(&str, &str) -> Option<String>,
+    ) -> Stack {
         let settled: Vec<(u16, Secrets)> = config
             .services
             .iter()
@@ -74,14 +87,11 @@ impl Stack {
                     .settings
                     .secrets()
                     .into_iter()
-                    .filter_map(|secret| {
-                        let value = secret.configured.or_else(|| {
-                            state
-                                .passwords
-                                .get(&state_key(&svc.name, secret.name))
-                                .cloned()
+                    .filter_map(|s| {
+                        let value = secret(&svc.name, s.name).or(s.configured).or_else(|| {
+                            state.passwords.get(&state_key(&svc.name, s.name)).cloned()
                         })?;
-                        Some((secret.name, value))
+                        Some((s.name, value))
                     })
                     .collect();
                 (port, secrets)

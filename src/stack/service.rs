@@ -112,6 +112,11 @@ impl Service {
         })
     }
 
+    /// Files that set it up without berth (see [`KindSettings::init_files`]).
+    pub fn init_files(&self) -> Vec<crate::plan::container::ContainerFile> {
+        self.with_context(|ctx| self.settings.init_files(ctx))
+    }
+
     /// How tests reach it, for kinds that speak S3.
     pub fn object_store(&self) -> Option<ObjectStoreAccess> {
         self.with_context(|ctx| self.settings.object_store(ctx))

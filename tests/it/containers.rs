@@ -556,7 +556,171 @@ fn a_worker_with_no_port_is_ready_when_it_runs_and_publishes_nothing() {
         "{{json .HostConfig.PortBindings}}",
         name,
     ]));
-    assert_eq!(ports.trim(), "{}", "no port published");
+    // Podman lists the image's exposed port, bound to nothing.
+    let bindings: serde_json::Value = serde_json::from_str(ports.trim()).unwrap();
+    assert!(
+        bindings.as_object().is_none_or(|b| b.values().all(|v| v.is_null())),
+        "no port published: {ports}"
+    );
     let status = stdout(&s.ok(&["status", "--json"]));
     assert!(status.contains("\"health\": \"ready\""), "{status}");
+}
+
+/// The Compose tool that talks to this pass's engine: docker-compose on
+/// Docker, podman-compose on Podman's socket (the second pass).
+fn compose_tool() -> &'static str {
+    let podman = std::env::var("DOCKER_HOST").is_ok_and(|h| h.contains("podman"));
+    if podman {
+        "podman-compose"
+    } else {
+        "docker-compose"
+    }
+}
+
+#[test]
+fn an_exported_compose_file_runs_the_stack_on_compose() {
+    if !engine() {
+        return;
+    }
+    use super::object_store::boto3_ok;
+    use super::pooler::query_through;
+    let tool = compose_tool();
+    let (db, pool, cache, storage, api) = (
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    );
+    let s = Sandbox::new(&format!(
+        r#"name = "ct-export"
+runtime = "container"
+
+[services.db]
+kind = "postgres"
+image = "{PG_IMAGE}"
+user = "app"
+database = "app"
+databases = ["reports"]
+extensions = ["pgcrypto"]
+port = {db}
+
+[services.pool]
+kind = "pgbouncer"
+image = "{PGBOUNCER_IMAGE}"
+port = {pool}
+
+[services.cache]
+kind = "redis"
+image = "{REDIS_IMAGE}"
+persist = true
+port = {cache}
+
+[services.storage]
+kind = "s3"
+image = "{MINIO_IMAGE}"
+port = {storage}
+
+[services.api]
+image = "{HTTPD_IMAGE}"
+container_port = 8080
+port = {api}
+env = {{ DB_HOST = "${{db.host}}", DB_PORT = "${{db.port}}" }}
+ready = {{ http = "/health" }}
+depends_on = ["db"]
+"#
+    ));
+    s.ok(&["export", "compose", "-o", "out/compose.yaml"]);
+    let out = s.path().join("out");
+    let dotenv = std::fs::read_to_string(out.join(".env")).unwrap();
+    let secret = |var: &str| {
+        dotenv
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{var}=")))
+            .unwrap_or_else(|| panic!("{var} in {dotenv}"))
+            .trim_matches('\'')
+            .to_string()
+    };
+    let project = format!("berth-export-{}", std::process::id());
+    let run = |args: &[&str]| {
+        Command::new(tool)
+            .args(["-p", &project, "-f", "compose.yaml"])
+            .args(args)
+            .current_dir(&out)
+            .output()
+            .unwrap_or_else(|e| panic!("{tool} runs (scripts/setup --all installs it): {e}"))
+    };
+    let up = run(&["up", "-d"]);
+    let result = std::panic::catch_unwind(|| {
+        assert!(up.status.success(), "{tool} up: {}", describe(&up));
+        // Provisioned by the init SQL berth exported: PgBouncer logs in with
+        // berth's verifier, the extra database and the extension are there.
+        let url = format!(
+            "postgres://app:{}@127.0.0.1:{pool}/app",
+            secret("DB_PASSWORD")
+        );
+        wait_until("the pooler answers", Duration::from_secs(90), || {
+            postgres::Client::connect(&url, postgres::NoTls).is_ok()
+        });
+        assert_eq!(
+            query_through(
+                &url,
+                "SELECT count(*) FROM pg_extension WHERE extname = 'pgcrypto'"
+            ),
+            ["1"]
+        );
+        assert_eq!(
+            query_through(
+                &url,
+                "SELECT count(*) FROM pg_database WHERE datname = 'reports'"
+            ),
+            ["1"]
+        );
+        let redis: BTreeMap<String, String> = [
+            ("REDIS_HOST", "127.0.0.1".to_string()),
+            ("REDIS_PORT", cache.to_string()),
+            ("REDIS_PASSWORD", secret("CACHE_PASSWORD")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        wait_until("redis answers", Duration::from_secs(30), || {
+            Command::new("redis-cli")
+                .args([
+                    "-p",
+                    &cache.to_string(),
+                    "-a",
+                    &redis["REDIS_PASSWORD"],
+                    "--no-auth-warning",
+                    "ping",
+                ])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "PONG")
+        });
+        assert_eq!(
+            redis_cli(&redis, &["CONFIG", "GET", "appendonly"]),
+            "appendonly\nyes"
+        );
+        let s3: BTreeMap<String, String> = [
+            ("S3_ENDPOINT", format!("http://127.0.0.1:{storage}")),
+            ("S3_ACCESS_KEY", secret("STORAGE_ACCESS_KEY")),
+            ("S3_SECRET_KEY", secret("STORAGE_SECRET_KEY")),
+            ("S3_REGION", "us-east-1".to_string()),
+            ("S3_BUCKET", "exported".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        boto3_ok(&s3, &["create"]);
+        wait_until(
+            "the API reaches the database",
+            Duration::from_secs(60),
+            || http_get(api, "/health").is_some_and(|(status, _)| status == 200),
+        );
+    });
+    let down = run(&["down", "-v"]);
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+    assert!(down.status.success(), "{tool} down: {}", describe(&down));
 }

@@ -2,6 +2,7 @@
 //! (from a copy, on ports chosen free through the team's own variables) and
 //! probed with real clients through the env file the app reads.
 
+use super::compose::copy_dir;
 use super::object_store::boto3_ok;
 use super::pooler::query_through;
 use super::*;
@@ -16,18 +17,6 @@ fn example(name: &str) -> Sandbox {
         s.path(),
     );
     s
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// `redis-cli` with the host, port and password of the env file's URL

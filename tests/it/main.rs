@@ -5,6 +5,7 @@
 //! when dropped, so no server outlives its test.
 
 mod architecture;
+mod compose;
 mod concurrency;
 mod config_errors;
 mod containers;

@@ -4,6 +4,8 @@ pub mod db;
 pub mod doctor;
 pub mod down;
 pub mod env;
+pub mod export;
+pub mod import;
 pub mod init;
 pub mod lock;
 pub mod logs;

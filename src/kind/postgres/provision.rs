@@ -42,6 +42,25 @@ fn yes() -> bool {
     true
 }
 
+impl Role {
+    /// `LOGIN NOSUPERUSER PASSWORD '...'`: what `CREATE`/`ALTER ROLE` says.
+    fn options(&self) -> String {
+        let mut options = vec![
+            if self.login { "LOGIN" } else { "NOLOGIN" }.to_string(),
+            if self.superuser {
+                "SUPERUSER"
+            } else {
+                "NOSUPERUSER"
+            }
+            .to_string(),
+        ];
+        if let Some(pw) = &self.password {
+            options.push(format!("PASSWORD {}", quote_literal(pw)));
+        }
+        options.join(" ")
+    }
+}
+
 /// What to set up.
 pub struct Wanted<'a> {
     pub user: &'a str,
@@ -121,6 +140,47 @@ pub fn run(wanted: &Wanted, ctx: &ServiceContext, at: &Endpoint) -> Result<()> {
     Ok(())
 }
 
+/// The same setup as SQL for a new cluster, for servers berth does not
+/// start itself (an exported stack): the official image runs it once, as
+/// `POSTGRES_USER` in `POSTGRES_DB`, after `initdb`.
+pub fn init_sql(wanted: &Wanted) -> String {
+    let mut sql = String::from(
+        "-- Written by berth: what `berth up` sets up on a new server, for the image to run once.\n",
+    );
+    if let Some(verifier) = &wanted.verifier {
+        sql.push_str(&format!(
+            "ALTER ROLE {} PASSWORD {};\n",
+            quote_ident(wanted.user),
+            quote_literal(verifier)
+        ));
+    }
+    for role in wanted.roles {
+        sql.push_str(&format!(
+            "CREATE ROLE {} WITH {};\n",
+            quote_ident(&role.name),
+            role.options()
+        ));
+    }
+    for db in wanted
+        .databases
+        .iter()
+        .filter(|d| d.as_str() != wanted.database)
+    {
+        sql.push_str(&format!(
+            "CREATE DATABASE {} OWNER {};\n",
+            quote_ident(db),
+            quote_ident(wanted.user)
+        ));
+    }
+    for ext in wanted.extensions {
+        sql.push_str(&format!(
+            "CREATE EXTENSION IF NOT EXISTS {};\n",
+            quote_ident(ext)
+        ));
+    }
+    sql
+}
+
 /// Whether an error says the object exists already (made meanwhile by
 /// another session, or committed by a killed run's backend).
 fn is_duplicate(e: &postgres::Error) -> bool {
@@ -154,19 +214,7 @@ fn ensure_database(client: &mut Client, name: &str, owner: &str) -> Result<(), p
 }
 
 fn ensure_role(client: &mut Client, role: &Role) -> Result<(), postgres::Error> {
-    let mut options = vec![
-        if role.login { "LOGIN" } else { "NOLOGIN" }.to_string(),
-        if role.superuser {
-            "SUPERUSER"
-        } else {
-            "NOSUPERUSER"
-        }
-        .to_string(),
-    ];
-    if let Some(pw) = &role.password {
-        options.push(format!("PASSWORD {}", quote_literal(pw)));
-    }
-    let options = options.join(" ");
+    let options = role.options();
     let name = quote_ident(&role.name);
     for attempt in 1.. {
         let exists = !client

@@ -28,7 +28,7 @@ use crate::kind::contract::{
 };
 use crate::kind::reading::{self, SettingValue, VersionConstraint};
 use crate::migrate::files::SqlDir;
-use crate::plan::container::{image_tag, ContainerLaunch};
+use crate::plan::container::{image_tag, ContainerFile, ContainerLaunch};
 use crate::plan::native::{first_version, Arg, BinarySpec, InitStep, NativeLaunch, ServerSpec};
 use crate::plan::service_plan::LOOPBACK;
 use crate::plan::stop::StopSignal;
@@ -151,6 +151,18 @@ impl ServiceKind for PostgresKind {
 }
 
 impl Postgres {
+    /// What provisioning sets up.
+    fn wanted(&self, ctx: &ServiceContext) -> Wanted<'_> {
+        Wanted {
+            user: &self.user,
+            verifier: self.verifier(ctx),
+            database: &self.database,
+            databases: &self.databases,
+            extensions: &self.extensions,
+            roles: &self.roles,
+        }
+    }
+
     /// The SCRAM verifier berth sets for the user's password.
     fn verifier(&self, ctx: &ServiceContext) -> Option<String> {
         scram::verifier(ctx.password?, ctx.secret("scram_salt")?)
@@ -255,15 +267,15 @@ impl KindSettings for Postgres {
     }
 
     fn provision(&self, ctx: &ServiceContext, at: &Endpoint) -> Result<()> {
-        let wanted = Wanted {
-            user: &self.user,
-            verifier: self.verifier(ctx),
-            database: &self.database,
-            databases: &self.databases,
-            extensions: &self.extensions,
-            roles: &self.roles,
-        };
-        provision::run(&wanted, ctx, at)
+        provision::run(&self.wanted(ctx), ctx, at)
+    }
+
+    fn init_files(&self, ctx: &ServiceContext) -> Vec<ContainerFile> {
+        vec![ContainerFile {
+            path: "/docker-entrypoint-initdb.d/berth.sql".into(),
+            contents: provision::init_sql(&self.wanted(ctx)),
+            mode: 0o644,
+        }]
     }
 
     fn sql(&self, _: &ServiceContext) -> Option<SqlAccess> {

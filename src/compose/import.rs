@@ -1,0 +1,775 @@
+//! `berth import compose`: what a compose file's services become.
+//!
+//! - Images berth knows become kinds, their settings read from the image's
+//!   contract: postgres (and pgvector, PostGIS, TimescaleDB images) from
+//!   `POSTGRES_USER`/`PASSWORD`/`DB`, `POSTGRES_MULTIPLE_DATABASES` and
+//!   `-c` arguments; redis from `redis-server`'s flags; MinIO from
+//!   `MINIO_ROOT_USER`/`PASSWORD`. Their data volume sets `persist`.
+//! - Everything else becomes a generic service in a container: image,
+//!   command, ports, environment, volumes, `depends_on`, its health check
+//!   as a `ready` probe.
+//! - Kinds run natively (berth's default) unless `--runtime container`, or
+//!   a container reaches them by name, which a native service cannot
+//!   offer: then they stay in containers too. Such references
+//!   (`postgres:5432` in an environment value) become `${postgres.host}`
+//!   and `${postgres.port}`, which resolve on either runtime.
+//! - A service in compose `profiles` is added by a berth profile of the
+//!   same name.
+//! - What has no equivalent is listed with its line, never dropped
+//!   silently.
+//!
+//! A file written by `berth export compose` carries its stack (`x-berth`),
+//! which is taken as it is.
+
+use std::collections::BTreeMap;
+
+use super::file::{ComposeFile, ComposeService, Finding, Healthcheck};
+use super::stack_toml::{ServiceToml, StackToml};
+use crate::error::{Error, Result};
+
+/// How to import.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep every service in a container (`--runtime container`).
+    pub containers: bool,
+}
+
+/// The stack file to write, and what the user should know.
+#[derive(Debug)]
+pub struct Imported {
+    pub toml: String,
+    pub report: Report,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub services: Vec<ReportService>,
+    /// What did not carry over, in file order.
+    pub not_carried: Vec<ReportItem>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReportService {
+    /// Its name in the compose file.
+    pub compose: String,
+    /// Its name in `berth.toml`.
+    pub service: String,
+    pub kind: String,
+    pub runtime: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReportItem {
+    pub line: usize,
+    pub key: String,
+    pub note: String,
+}
+
+/// The kinds an image stands for: the repository (registry and tag
+/// removed) names it.
+fn kind_of_image(image: &str) -> Option<&'static str> {
+    let repo = repository(image);
+    match repo.as_str() {
+        "postgres"
+        | "pgvector/pgvector"
+        | "postgis/postgis"
+        | "timescale/timescaledb"
+        | "timescale/timescaledb-ha" => Some("postgres"),
+        "redis" => Some("redis"),
+        "minio/minio" => Some("s3"),
+        _ => None,
+    }
+}
+
+/// `postgres` for `docker.io/library/postgres:16-alpine`.
+fn repository(image: &str) -> String {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let mut parts: Vec<&str> = without_digest.split('/').collect();
+    if parts.len() > 1
+        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
+    {
+        parts.remove(0);
+    }
+    if parts.first() == Some(&"library") {
+        parts.remove(0);
+    }
+    let joined = parts.join("/");
+    match joined.rsplit_once(':') {
+        Some((repo, _)) => repo.to_string(),
+        None => joined,
+    }
+}
+
+/// The server version an image's tag names (`16` of `16-alpine`, of
+/// `pg16`, of `0.5.0-pg15`); none for `latest` or no tag.
+fn version_of_tag(image: &str) -> Option<String> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    let (_, tag) = last.split_once(':')?;
+    if let Some(at) = tag.find("pg") {
+        let digits: String = tag[at + 2..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if !digits.is_empty() {
+            return Some(digits);
+        }
+    }
+    let version: String = tag
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let version = version.trim_end_matches('.');
+    (!version.is_empty()).then(|| version.to_string())
+}
+
+/// A valid berth service name for a compose one (the rules are a stack
+/// name's).
+fn service_name(name: &str) -> String {
+    crate::config::names::from_directory(name)
+}
+
+/// The port a kind's server listens on inside its container.
+fn kind_port(kind: &str) -> u16 {
+    match kind {
+        "postgres" => 5432,
+        "redis" => 6379,
+        "s3" => 9000,
+        _ => 0,
+    }
+}
+
+/// Where a kind keeps its data inside its container.
+fn kind_data(kind: &str) -> &'static str {
+    match kind {
+        "postgres" => "/var/lib/postgresql/data",
+        "redis" => "/data",
+        "s3" => "/data",
+        _ => "",
+    }
+}
+
+struct Importer<'a> {
+    file: &'a ComposeFile,
+    notes: Vec<Finding>,
+    /// compose name → berth name.
+    names: BTreeMap<String, String>,
+}
+
+pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
+    if let Some(carried) = &file.carried {
+        return carried_stack(file, carried);
+    }
+    let mut importer = Importer {
+        file,
+        notes: file.findings.clone(),
+        names: file
+            .services
+            .iter()
+            .map(|s| (s.name.clone(), service_name(&s.name)))
+            .collect(),
+    };
+    let mut report = Vec::new();
+    let mut built: Vec<(ServiceToml, &ComposeService, &'static str)> = Vec::new();
+    for svc in &file.services {
+        let name = importer.names[&svc.name].clone();
+        if name != svc.name {
+            importer.note(&svc.span, format!("services.{}", svc.name), format!("named `{name}` in berth.toml (berth's names are lower-case letters, digits, `-` and `_`)"));
+        }
+        let Some(image) = &svc.image else {
+            importer.note(&svc.span, format!("services.{}", svc.name), "has no `image`; berth runs images only, so it is written commented out: build the image and name it");
+            continue;
+        };
+        let kind = kind_of_image(image).unwrap_or("generic");
+        let toml = match kind {
+            "generic" => importer.generic(svc, &name, image),
+            kind => importer.kind(svc, &name, image, kind),
+        };
+        built.push((toml, svc, kind));
+    }
+
+    // A container that reaches a kind by name needs it on the stack's
+    // network: the kind stays in a container too.
+    let generic_texts: Vec<String> = built
+        .iter()
+        .filter(|(_, _, k)| *k == "generic")
+        .flat_map(|(t, _, _)| t.keys.iter().map(|(_, v)| v.to_string()))
+        .collect();
+    for (toml, svc, kind) in &mut built {
+        if *kind == "generic" || options.containers {
+            continue;
+        }
+        let reached = generic_texts
+            .iter()
+            .any(|t| t.contains(&format!("${{{}.", toml.name)));
+        if reached {
+            let at = usize::from(toml.get("kind").is_some());
+            toml.keys.insert(at, ("runtime".into(), "container".into()));
+            importer.note(&svc.span, format!("services.{}", svc.name), "runs in a container: a container reaches it by name, which a native service cannot offer");
+        }
+    }
+
+    let mut stack = StackToml {
+        header: vec![
+            format!(
+                "Imported from `{}` by `berth import compose`.",
+                file_name(file)
+            ),
+            "What did not carry over is listed by the import (again with `--json`).".into(),
+        ],
+        name: file.name.clone(),
+        runtime: options.containers.then(|| "container".to_string()),
+        ..StackToml::default()
+    };
+    // Each compose service without profiles is always on; one with
+    // profiles is added by each of them.
+    let mut by_profile: BTreeMap<String, Vec<ServiceToml>> = BTreeMap::new();
+    for (toml, svc, kind) in built {
+        let runtime = if options.containers || kind == "generic" || toml.get("runtime").is_some() {
+            "container"
+        } else {
+            "native"
+        };
+        report.push(ReportService {
+            compose: svc.name.clone(),
+            service: toml.name.clone(),
+            kind: kind.to_string(),
+            runtime: runtime.to_string(),
+            profiles: svc.profiles.clone(),
+        });
+        if svc.profiles.is_empty() {
+            stack.services.push(toml);
+        } else {
+            for p in &svc.profiles {
+                by_profile.entry(p.clone()).or_default().push(toml.clone());
+            }
+        }
+    }
+    stack.profiles = by_profile.into_iter().collect();
+    let mut toml = stack.render();
+    // Services that could not be imported, commented out, so nothing
+    // vanishes from the user's view.
+    for svc in file.services.iter().filter(|s| s.image.is_none()) {
+        toml.push_str(&format!(
+            "\n# [services.{}]  # from {}:{}: no image (it is built); build it, then:\n# image = \"...\"\n",
+            importer.names[&svc.name],
+            file_name(file),
+            line_of(file, &svc.span)
+        ));
+    }
+    let mut not_carried: Vec<ReportItem> = importer
+        .notes
+        .iter()
+        .map(|n| ReportItem {
+            line: line_of(file, &n.span),
+            key: n.key.clone(),
+            note: n.note.clone(),
+        })
+        .collect();
+    not_carried.sort_by_key(|i| i.line);
+    Ok(Imported {
+        toml,
+        report: Report {
+            services: report,
+            not_carried,
+        },
+    })
+}
+
+/// A file `berth export compose` wrote: its stack, with the configured
+/// secrets put back from the variables.
+fn carried_stack(file: &ComposeFile, carried: &super::file::Carried) -> Result<Imported> {
+    let mut table: toml::Table = toml::from_str(&carried.stack_toml).map_err(|e| Error::Config {
+        message: format!("the `x-berth` stack of `{}` is not valid TOML: {}", file_name(file), e.message()),
+        location: None,
+        hint: Some("it is written by `berth export compose`; export again, or remove `x-berth` to import the services as Compose describes them".into()),
+    })?;
+    for (service, key, value) in &carried.secrets {
+        if let Some(toml::Value::Table(svc)) = table
+            .get_mut("services")
+            .and_then(|s| s.as_table_mut())
+            .and_then(|s| s.get_mut(service))
+        {
+            svc.insert(key.clone(), toml::Value::String(value.clone()));
+        }
+    }
+    let services = table
+        .get("services")
+        .and_then(|s| s.as_table())
+        .map(|s| {
+            s.iter()
+                .map(|(name, v)| ReportService {
+                    compose: name.clone(),
+                    service: name.clone(),
+                    kind: v
+                        .get("kind")
+                        .and_then(|k| k.as_str())
+                        .unwrap_or(name)
+                        .to_string(),
+                    runtime: v
+                        .get("runtime")
+                        .and_then(|k| k.as_str())
+                        .unwrap_or("native")
+                        .to_string(),
+                    profiles: Vec::new(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let body = toml::to_string(&table).map_err(|e| Error::Internal {
+        message: format!("could not write the carried stack: {e}"),
+    })?;
+    Ok(Imported {
+        toml: format!(
+            "# Imported from `{}` by `berth import compose`: the stack `berth export compose` carried in it.\n\n{body}",
+            file_name(file)
+        ),
+        report: Report {
+            services,
+            not_carried: Vec::new(),
+        },
+    })
+}
+
+impl Importer<'_> {
+    fn note(&mut self, span: &crate::source::Span, key: String, note: impl Into<String>) {
+        self.notes.push(Finding {
+            span: span.clone(),
+            key,
+            note: note.into(),
+        });
+    }
+
+    fn at(&self, svc: &ComposeService, field: &str) -> String {
+        format!("services.{}.{field}", svc.name)
+    }
+
+    fn origin(&self, svc: &ComposeService) -> String {
+        format!(
+            "From {}:{} ({}).",
+            file_name(self.file),
+            line_of(self.file, &svc.span),
+            svc.image.as_deref().unwrap_or("no image")
+        )
+    }
+
+    /// The berth names of its dependencies: those berth can wait for, and
+    /// imports (a service without an image is not imported).
+    fn depends_on(&self, svc: &ComposeService) -> Vec<String> {
+        svc.depends_on
+            .iter()
+            .filter(|d| d.condition != "service_completed_successfully")
+            .filter(|d| {
+                self.file
+                    .services
+                    .iter()
+                    .any(|s| s.name == d.service && s.image.is_some())
+            })
+            .filter_map(|d| self.names.get(&d.service).cloned())
+            .collect()
+    }
+
+    /// A service of a kind berth knows.
+    fn kind(
+        &mut self,
+        svc: &ComposeService,
+        name: &str,
+        image: &str,
+        kind: &'static str,
+    ) -> ServiceToml {
+        let mut t = ServiceToml {
+            name: name.to_string(),
+            comments: vec![self.origin(svc)],
+            keys: Vec::new(),
+        };
+        if name != kind {
+            t.set("kind", kind);
+        }
+        t.set("image", image);
+        if let Some(v) = version_of_tag(image).filter(|_| kind != "s3") {
+            t.set("version", v);
+        }
+        let inside = kind_port(kind);
+        for p in &svc.ports {
+            match (p.target == inside, p.published) {
+                (true, Some(published)) if t.get("port").is_none() => {
+                    t.set("port", published as i64)
+                }
+                (true, None) => {}
+                _ => self.note(
+                    &p.span,
+                    self.at(svc, "ports"),
+                    format!(
+                        "port {} is not {kind}'s: berth publishes the server's port only",
+                        p.target
+                    ),
+                ),
+            }
+        }
+        let mut persist = false;
+        for v in &svc.volumes {
+            if v.target == kind_data(kind)
+                || (kind == "postgres" && v.target == "/var/lib/postgresql")
+            {
+                persist = true;
+                if v.source
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with('.') || s.starts_with('/'))
+                {
+                    self.note(&v.span, self.at(svc, "volumes"), "berth keeps the data in a volume of its own, not in this directory; `berth backup` and `restore` move data");
+                }
+            } else if kind == "postgres" && v.target == "/docker-entrypoint-initdb.d" {
+                self.note(&v.span, self.at(svc, "volumes"), "berth runs no init scripts: put schema changes in migrations (`migrations/<service>/NNN_name.sql`) and data in seeds, which `berth up` applies; databases, roles and extensions are keys of the service");
+            } else {
+                self.note(&v.span, self.at(svc, "volumes"), format!("`{}` is not where {kind} keeps its data; berth mounts nothing else into it", v.target));
+            }
+        }
+        let env: BTreeMap<&str, &str> = svc
+            .environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut used: Vec<&str> = Vec::new();
+        let mut take = |key: &'static str| {
+            used.push(key);
+            env.get(key).map(|v| v.to_string())
+        };
+        match kind {
+            "postgres" => {
+                let user = take("POSTGRES_USER");
+                if let Some(user) = &user {
+                    t.set("user", user.as_str());
+                }
+                if let Some(password) = take("POSTGRES_PASSWORD").filter(|p| !p.is_empty()) {
+                    t.set("password", password);
+                }
+                // The official image's default database is the user's name.
+                let database = take("POSTGRES_DB")
+                    .or(user)
+                    .unwrap_or_else(|| "postgres".into());
+                t.set("database", database);
+                if let Some(list) = take("POSTGRES_MULTIPLE_DATABASES") {
+                    let dbs: Vec<toml::Value> = list
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|d| !d.is_empty())
+                        .map(|d| toml::Value::String(d.to_string()))
+                        .collect();
+                    t.set("databases", toml::Value::Array(dbs));
+                }
+                let settings = self.postgres_settings(svc);
+                if !settings.is_empty() {
+                    t.set("settings", toml::Value::Table(settings));
+                }
+            }
+            "redis" => self.redis_flags(svc, &mut t, &mut persist),
+            "s3" => {
+                // The current names, then the ones older MinIO releases read.
+                let (root_user, access_key) = (take("MINIO_ROOT_USER"), take("MINIO_ACCESS_KEY"));
+                let (root_password, secret_key) =
+                    (take("MINIO_ROOT_PASSWORD"), take("MINIO_SECRET_KEY"));
+                let (region, site_region) = (take("MINIO_REGION"), take("MINIO_SITE_REGION"));
+                if let Some(user) = root_user.or(access_key) {
+                    t.set("access_key", user);
+                }
+                if let Some(secret) = root_password.or(secret_key) {
+                    t.set("secret_key", secret);
+                }
+                if let Some(region) = region.or(site_region) {
+                    t.set("region", region);
+                }
+                if let Some(cmd) = &svc.command {
+                    let console = cmd.iter().any(|a| a == "--console-address");
+                    if console {
+                        self.note(
+                            &svc.span,
+                            self.at(svc, "command"),
+                            "berth runs MinIO's S3 API only: its web console is not published",
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        for (key, _) in &svc.environment {
+            if !used.contains(&key.as_str()) {
+                self.note(
+                    &svc.span,
+                    self.at(svc, &format!("environment.{key}")),
+                    format!("`{key}` is not part of berth's {kind} settings"),
+                );
+            }
+        }
+        if matches!(svc.healthcheck, Some(Healthcheck::Command(..))) {
+            // One note for the whole check: its timings go with it.
+            let prefix = format!("services.{}.healthcheck.", svc.name);
+            self.notes.retain(|n| !n.key.starts_with(&prefix));
+            self.note(&svc.span, self.at(svc, "healthcheck"), format!("berth's own {kind} probe (a real login or request from the host) decides readiness"));
+        }
+        // Without a volume, Compose loses the data with the container.
+        t.set("persist", persist);
+        let deps = self.depends_on(svc);
+        if !deps.is_empty() {
+            t.set(
+                "depends_on",
+                toml::Value::Array(deps.into_iter().map(toml::Value::String).collect()),
+            );
+        }
+        t
+    }
+
+    /// `postgres -c key=value ...` as settings; other arguments reported.
+    fn postgres_settings(&mut self, svc: &ComposeService) -> toml::Table {
+        let mut settings = toml::Table::new();
+        let Some(cmd) = &svc.command else {
+            return settings;
+        };
+        let mut args = cmd.iter().peekable();
+        if args.peek().map(|a| a.as_str()) == Some("postgres") {
+            args.next();
+        }
+        while let Some(arg) = args.next() {
+            let pair = match arg.as_str() {
+                "-c" => args.next().cloned(),
+                a if a.starts_with("--") && a.contains('=') => Some(a[2..].to_string()),
+                _ => None,
+            };
+            match pair.as_deref().and_then(|p| p.split_once('=')) {
+                Some((k, v)) => {
+                    settings.insert(k.replace('-', "_"), toml::Value::String(v.to_string()));
+                }
+                None => self.note(
+                    &svc.span,
+                    self.at(svc, "command"),
+                    format!("`{arg}` is not a `-c key=value` setting berth can carry over"),
+                ),
+            }
+        }
+        settings
+    }
+
+    /// `redis-server --appendonly yes --requirepass X ...` as settings.
+    fn redis_flags(&mut self, svc: &ComposeService, t: &mut ServiceToml, persist: &mut bool) {
+        let Some(cmd) = &svc.command else {
+            return;
+        };
+        let mut args = cmd.iter().peekable();
+        if args.peek().is_some_and(|a| a.ends_with("redis-server")) {
+            args.next();
+        }
+        while let Some(arg) = args.next() {
+            let Some(flag) = arg.strip_prefix("--") else {
+                self.note(
+                    &svc.span,
+                    self.at(svc, "command"),
+                    format!("`{arg}`: berth writes redis's configuration itself"),
+                );
+                continue;
+            };
+            let value = args.next().cloned().unwrap_or_default();
+            match flag {
+                "appendonly" => {
+                    let on = value == "yes";
+                    t.set("appendonly", on);
+                    if on {
+                        // berth keeps an append-only file only for data it keeps.
+                        *persist = true;
+                    }
+                }
+                "requirepass" => t.set("password", value),
+                "maxmemory" => t.set("maxmemory", value),
+                "maxmemory-policy" => t.set("maxmemory_policy", value),
+                "save" | "port" | "bind" | "protected-mode" => {}
+                other => self.note(
+                    &svc.span,
+                    self.at(svc, "command"),
+                    format!("`--{other}` is not among berth's redis settings"),
+                ),
+            }
+        }
+    }
+
+    /// Any other image, as a generic service in a container.
+    fn generic(&mut self, svc: &ComposeService, name: &str, image: &str) -> ServiceToml {
+        let mut t = ServiceToml {
+            name: name.to_string(),
+            comments: vec![self.origin(svc)],
+            keys: Vec::new(),
+        };
+        t.set("runtime", "container");
+        t.set("image", image);
+        if let Some(cmd) = &svc.command {
+            let args: Vec<toml::Value> = cmd
+                .iter()
+                .map(|a| toml::Value::String(self.rewrite(a)))
+                .collect();
+            t.set("command", toml::Value::Array(args));
+        }
+        let mut extra = Vec::new();
+        for (i, p) in svc.ports.iter().enumerate() {
+            if i == 0 {
+                t.set("container_port", p.target as i64);
+                if let Some(published) = p.published {
+                    t.set("port", published as i64);
+                }
+            } else if let Some(published) = p.published {
+                extra.push(toml::Value::String(format!("{published}:{}", p.target)));
+            } else {
+                self.note(&p.span, self.at(svc, "ports"), format!("port {} is published on a port of Compose's choosing; berth publishes fixed ports only", p.target));
+            }
+        }
+        if !extra.is_empty() {
+            t.set("ports", toml::Value::Array(extra));
+        }
+        if !svc.environment.is_empty() {
+            let mut env = toml::Table::new();
+            for (k, v) in &svc.environment {
+                env.insert(k.clone(), toml::Value::String(self.rewrite(v)));
+            }
+            t.set("env", toml::Value::Table(env));
+        }
+        let mut volumes = Vec::new();
+        for v in &svc.volumes {
+            match &v.source {
+                Some(source) => {
+                    let ro = if v.read_only { ":ro" } else { "" };
+                    volumes.push(toml::Value::String(format!("{source}:{}{ro}", v.target)));
+                }
+                None => self.note(&v.span, self.at(svc, "volumes"), format!("an anonymous volume at `{}` is not carried over: name it (`name:{}`) to keep its data", v.target, v.target)),
+            }
+        }
+        if !volumes.is_empty() {
+            t.set("volumes", toml::Value::Array(volumes));
+        }
+        match &svc.healthcheck {
+            Some(Healthcheck::Command(command, _)) => {
+                let mut exec = toml::Table::new();
+                exec.insert(
+                    "exec".into(),
+                    toml::Value::Array(
+                        command
+                            .iter()
+                            .map(|c| toml::Value::String(c.clone()))
+                            .collect(),
+                    ),
+                );
+                t.set("ready", toml::Value::Table(exec));
+            }
+            _ if svc.ports.is_empty() => t.set("ready", "running"),
+            _ => {}
+        }
+        let deps = self.depends_on(svc);
+        if !deps.is_empty() {
+            t.set(
+                "depends_on",
+                toml::Value::Array(deps.into_iter().map(toml::Value::String).collect()),
+            );
+        }
+        t
+    }
+
+    /// A value with references to other services (`db:5432`, a whole value
+    /// `db`) made into berth's `${db.host}` and `${db.port}`, which
+    /// resolve on whichever runtime each side runs; a literal `$` doubled.
+    fn rewrite(&self, value: &str) -> String {
+        let mut out = value.replace('$', "$$");
+        for svc in &self.file.services {
+            let berth = &self.names[&svc.name];
+            let inside = match svc.image.as_deref().and_then(kind_of_image) {
+                Some(kind) => kind_port(kind),
+                None => svc.ports.first().map(|p| p.target).unwrap_or(0),
+            };
+            if out == svc.name {
+                return format!("${{{berth}.host}}");
+            }
+            if inside != 0 {
+                out = replace_host_port(&out, &svc.name, inside, berth);
+            }
+        }
+        out
+    }
+}
+
+/// `name:port` (as a whole word) → `${berth.host}:${berth.port}`.
+fn replace_host_port(text: &str, name: &str, port: u16, berth: &str) -> String {
+    let needle = format!("{name}:{port}");
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(&needle) {
+        let before_ok = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'));
+        let after = &rest[at + needle.len()..];
+        let after_ok = after.chars().next().is_none_or(|c| !c.is_ascii_digit());
+        out.push_str(&rest[..at]);
+        if before_ok && after_ok {
+            out.push_str(&format!("${{{berth}.host}}:${{{berth}.port}}"));
+        } else {
+            out.push_str(&needle);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn file_name(file: &ComposeFile) -> String {
+    file.source
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn line_of(file: &ComposeFile, span: &crate::source::Span) -> usize {
+    file.source.locate(span).line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_name_kinds_and_versions() {
+        assert_eq!(kind_of_image("postgres:16-alpine"), Some("postgres"));
+        assert_eq!(
+            kind_of_image("docker.io/library/postgres"),
+            Some("postgres")
+        );
+        assert_eq!(kind_of_image("pgvector/pgvector:pg16"), Some("postgres"));
+        assert_eq!(kind_of_image("quay.io/minio/minio:latest"), Some("s3"));
+        assert_eq!(kind_of_image("redis:7.0-alpine"), Some("redis"));
+        assert_eq!(
+            kind_of_image("bitnami/postgresql:16"),
+            None,
+            "another contract"
+        );
+        assert_eq!(kind_of_image("localhost:5000/app:1"), None);
+        assert_eq!(version_of_tag("postgres:16-alpine").as_deref(), Some("16"));
+        assert_eq!(version_of_tag("postgres:15.4").as_deref(), Some("15.4"));
+        assert_eq!(
+            version_of_tag("pgvector/pgvector:0.5.0-pg15").as_deref(),
+            Some("15")
+        );
+        assert_eq!(version_of_tag("redis:7.0-alpine").as_deref(), Some("7.0"));
+        assert_eq!(version_of_tag("postgres:latest"), None);
+        assert_eq!(version_of_tag("localhost:5000/postgres"), None);
+        assert_eq!(service_name("Redis.Cache"), "redis-cache");
+        assert_eq!(service_name("_x"), "x");
+    }
+
+    #[test]
+    fn references_become_berth_templates() {
+        assert_eq!(
+            replace_host_port("postgres://u:p@db:5432/app", "db", 5432, "db"),
+            "postgres://u:p@${db.host}:${db.port}/app"
+        );
+        assert_eq!(
+            replace_host_port("mydb:5432 db:54321", "db", 5432, "db"),
+            "mydb:5432 db:54321"
+        );
+    }
+}

@@ -1,0 +1,496 @@
+//! Compose files in-process: the fixtures modelled on the source documents'
+//! stacks and the Compose Specification's example imported (and the result
+//! read back as a stack file), every bad input as the user sees it, and
+//! the round trip export → import. The binary-spawning tests bring the
+//! results up on the engine (`tests/it/compose.rs`).
+
+use std::path::{Path, PathBuf};
+
+use super::file::{self, ComposeFile};
+use super::import::{import, Imported, Options};
+use crate::config::load;
+use crate::config::model::{LoadOptions, StackConfig};
+use crate::diagnostic::{plain, render};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/compose")
+        .join(name)
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn read(path: &Path) -> ComposeFile {
+    file::read(path, &no_env).unwrap_or_else(|e| panic!("{}", render(&e, &plain)))
+}
+
+/// Import, and read the result back as berth would.
+fn imported(path: &Path, containers: bool) -> (Imported, StackConfig) {
+    let result = import(&read(path), &Options { containers }).unwrap();
+    let stack_file = path.parent().unwrap().join("berth.toml");
+    let config = load::parse(
+        &stack_file,
+        result.toml.clone(),
+        &LoadOptions::default(),
+        &no_env,
+    )
+    .unwrap_or_else(|e| panic!("{}\n{}", render(&e, &plain), result.toml));
+    (result, config)
+}
+
+fn keys(config: &StackConfig, service: &str) -> toml::Table {
+    config
+        .service(service)
+        .unwrap_or_else(|| panic!("no service {service}"))
+        .keys
+        .clone()
+}
+
+fn notes(result: &Imported) -> Vec<String> {
+    result
+        .report
+        .not_carried
+        .iter()
+        .map(|i| format!("{} {}", i.line, i.key))
+        .collect()
+}
+
+#[test]
+fn cleanmatex_kinds_come_from_the_images_contracts() {
+    let (result, config) = imported(&fixture("cleanmatex/docker-compose.yml"), false);
+    let kinds: Vec<(&str, &str)> = config
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.kind()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("postgres", "postgres"),
+            ("redis", "redis"),
+            ("minio", "s3")
+        ]
+    );
+    let pg = keys(&config, "postgres");
+    assert_eq!(
+        pg["user"].as_str(),
+        Some("cmx_user"),
+        "the default of ${{CMX_DB_USER:-cmx_user}}"
+    );
+    assert_eq!(
+        pg["password"].as_str(),
+        Some("cmx_pass_dev"),
+        "from the `.env` beside it"
+    );
+    assert_eq!(
+        pg["port"].as_integer(),
+        Some(5433),
+        "${{CMX_DB_PORT}} from `.env`"
+    );
+    assert_eq!(pg["version"].as_str(), Some("16"));
+    assert!(
+        config.service("postgres").unwrap().persist,
+        "a named volume holds its data"
+    );
+    assert_eq!(keys(&config, "redis")["appendonly"].as_bool(), Some(true));
+    let minio = keys(&config, "minio");
+    assert_eq!(
+        (minio["access_key"].as_str(), minio["secret_key"].as_str()),
+        (Some("minioadmin"), Some("minioadmin123"))
+    );
+    // The optional tool is in a profile, and reaches redis by name: redis
+    // runs in a container too.
+    assert!(
+        result
+            .toml
+            .contains("[profiles.tools.services.redis-commander]"),
+        "{}",
+        result.toml
+    );
+    assert!(
+        result
+            .toml
+            .contains("REDIS_HOSTS = \"local:${redis.host}:${redis.port}\""),
+        "{}",
+        result.toml
+    );
+    assert_eq!(
+        config.service("redis").unwrap().runtime.to_string(),
+        "container"
+    );
+    assert_eq!(
+        config.service("postgres").unwrap().runtime.to_string(),
+        "native"
+    );
+    assert!(result.toml.contains("file = \".env.berth\"") || !result.toml.contains("[env]"));
+    let notes = notes(&result);
+    for expected in [
+        "9 services.postgres.healthcheck",
+        "20 services.postgres.volumes",
+        "41 services.minio.command",
+        "50 services.minio.ports",
+        "80 networks.cmx-network",
+    ] {
+        assert!(
+            notes.iter().any(|n| n == expected),
+            "{expected} in {notes:#?}"
+        );
+    }
+    assert!(
+        !notes.iter().any(|n| n.contains("postgres.healthcheck.")),
+        "a replaced health check is one note: {notes:#?}"
+    );
+}
+
+#[test]
+fn agentlab_generic_services_get_ports_probes_and_references() {
+    let (result, config) = imported(&fixture("agentlab/docker-compose.yml"), true);
+    let names: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["db", "cache", "api", "nginx"], "`web` has no image");
+    let db = keys(&config, "db");
+    assert_eq!(
+        (db["user"].as_str(), db["password"].as_str()),
+        (Some("agentlab"), Some("agentlab_dev")),
+        "from `env_file`"
+    );
+    assert_eq!(db["version"].as_str(), Some("15"), "of `0.5.0-pg15`");
+    assert_eq!(db["settings"]["max_connections"].as_str(), Some("200"));
+    let cache = keys(&config, "cache");
+    assert_eq!(cache["maxmemory_policy"].as_str(), Some("allkeys-lru"));
+    let api = keys(&config, "api");
+    assert_eq!(
+        api["env"]["DATABASE_URL"].as_str(),
+        Some("postgresql://agentlab:agentlab_dev@${db.host}:${db.port}/agentlab")
+    );
+    assert_eq!(api["env"]["LOG_LEVEL"].as_str(), Some("info"));
+    assert_eq!(
+        api["ready"]["exec"][2].as_str(),
+        Some("curl -f http://localhost:8000/health || exit 1")
+    );
+    let deps: Vec<&str> = config
+        .service("nginx")
+        .unwrap()
+        .depends_on
+        .iter()
+        .map(|(d, _)| d.as_str())
+        .collect();
+    assert_eq!(deps, ["api"], "`web` is not imported, so not waited for");
+    assert!(result.toml.contains("# [services.web]"), "{}", result.toml);
+    let notes = notes(&result);
+    for expected in [
+        "26 services.db.logging",
+        "36 services.api.build",
+        "42 ${SENTRY_DSN}",
+        "51 services.api.deploy",
+        "56 services.web",
+    ] {
+        assert!(
+            notes.iter().any(|n| n == expected),
+            "{expected} in {notes:#?}"
+        );
+    }
+}
+
+#[test]
+fn intl_center_podman_stack_with_conditions_databases_and_workers() {
+    let (result, config) = imported(&fixture("intl-center/podman-compose.yml"), false);
+    assert_eq!(config.name, "international-center");
+    let pg = keys(&config, "postgresql");
+    assert_eq!(
+        pg["databases"].as_array().map(Vec::len),
+        Some(2),
+        "POSTGRES_MULTIPLE_DATABASES"
+    );
+    assert_eq!(pg["port"].as_integer(), Some(5440));
+    assert_eq!(
+        keys(&config, "authentik-worker")["ready"].as_str(),
+        Some("running"),
+        "a worker with no port"
+    );
+    assert!(keys(&config, "vault")["ready"].get("exec").is_some());
+    let grafana: Vec<&str> = config
+        .service("grafana")
+        .unwrap()
+        .depends_on
+        .iter()
+        .map(|(d, _)| d.as_str())
+        .collect();
+    assert_eq!(grafana, ["loki", "vault"]);
+    let notes = notes(&result);
+    for expected in [
+        "34 services.dapr-placement.userns_mode",
+        "38 services.vault.cap_add",
+        "71 services.authentik-worker.security_opt",
+    ] {
+        assert!(
+            notes.iter().any(|n| n == expected),
+            "{expected} in {notes:#?}"
+        );
+    }
+    // Every compose service is accounted for: imported, or noted.
+    assert_eq!(result.report.services.len(), 10);
+}
+
+#[test]
+fn the_specifications_example_is_imported_with_what_has_no_equivalent_listed() {
+    let (result, config) = imported(&fixture("spec/compose.yaml"), false);
+    assert_eq!(config.services.len(), 2);
+    assert_eq!(
+        keys(&config, "backend")["volumes"][0].as_str(),
+        Some("db-data:/etc/data")
+    );
+    let notes = notes(&result);
+    for expected in [
+        "11 services.frontend.configs",
+        "25 volumes.db-data.driver",
+        "29 configs",
+        "33 secrets",
+        "38 networks.front-tier",
+    ] {
+        assert!(
+            notes.iter().any(|n| n == expected),
+            "{expected} in {notes:#?}"
+        );
+    }
+}
+
+/// The error for compose text `text` (with `.env` text beside it), rendered;
+/// every compose error exits with 2.
+fn failure(text: &str, dotenv: Option<&str>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("compose.yaml");
+    std::fs::write(&path, text).unwrap();
+    if let Some(env) = dotenv {
+        std::fs::write(dir.path().join(".env"), env).unwrap();
+    }
+    let e = file::read(&path, &no_env).expect_err("an error");
+    assert_eq!(e.exit_code(), 2, "{e}");
+    render(&e, &plain).replace(&path.display().to_string(), "compose.yaml")
+}
+
+#[test]
+fn bad_input_is_pointed_at_with_what_to_do() {
+    assert_eq!(
+        failure("services:\n  web:\n    imgae: nginx\n", None),
+        "error: `imgae` is not a key of a compose service\n --> compose.yaml:3:5\n  |\n3 |     imgae: nginx\n  |     ^^^^^\nhint: did you mean `image`?\n"
+    );
+    assert_eq!(
+        failure("servces:\n  web: {}\n", None),
+        "error: `servces` is not a top-level key of a compose file\n --> compose.yaml:1:1\n  |\n1 | servces:\n  | ^^^^^^^\nhint: did you mean `services`?\n"
+    );
+    assert_eq!(
+        failure("services:\n  db:\n    image: postgres\n    environment:\n      POSTGRES_PASSWORD: ${DB_PASSWORD:?put it in .env}\n", None),
+        "error: variable `DB_PASSWORD` must be set: put it in .env\n --> compose.yaml:5:26\n  |\n5 |       POSTGRES_PASSWORD: ${DB_PASSWORD:?put it in .env}\n  |                          ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\nhint: set `DB_PASSWORD` in the environment or in the `.env` file beside the compose file\n"
+    );
+    assert_eq!(
+        failure("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n", None),
+        "error: `depends_on` goes round in a circle: `a` → `b` → `a`\n --> compose.yaml:7:18\n  |\n7 |     depends_on: [a]\n  |                  ^\nhint: remove one of these dependencies\n"
+    );
+    assert_eq!(
+        failure("services:\n  a:\n    image: x\n    depends_on: [bb]\n  b:\n    image: x\n", None),
+        "error: service `a` depends on `bb`, which this file does not define\n --> compose.yaml:4:18\n  |\n4 |     depends_on: [bb]\n  |                  ^^\nhint: did you mean `b`?\n"
+    );
+    assert_eq!(
+        failure("services:\n  a:\n    image: x\n    env_file: missing.env\n", None),
+        "error: env file `missing.env` does not exist\n --> compose.yaml:4:15\n  |\n4 |     env_file: missing.env\n  |               ^^^^^^^^^^^\nhint: create it, or mark it `required: false`\n"
+    );
+    assert_eq!(
+        failure("services:\n  a:\n    image: x\n    ports: [\"80:http\"]\n", None),
+        "error: `http` is not a port number\n --> compose.yaml:4:13\n  |\n4 |     ports: [\"80:http\"]\n  |             ^^^^^^^^^\n"
+    );
+    let yaml = failure("services:\n  a:\n    image: [x\n", None);
+    assert!(yaml.starts_with("error: this is not valid YAML:"), "{yaml}");
+    assert!(yaml.contains(" --> compose.yaml:"), "{yaml}");
+    let dotenv = failure("services: {}\n", Some("A=1\nbad key=2\n"));
+    assert!(
+        dotenv.contains("/.env` line 2: `bad key` is not a variable name"),
+        "{dotenv}"
+    );
+}
+
+#[test]
+fn an_exported_compose_file_imports_back_as_the_same_stack() {
+    use crate::stack::settle::settle;
+    use crate::state::{State, StateDir};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.toml");
+    std::fs::write(
+        &file,
+        r#"name = "round"
+runtime = "container"
+
+[services.db]
+kind = "postgres"
+image = "postgres:16"
+user = "app"
+password = "s3cret pass"
+database = "app"
+databases = ["reports"]
+extensions = ["pgcrypto"]
+settings = { max_connections = 50 }
+port = 45432
+
+[services.cache]
+kind = "redis"
+persist = true
+maxmemory = "64mb"
+
+[services.files]
+kind = "s3"
+buckets = ["uploads", { name = "media", public = true }]
+access_key = "minioadmin"
+
+[services.pool]
+kind = "pgbouncer"
+pool_mode = "session"
+
+[services.api]
+image = "example/api:1"
+container_port = 8080
+env = { DATABASE_URL = "${db.url}", PRICE = "$$5" }
+volumes = ["uploads:/srv/uploads"]
+ready = { http = "/health" }
+depends_on = ["pool", "cache"]
+
+[env]
+file = ".env.local"
+[env.vars]
+DATABASE_URL = "${pool.url}"
+"#,
+    )
+    .unwrap();
+    let original = load::load(&file, &LoadOptions::default(), &no_env).unwrap();
+    let forced = load::load(
+        &file,
+        &LoadOptions {
+            runtime: Some("container".into()),
+            ..LoadOptions::default()
+        },
+        &no_env,
+    )
+    .unwrap();
+    let mut state = State::default();
+    settle(&forced, &mut state).unwrap();
+    let outputs = super::export_compose::export(
+        &forced,
+        &original,
+        &StateDir::new(dir.path().join(".berth/round")),
+        &state,
+        None,
+        "compose.yaml",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    for o in &outputs {
+        let path = out.join(&o.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &o.text).unwrap();
+    }
+    let compose = std::fs::read_to_string(out.join("compose.yaml")).unwrap();
+    assert!(
+        !compose.contains("s3cret pass") && !compose.contains("minioadmin"),
+        "no secret inline:\n{compose}"
+    );
+    assert!(
+        compose.contains("POSTGRES_PASSWORD: \"${DB_PASSWORD}\""),
+        "{compose}"
+    );
+    assert!(
+        compose.contains("PRICE: \"$$5\""),
+        "a literal `$` escaped for Compose:\n{compose}"
+    );
+    assert!(
+        compose.contains("DATABASE_URL: \"postgres://app:${DB_PASSWORD_URL}@db:5432/app\""),
+        "inside a URL, the percent-encoded form:\n{compose}"
+    );
+    let dotenv = std::fs::read_to_string(out.join(".env")).unwrap();
+    assert!(
+        dotenv.contains("DB_PASSWORD='s3cret pass'\nDB_PASSWORD_URL='s3cret%20pass'\n"),
+        "{dotenv}"
+    );
+
+    let back_text = import(&read(&out.join("compose.yaml")), &Options::default())
+        .unwrap()
+        .toml;
+    let back = load::parse(&file, back_text.clone(), &LoadOptions::default(), &no_env)
+        .unwrap_or_else(|e| panic!("{}\n{back_text}", render(&e, &plain)));
+    assert_eq!(back.name, original.name);
+    assert_eq!(back.env.file, original.env.file);
+    let vars = |c: &StackConfig| -> Vec<(String, String)> {
+        c.env
+            .vars
+            .iter()
+            .flatten()
+            .map(|(n, t)| (n.clone(), t.text()))
+            .collect()
+    };
+    assert_eq!(vars(&back), vars(&original));
+    assert_eq!(back.services.len(), original.services.len());
+    for svc in &original.services {
+        let other = back
+            .service(&svc.name)
+            .unwrap_or_else(|| panic!("`{}` came back", svc.name));
+        let context = format!("service `{}`:\n{back_text}", svc.name);
+        assert_eq!(other.kind(), svc.kind(), "{context}");
+        assert_eq!(other.runtime, svc.runtime, "{context}");
+        assert_eq!(other.image, svc.image, "{context}");
+        assert_eq!(other.port, svc.port, "{context}");
+        assert_eq!(other.persist, svc.persist, "{context}");
+        let deps = |s: &crate::config::model::ServiceConfig| -> Vec<String> {
+            let mut d: Vec<String> = s.depends_on.iter().map(|(n, _)| n.clone()).collect();
+            d.sort();
+            d
+        };
+        assert_eq!(deps(other), deps(svc), "{context}");
+        let mut keys = other.keys.clone();
+        keys.remove("runtime");
+        assert_eq!(keys, svc.keys, "{context}");
+    }
+}
+
+#[test]
+fn compose_file_format_2_reads_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docker-compose.yml");
+    std::fs::write(
+        &path,
+        "version: '2.4'\nservices:\n  db:\n    image: postgres:13\n    mem_limit: 512m\n    environment: [POSTGRES_PASSWORD=pw]\n    healthcheck:\n      test: pg_isready\n  app:\n    image: example/app:2\n    links: [db]\n    ports: ['8080']\n    depends_on:\n      db:\n        condition: service_healthy\n",
+    )
+    .unwrap();
+    let (result, config) = imported(&path, true);
+    assert_eq!(
+        keys(&config, "db")["password"].as_str(),
+        Some("pw"),
+        "a `KEY=value` list"
+    );
+    assert_eq!(
+        keys(&config, "db")["database"].as_str(),
+        Some("postgres"),
+        "the image's default"
+    );
+    let app = keys(&config, "app");
+    assert_eq!(app["container_port"].as_integer(), Some(8080));
+    assert!(
+        app.get("port").is_none(),
+        "published on a port of berth's choosing"
+    );
+    let deps: Vec<&str> = config
+        .service("app")
+        .unwrap()
+        .depends_on
+        .iter()
+        .map(|(d, _)| d.as_str())
+        .collect();
+    assert_eq!(deps, ["db"]);
+    let notes = notes(&result);
+    assert!(
+        notes.contains(&"5 services.db.mem_limit".to_string()),
+        "{notes:#?}"
+    );
+    assert!(
+        notes.contains(&"11 services.app.links".to_string()),
+        "{notes:#?}"
+    );
+}
