@@ -238,3 +238,48 @@ fn image(lock: Option<&ImageLock>, service: &str, image: &str) -> String {
         .and_then(|locked| locked.repo_digest.clone())
         .unwrap_or_else(|| image.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image_lock::LockedImage;
+
+    #[test]
+    fn images_are_pinned_to_the_registry_digests_berth_lock_holds() {
+        let mut lock = ImageLock {
+            version: 1,
+            services: Default::default(),
+        };
+        lock.services.insert(
+            "db".into(),
+            LockedImage {
+                image: "postgres:16".into(),
+                id: "sha256:aaa".into(),
+                repo_digest: Some("postgres@sha256:bbb".into()),
+            },
+        );
+        lock.services.insert(
+            "local".into(),
+            LockedImage {
+                image: "berth-test/postgres:15".into(),
+                id: "sha256:ccc".into(),
+                repo_digest: None,
+            },
+        );
+        assert_eq!(
+            image(Some(&lock), "db", "postgres:16"),
+            "postgres@sha256:bbb"
+        );
+        assert_eq!(
+            image(Some(&lock), "db", "postgres:17"),
+            "postgres:17",
+            "the file names another image now"
+        );
+        assert_eq!(
+            image(Some(&lock), "local", "berth-test/postgres:15"),
+            "berth-test/postgres:15",
+            "built here: no registry digest"
+        );
+        assert_eq!(image(None, "db", "postgres:16"), "postgres:16");
+    }
+}

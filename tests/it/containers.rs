@@ -559,7 +559,9 @@ fn a_worker_with_no_port_is_ready_when_it_runs_and_publishes_nothing() {
     // Podman lists the image's exposed port, bound to nothing.
     let bindings: serde_json::Value = serde_json::from_str(ports.trim()).unwrap();
     assert!(
-        bindings.as_object().is_none_or(|b| b.values().all(|v| v.is_null())),
+        bindings
+            .as_object()
+            .is_none_or(|b| b.values().all(|v| v.is_null())),
         "no port published: {ports}"
     );
     let status = stdout(&s.ok(&["status", "--json"]));
