@@ -137,6 +137,21 @@ impl NativeRuntime {
         cmd
     }
 
+    /// Where a server (and its probes) keep their files, as environment
+    /// variables: `BERTH_DATA_DIR`, its data directory (kept by `down`
+    /// when it persists, wiped by `reset`), and `TMPDIR`, a directory of
+    /// its own for temporary files — the machine's `/tmp` may be shared,
+    /// or closed to the service user.
+    fn own_places(&self, service_dir: &Path) -> Result<Vec<(&'static str, PathBuf)>> {
+        let tmp = service_dir.join("tmp");
+        fsutil::create_dir(&tmp, 0o700)?;
+        self.user.own(&tmp)?;
+        Ok(vec![
+            ("BERTH_DATA_DIR", service_dir.join("data")),
+            ("TMPDIR", tmp),
+        ])
+    }
+
     /// Stop processes left in the service directory by a crash: a server
     /// whose record was lost, or an initialization that was cut short.
     fn clear_dir(&self, service_dir: &Path, stop: StopSignal) -> Result<()> {
@@ -289,6 +304,7 @@ impl Runtime for NativeRuntime {
             resolve_args(&launch.server.args, &data, &service_dir),
             cwd,
         );
+        cmd.envs(self.own_places(&service_dir)?);
         cmd.envs(launch.server.env.iter().map(|(k, v)| (k, v)));
         cmd.stdout(log).stderr(err_log);
         // SAFETY: setsid is async-signal-safe and touches no memory. A new
@@ -360,7 +376,8 @@ impl Runtime for NativeRuntime {
             return Ok(Err("the probe's command is empty".into()));
         };
         let mut cmd = self.command(Path::new(program), args.to_vec(), &cwd);
-        cmd.envs(launch.server.env.iter().map(|(k, v)| (k, v)))
+        cmd.envs(self.own_places(&self.dir.service_dir(&plan.service))?)
+            .envs(launch.server.env.iter().map(|(k, v)| (k, v)))
             .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
