@@ -30,7 +30,9 @@ pub fn reached(name: impl FnOnce() -> String) {
             .append(true)
             .open(log)
         {
-            let _ = writeln!(f, "{name}");
+            // One write per line: points reached at once by parallel jobs
+            // must not interleave.
+            let _ = f.write_all(format!("{name}\n").as_bytes());
         }
     }
     if plan.kill_at.as_deref() == Some(name.as_str()) {
