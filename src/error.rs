@@ -137,6 +137,14 @@ pub enum Error {
         source: Option<Cause>,
     },
 
+    /// A snapshot or backup that cannot be used as asked: missing, damaged,
+    /// or taken of another stack or server.
+    #[error("{message}")]
+    Snapshot {
+        message: String,
+        hint: Option<String>,
+    },
+
     /// A running service, or the engine running it, refused or failed a
     /// request berth made (test databases, key cleanup, a container).
     #[error("service `{service}`: {message}")]
@@ -201,6 +209,7 @@ impl Error {
             | Error::MigrationFailed(_)
             | Error::Migrate { .. }
             | Error::Service { .. }
+            | Error::Snapshot { .. }
             | Error::Engine { .. }
             | Error::Io { .. }
             | Error::Internal { .. } => ExitClass::Failure,
@@ -221,6 +230,7 @@ impl Error {
             | Error::MigrationIntegrity { hint, .. }
             | Error::ImageDrift { hint, .. }
             | Error::Migrate { hint, .. }
+            | Error::Snapshot { hint, .. }
             | Error::Service { hint, .. } => hint.clone(),
             Error::MigrationFailed(f) => f.hint.clone(),
             Error::MigrationLockTimeout { .. } => Some(

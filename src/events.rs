@@ -36,6 +36,19 @@ pub enum Phase {
     Stopping,
     Stopped,
     Wiped,
+    /// Copying its data into a snapshot.
+    Saving,
+    /// Its data was copied into a snapshot: how much, and whether its
+    /// blocks were shared (a reflink) rather than written.
+    Saved {
+        bytes: u64,
+        cloned: bool,
+    },
+    /// Reading its data in a snapshot to check it against its checksum.
+    Checksumming,
+    /// Making its data from a snapshot.
+    Restoring,
+    Restored,
     Failed {
         message: String,
     },

@@ -83,7 +83,19 @@ pub fn remove_dir_atomically(dir: &Path) -> Result<()> {
     ));
     fs::rename(dir, &aside).context(|| format!("could not remove `{}`", dir.display()))?;
     sync_dir(parent).context(|| format!("could not sync `{}`", parent.display()))?;
-    crate::kill_point::reached(|| format!("removing {name}"));
+    // Named without numbers (a data generation's, a process id: `db.g3`
+    // is `db.gN`), so a test's list of points holds from run to run.
+    crate::kill_point::reached(|| {
+        let mut stable = String::new();
+        for c in name.chars() {
+            match (c.is_ascii_digit(), stable.ends_with('N')) {
+                (true, true) => {}
+                (true, false) => stable.push('N'),
+                (false, _) => stable.push(c),
+            }
+        }
+        format!("removing {stable}")
+    });
     remove_dir(&aside)
 }
 
@@ -111,7 +123,11 @@ pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
         return Vec::new();
     };
     let start = bytes.len().saturating_sub(64 * 1024);
-    let text = String::from_utf8_lossy(&bytes[start..]);
+    last_lines(&String::from_utf8_lossy(&bytes[start..]), n)
+}
+
+/// The last `n` lines of `text` (a program's output, for an error).
+pub fn last_lines(text: &str, n: usize) -> Vec<String> {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..]
         .iter()

@@ -38,6 +38,7 @@ mod preflight;
 mod process;
 mod runtime;
 mod secret;
+mod snapshot;
 mod source;
 mod stack;
 mod stack_lock;
@@ -45,6 +46,8 @@ mod state;
 mod suggest;
 mod template;
 mod time;
+mod tree_copy;
+mod units;
 
 #[cfg(feature = "cli")]
 pub mod cli;

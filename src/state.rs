@@ -6,6 +6,7 @@
 //!   state.json             0600: chosen ports, generated passwords, what was provisioned
 //!   lock, lock.owner       the stack lock and who holds it
 //!   services/<service>/    0700, owned by the user the service runs as: its data
+//!                          (`<service>.gN/` for a later generation, after a restore)
 //!   run/<service>.pid      the native runtime's record of a running server
 //!   logs/<service>.log     server output
 //! ```
@@ -180,4 +181,14 @@ pub struct State {
     /// How long the service took to become ready at its last start.
     #[serde(default)]
     pub ready_ms: BTreeMap<String, u64>,
+    /// Which generation of its data a service runs on (0 when absent). A
+    /// restore builds the next generation beside the current one, and
+    /// saving the state with the new numbers is the moment it takes
+    /// effect: a restore cut short before leaves the old data, after it
+    /// the new, never a mix. Other generations are leftovers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub generations: BTreeMap<String, u32>,
+    /// The snapshot the data was last restored from (`name@created`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_from: Option<String>,
 }

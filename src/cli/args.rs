@@ -73,6 +73,12 @@ pub enum Command {
     Lock(commands::lock::Args),
     /// Check that each container service's image is the one `berth.lock` pins
     Verify(commands::verify::Args),
+    /// Save the stack's data, list, restore and remove snapshots
+    Snapshot(commands::snapshot::Args),
+    /// Write a portable backup of the running stack (pg_dump, Redis RDB)
+    Backup(commands::backup::BackupArgs),
+    /// Load a backup into the running stack
+    Restore(commands::backup::RestoreArgs),
     /// Write a `berth.toml` from a compose file
     Import(commands::import::Args),
     /// Write the stack for Compose or Kubernetes

@@ -58,6 +58,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Doctor(args) => commands::doctor::run(&ctx, args),
         Command::Lock(args) => commands::lock::run(&ctx, args),
         Command::Verify(args) => commands::verify::run(&ctx, args),
+        Command::Snapshot(args) => commands::snapshot::run(&ctx, args),
+        Command::Backup(args) => commands::backup::backup(&ctx, args),
+        Command::Restore(args) => commands::backup::restore(&ctx, args),
         Command::Import(args) => commands::import::run(&ctx, args),
         Command::Export(args) => commands::export::run(&ctx, args),
     }

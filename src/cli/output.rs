@@ -86,3 +86,30 @@ pub fn print_json<T: serde::Serialize>(value: &T) {
         }),
     }
 }
+
+/// Ask on the terminal before `command` does what `what` says (`This
+/// deletes all data of ...`); `--yes` skips it, and without a terminal it
+/// is refused. Whether to go on.
+pub fn confirm(command: &str, verb: &str, what: &str, cancelled: &str) -> Result<bool, Error> {
+    use std::io::BufRead;
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            format!("`berth {command}` would {verb} {what}, and there is no terminal to confirm"),
+            Some(format!("pass `--yes` to {command} without confirmation")),
+        ));
+    }
+    let mut verbs = verb.to_string();
+    verbs.push('s');
+    eprint!("This {verbs} {what}. Continue? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("could not read the answer", e))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        return Ok(true);
+    }
+    note(&format!("{command} cancelled; {cancelled}"));
+    Ok(false)
+}

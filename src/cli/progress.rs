@@ -13,6 +13,7 @@ use super::output::{paint, warning};
 use crate::diagnostic::Tone;
 use crate::events::{Event, Phase, Reporter};
 use crate::time::fmt_duration;
+use crate::units::fmt_bytes;
 
 pub struct Progress {
     live: Option<MultiProgress>,
@@ -71,6 +72,15 @@ impl Progress {
             Phase::Stopping => "stopping".into(),
             Phase::Stopped => "stopped".into(),
             Phase::Wiped => "data deleted".into(),
+            Phase::Saving => "saving its data".into(),
+            Phase::Checksumming => "checking the snapshot's checksum".into(),
+            Phase::Saved { bytes, cloned } => format!(
+                "saved {}{}",
+                fmt_bytes(*bytes),
+                if *cloned { " (cloned)" } else { "" }
+            ),
+            Phase::Restoring => "restoring its data".into(),
+            Phase::Restored => "data restored".into(),
             Phase::Failed { message } => format!("failed: {message}"),
             Phase::Skipped { because } => format!("not started: `{because}` failed"),
         })
@@ -82,6 +92,8 @@ impl Progress {
             Phase::Ready { .. }
                 | Phase::Stopped
                 | Phase::Wiped
+                | Phase::Saved { .. }
+                | Phase::Restored
                 | Phase::Failed { .. }
                 | Phase::Skipped { .. }
         )
@@ -178,13 +190,5 @@ impl Drop for Progress {
                 bar.abandon();
             }
         }
-    }
-}
-
-fn fmt_bytes(n: u64) -> String {
-    if n >= 1 << 30 {
-        format!("{:.1} GB", n as f64 / (1u64 << 30) as f64)
-    } else {
-        format!("{:.1} MB", n as f64 / (1u64 << 20) as f64)
     }
 }

@@ -26,6 +26,16 @@ pub struct Document<'i> {
     pub overrides: Vec<(Spanned<String>, Spanned<String>)>,
     /// `[profiles.NAME]`, each holding `name`, `runtime`, `services`, `env`.
     pub profiles: Vec<Profile<'i>>,
+    /// `[snapshots]`: `keep`.
+    pub snapshots: Option<Snapshots>,
+}
+
+/// `[snapshots]`: how many automatic snapshots (before `reset` and
+/// `snapshot restore`) to keep.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshots {
+    pub keep: Option<Spanned<u32>>,
 }
 
 /// A named table: a service, or a profile's service.
@@ -49,6 +59,7 @@ const TOP_KEYS: &[&str] = &[
     "env",
     "overrides",
     "profiles",
+    "snapshots",
 ];
 const PROFILE_KEYS: &[&str] = &["name", "runtime", "services", "env"];
 pub const ENV_KEYS: &[&str] = &["file", "vars"];
@@ -120,6 +131,7 @@ impl<'i> Document<'i> {
             env: None,
             overrides: Vec::new(),
             profiles: Vec::new(),
+            snapshots: None,
         };
         for (key, value) in entries(root.into_inner()) {
             match key.get_ref().as_str() {
@@ -134,6 +146,7 @@ impl<'i> Document<'i> {
                         doc.overrides.push((var, target));
                     }
                 }
+                "snapshots" => doc.snapshots = Some(typed(origins, value)?),
                 "profiles" => {
                     for (name, value) in entries(table(origins, value, "`profiles`")?.into_inner())
                     {

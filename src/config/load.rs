@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use super::document::{self, Document, Section};
 use super::layers::{self, EnvSetting, EnvValue};
-use super::model::{LoadOptions, Override, PortSetting, StackConfig, FILE_NAME};
+use super::model::{
+    LoadOptions, Override, PortSetting, StackConfig, DEFAULT_SNAPSHOTS_KEPT, FILE_NAME,
+};
 use super::names::{check_stack_name, from_directory};
 use super::origin::Origins;
 use super::service::{self, Scope};
@@ -186,6 +188,11 @@ fn resolve(
         file_name.push(format!(".{instance}"));
         env.file = PathBuf::from(file_name);
     }
+    let snapshots_kept = doc
+        .snapshots
+        .as_ref()
+        .and_then(|s| s.keep.as_ref())
+        .map_or(DEFAULT_SNAPSHOTS_KEPT, |k| *k.get_ref());
     drop(origins);
     Ok(StackConfig {
         name: instance.unwrap_or(own_name),
@@ -195,6 +202,7 @@ fn resolve(
         services,
         env,
         overrides,
+        snapshots_kept,
         source: Arc::clone(source),
     })
 }

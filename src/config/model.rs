@@ -17,6 +17,9 @@ pub const FILE_NAME: &str = "berth.toml";
 
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Automatic snapshots kept when the stack file does not say.
+pub const DEFAULT_SNAPSHOTS_KEPT: u32 = 5;
+
 #[derive(Debug, Clone)]
 pub struct StackConfig {
     /// Prefix of everything berth creates for this stack.
@@ -31,6 +34,8 @@ pub struct StackConfig {
     pub env: EnvConfig,
     /// `[overrides]`: explicit variable names for single values.
     pub overrides: Vec<Override>,
+    /// How many automatic snapshots to keep (`[snapshots] keep`).
+    pub snapshots_kept: u32,
     pub source: Arc<SourceFile>,
 }
 

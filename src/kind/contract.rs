@@ -2,7 +2,7 @@
 //! service, settings that know how the kind behaves ([`KindSettings`]).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use toml::de::DeValue;
@@ -187,6 +187,46 @@ pub struct ObjectStoreAccess {
     pub secret_key: String,
 }
 
+/// Running a server's own tools where it runs, for backups (`pg_dump`
+/// beside the server natively, inside its container otherwise).
+pub trait Tools {
+    /// Run `argv` (`{input}` in it standing for where `input` can be read),
+    /// its output into `out`.
+    fn run(
+        &self,
+        argv: &[String],
+        env: &[(String, String)],
+        input: Option<&Path>,
+        out: &mut dyn std::io::Write,
+    ) -> Result<()>;
+
+    /// Where such a tool reaches the server.
+    fn endpoint(&self) -> &Endpoint;
+
+    /// The server's data directory as such a tool sees it.
+    fn data_dir(&self) -> &str;
+}
+
+/// One file of a service's backup.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BackupFile {
+    /// Its name in the service's part of the archive.
+    pub file: String,
+    /// The database it holds, for kinds with several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+/// How a kind restores its backup.
+pub enum Restore {
+    /// Into the running server, which it did.
+    Done,
+    /// As new data: these files (a path in the data directory, a file to
+    /// copy there) make the service's next data generation, which it
+    /// starts on.
+    NewData(Vec<(String, PathBuf)>),
+}
+
 /// One service's kind-specific settings, and what the kind does with them.
 pub trait KindSettings: Send + Sync + std::fmt::Debug {
     /// The kind's name (`postgres`).
@@ -266,6 +306,39 @@ pub trait KindSettings: Send + Sync + std::fmt::Debug {
     /// that have them.
     fn seed_dir(&self) -> Option<&Path> {
         None
+    }
+
+    /// Whether the kind makes portable backups ([`KindSettings::backup`]).
+    fn backs_up(&self) -> bool {
+        false
+    }
+
+    /// A portable backup of the running service into the directory
+    /// `dest`: logical dumps where the kind has them. Empty for a kind with
+    /// nothing to back up this way.
+    fn backup(
+        &self,
+        _ctx: &ServiceContext,
+        _at: &Endpoint,
+        _tools: &dyn Tools,
+        _dest: &Path,
+    ) -> Result<Vec<BackupFile>> {
+        Ok(Vec::new())
+    }
+
+    /// Restore `files` (each with where it is, checked) into the running
+    /// service: in place, replacing what they replace only once all of
+    /// it loaded, or as new data. `scratch` is a directory for files the
+    /// kind writes on the way.
+    fn restore(
+        &self,
+        _ctx: &ServiceContext,
+        _at: &Endpoint,
+        _tools: &dyn Tools,
+        _files: &[(BackupFile, PathBuf)],
+        _scratch: &Path,
+    ) -> Result<Restore> {
+        Ok(Restore::Done)
     }
 
     /// Files that set the server up the way provisioning does, for a

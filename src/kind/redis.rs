@@ -8,6 +8,7 @@
 //! snapshot, which is how `down` keeps a persistent Redis's data.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -16,12 +17,13 @@ use toml::Spanned;
 
 use super::connection::{ConnectionValue, MASK};
 use super::contract::{
-    KeyValueAccess, KindSettings, ParseScope, Secret, SecretForm, ServiceContext, ServiceKind,
-    SettingsError, SharedSettings,
+    BackupFile, KeyValueAccess, KindSettings, ParseScope, Restore, Secret, SecretForm,
+    ServiceContext, ServiceKind, SettingsError, SharedSettings, Tools,
 };
 use super::reading::{self, SettingValue, VersionConstraint};
 use crate::client::endpoint::url_escape;
 use crate::client::endpoint::Endpoint;
+use crate::error::{Error, Result};
 use crate::plan::container::{image_tag, ContainerLaunch};
 use crate::plan::native::{first_version, Arg, BinarySpec, NativeLaunch, ServerSpec};
 use crate::plan::service_plan::LOOPBACK;
@@ -237,6 +239,74 @@ impl KindSettings for Redis {
         Some(KeyValueAccess {
             password: ctx.password.map(str::to_string),
         })
+    }
+
+    /// Its data as an RDB file: `SAVE`, then the file as the server wrote
+    /// it (read where the server runs).
+    fn backs_up(&self) -> bool {
+        true
+    }
+
+    fn backup(
+        &self,
+        ctx: &ServiceContext,
+        at: &Endpoint,
+        tools: &dyn Tools,
+        dest: &Path,
+    ) -> Result<Vec<BackupFile>> {
+        let fail = |message: String| Error::Service {
+            service: ctx.name.to_string(),
+            message,
+            hint: None,
+            source: None,
+        };
+        let mut c = crate::client::redis::Connection::open(at, std::time::Duration::from_secs(5))
+            .map_err(|e| fail(format!("could not connect: {e}")))?;
+        if let Some(pw) = ctx.password {
+            c.command(&["AUTH", pw])
+                .map_err(|e| fail(format!("AUTH failed: {e}")))?;
+        }
+        match c.command(&["SAVE"]) {
+            Ok(crate::client::redis::Reply::Simple(_)) => {}
+            other => return Err(fail(format!("SAVE failed: {other:?}"))),
+        }
+        let path = dest.join("dump.rdb");
+        let mut out = std::fs::File::create(&path)
+            .map_err(|e| Error::io(format!("could not create `{}`", path.display()), e))?;
+        let source = format!("{}/dump.rdb", tools.data_dir());
+        tools.run(&["cat".to_string(), source], &[], None, &mut out)?;
+        Ok(vec![BackupFile {
+            file: "dump.rdb".into(),
+            database: None,
+        }])
+    }
+
+    /// The RDB file as the next data generation: as `dump.rdb`, and, when
+    /// the service keeps an append-only file (which Redis then loads
+    /// instead), as the base of a new one.
+    fn restore(
+        &self,
+        ctx: &ServiceContext,
+        _at: &Endpoint,
+        _tools: &dyn Tools,
+        files: &[(BackupFile, PathBuf)],
+        scratch: &Path,
+    ) -> Result<Restore> {
+        let Some((_, rdb)) = files.iter().find(|(f, _)| f.file == "dump.rdb") else {
+            return Ok(Restore::Done);
+        };
+        let mut data = vec![("dump.rdb".to_string(), rdb.clone())];
+        if self.appendonly(ctx.persist) {
+            let manifest = scratch.join("appendonly.aof.manifest");
+            std::fs::write(&manifest, "file appendonly.aof.1.base.rdb seq 1 type b\n")
+                .map_err(|e| Error::io(format!("could not write `{}`", manifest.display()), e))?;
+            data.push((
+                "appendonlydir/appendonly.aof.1.base.rdb".into(),
+                rdb.clone(),
+            ));
+            data.push(("appendonlydir/appendonly.aof.manifest".into(), manifest));
+        }
+        Ok(Restore::NewData(data))
     }
 
     fn native(&self, ctx: &ServiceContext) -> NativeLaunch {

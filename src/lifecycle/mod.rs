@@ -7,13 +7,16 @@
 //! stops and resets; [`status`] and [`inspect`] only read; [`images`]
 //! handles `berth.lock`; [`locking`] serializes commands on one stack.
 
+pub mod backup;
 pub mod down;
 pub mod images;
 pub mod inspect;
 pub mod locking;
 pub mod readiness;
 pub mod schedule;
+pub mod snapshot;
 pub mod status;
+pub mod stopping;
 #[cfg(test)]
 mod tests;
 pub mod up;

@@ -6,7 +6,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::down::{down_with, reset_with};
+use super::down::{down_with, reset_with, ResetOptions};
+use super::snapshot::{restore_with, save_with, RestoreOptions};
 use super::up::{up_with, UpAction, UpOptions};
 use crate::config::load;
 use crate::config::model::{LoadOptions, StackConfig};
@@ -15,6 +16,7 @@ use crate::events::{Event, Phase, Reporter};
 use crate::interrupt::Interrupt;
 use crate::runtime::fake::FakeRuntime;
 use crate::runtime::registry::Runtimes;
+use crate::snapshot::store::Store;
 use crate::state::StateDir;
 
 /// A stack of generic services in a temporary project; each line is
@@ -212,16 +214,138 @@ fn down_stops_dependents_first_and_reset_wipes_everything() {
     assert_eq!(stopped.len(), 3);
     assert_eq!(fake.services("stop"), ["app", "api", "db"]);
     assert!(fake.services("wipe").is_empty(), "down keeps data");
-    reset_with(
-        p.config,
-        p.state.clone(),
-        &rt,
-        &Interrupt::private(),
-        &Phases::default(),
-    )
-    .unwrap();
+    let options = ResetOptions {
+        snapshot: true,
+        interrupt: Interrupt::private(),
+    };
+    let taken = reset_with(p.config, p.state.clone(), &rt, &options, &Phases::default()).unwrap();
     let mut wiped = fake.services("wipe");
     wiped.sort();
     assert_eq!(wiped, ["api", "app", "db"]);
     assert!(!p.state.exists(), "reset removes the state directory");
+    let taken = taken.expect("a snapshot of the data first");
+    assert_eq!(taken.automatic.as_deref(), Some("before `berth reset`"));
+    assert_eq!(taken.services.len(), 3);
+    assert!(
+        Store::of(&p.state).exists(&taken.name),
+        "the snapshot outlives the state directory"
+    );
+}
+
+#[test]
+fn a_restore_switches_every_service_at_one_step_and_keeps_what_it_replaced() {
+    let p = project(&["db", "app: db"]);
+    let fake = Arc::new(FakeRuntime::new());
+    let rt = runtimes(&fake);
+    up_with(
+        p.config.clone(),
+        p.state.clone(),
+        &rt,
+        &UpOptions {
+            interrupt: Interrupt::private(),
+            ..UpOptions::default()
+        },
+        &Phases::default(),
+    )
+    .unwrap();
+    let saved = save_with(
+        p.config.clone(),
+        p.state.clone(),
+        &rt,
+        Some("one".into()),
+        &Interrupt::private(),
+        &Phases::default(),
+    )
+    .unwrap();
+    assert_eq!(saved.manifest.services.len(), 2);
+    assert!(
+        fake.services("start").len() >= 4,
+        "stopped for the copy and started again"
+    );
+    let again = save_with(
+        p.config.clone(),
+        p.state.clone(),
+        &rt,
+        Some("one".into()),
+        &Interrupt::private(),
+        &Phases::default(),
+    );
+    assert_eq!(again.unwrap_err().exit_code(), 2, "a name is taken once");
+
+    let options = RestoreOptions::new(Interrupt::private());
+    let restored = restore_with(
+        p.config.clone(),
+        p.state.clone(),
+        &rt,
+        "one",
+        &options,
+        &Phases::default(),
+    )
+    .unwrap();
+    assert!(restored.restarted);
+    let state = p.state.load().unwrap();
+    assert_eq!(state.generations.get("db"), Some(&1));
+    assert_eq!(state.generations.get("app"), Some(&1));
+    let safety = restored.safety.expect("the replaced data is kept");
+    let store = Store::of(&p.state);
+    assert_eq!(
+        store.manifest(&safety).unwrap().automatic.as_deref(),
+        Some("before restoring `one`")
+    );
+
+    // Untouched since it was checked, a snapshot is not read again, unless
+    // asked; then it is.
+    let checksummed = |verify: bool| {
+        let phases = Phases::default();
+        let options = RestoreOptions {
+            verify,
+            safety_snapshot: false,
+            ..RestoreOptions::new(Interrupt::private())
+        };
+        restore_with(
+            p.config.clone(),
+            p.state.clone(),
+            &rt,
+            "one",
+            &options,
+            &phases,
+        )
+        .unwrap();
+        phases.of("db").contains(&Phase::Checksumming)
+    };
+    assert!(!checksummed(false), "the fingerprint shows it untouched");
+    assert!(checksummed(true), "--verify reads it all");
+
+    // A damaged snapshot is refused before anything changes.
+    std::fs::write(store.path("one").join("db").join("data"), "not db").unwrap();
+    let e = restore_with(
+        p.config.clone(),
+        p.state.clone(),
+        &rt,
+        "one",
+        &options,
+        &Phases::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "snapshot `one` is damaged: the data of service `db` does not match its checksum"
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        p.state.load().unwrap().generations.get("db"),
+        Some(&3),
+        "nothing changed"
+    );
+    let e = restore_with(
+        p.config,
+        p.state.clone(),
+        &rt,
+        "nope",
+        &options,
+        &Phases::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("there is no snapshot `nope`"), "{e}");
 }

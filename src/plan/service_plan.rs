@@ -17,6 +17,8 @@ pub struct ServicePlan {
     pub port: u16,
     /// Whether its data outlives `down`.
     pub persist: bool,
+    /// Which generation of its data it runs on (see `State::generations`).
+    pub generation: u32,
     pub launch: Launch,
 }
 

@@ -1,10 +1,12 @@
 //! What a runtime does with a plan.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crate::client::endpoint::Endpoint;
 use crate::error::Result;
 use crate::image_lock::ImageId;
 use crate::plan::service_plan::ServicePlan;
+use crate::tree_copy::{Copied, Digest};
 
 /// How long one `exec` readiness probe may run before it counts as failed
 /// (and is killed natively): a probe that hangs must not hang `up`.
@@ -25,6 +27,30 @@ pub enum RunState {
 pub struct Requirement {
     /// e.g. `postgres 15.18 in /usr/lib/postgresql/15/bin`.
     pub found: String,
+}
+
+/// A program run where a service's server runs (`pg_dump` beside the
+/// server natively, inside its container otherwise), for backups.
+pub struct Tool<'a> {
+    /// The program and its arguments; `{input}` stands for where `input`
+    /// can be read.
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub input: Option<&'a Path>,
+}
+
+/// The server a runtime runs for a service, as a snapshot records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Server {
+    /// The server program's version, natively (`15.10.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The image, in a container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Its content digest (`sha256:...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +116,49 @@ pub trait Runtime: Send + Sync {
 
     /// Delete the service's data. Only called when stopped.
     fn wipe(&self, plan: &ServicePlan) -> Result<()>;
+
+    /// The server it runs the service with.
+    fn server(&self, plan: &ServicePlan) -> Result<Server>;
+
+    /// Whether the service's data (its current generation) exists.
+    fn has_data(&self, plan: &ServicePlan) -> Result<bool>;
+
+    /// Copy the service's data into the new directory `dest`, in this
+    /// runtime's form (a directory tree natively, volume archives in a
+    /// container), and, when asked, the digest of what `dest` then holds
+    /// (read the quickest way: natively from the server's files, in memory
+    /// when it has just stopped). Only called when stopped.
+    fn save_data(
+        &self,
+        plan: &ServicePlan,
+        dest: &Path,
+        digest: bool,
+    ) -> Result<(Copied, Option<Digest>)>;
+
+    /// Make data generation `generation` of the service from what
+    /// [`Runtime::save_data`] wrote to `from`, beside the current one
+    /// (which it leaves alone).
+    fn load_data(&self, plan: &ServicePlan, from: &Path, generation: u32) -> Result<()>;
+
+    /// Run `tool` where the service runs (it must be running), its output
+    /// into `out`.
+    fn run_tool(&self, plan: &ServicePlan, tool: &Tool, out: &mut dyn std::io::Write)
+        -> Result<()>;
+
+    /// Where a tool run by [`Runtime::run_tool`] reaches the server.
+    fn tool_endpoint(&self, plan: &ServicePlan) -> Result<Endpoint>;
+
+    /// The service's data directory as such a tool sees it.
+    fn tool_data_dir(&self, plan: &ServicePlan) -> Result<String>;
+
+    /// Make data generation `generation` of the service from loose files:
+    /// each a path inside its data directory and a file to copy there.
+    fn load_files(
+        &self,
+        plan: &ServicePlan,
+        files: &[(String, PathBuf)],
+        generation: u32,
+    ) -> Result<()>;
 
     /// The service's log, brought up to date (a container's lives in the
     /// engine; a copy is kept in the state directory).

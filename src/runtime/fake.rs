@@ -3,13 +3,15 @@
 //! are shared code, tested here without a server in milliseconds.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::client::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::plan::service_plan::ServicePlan;
-use crate::runtime::contract::{Requirement, RunState, Runtime, Started};
+use crate::runtime::contract::{Requirement, RunState, Runtime, Server, Started, Tool};
+use crate::tree_copy::{Copied, Digest};
 
 /// One call, in the order calls were made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +180,79 @@ impl Runtime for FakeRuntime {
     fn wipe(&self, plan: &ServicePlan) -> Result<()> {
         self.record("wipe", plan);
         self.data.lock().unwrap().remove(&plan.service);
+        Ok(())
+    }
+
+    fn server(&self, plan: &ServicePlan) -> Result<Server> {
+        self.record("server", plan);
+        Ok(Server {
+            version: Some("1.0.0".into()),
+            ..Server::default()
+        })
+    }
+
+    fn has_data(&self, plan: &ServicePlan) -> Result<bool> {
+        Ok(self.data.lock().unwrap().contains(&plan.service))
+    }
+
+    /// A file naming the service stands for its data.
+    fn save_data(
+        &self,
+        plan: &ServicePlan,
+        dest: &Path,
+        digest: bool,
+    ) -> Result<(Copied, Option<Digest>)> {
+        self.record("save_data", plan);
+        std::fs::create_dir(dest).map_err(|e| Error::io("fake save", e))?;
+        std::fs::write(dest.join("data"), &plan.service).map_err(|e| Error::io("fake save", e))?;
+        let copied = Copied {
+            files: 1,
+            bytes: plan.service.len() as u64,
+            cloned: false,
+        };
+        let digest = if digest {
+            Some(crate::tree_copy::digest(dest)?)
+        } else {
+            None
+        };
+        Ok((copied, digest))
+    }
+
+    fn run_tool(
+        &self,
+        plan: &ServicePlan,
+        tool: &Tool,
+        out: &mut dyn std::io::Write,
+    ) -> Result<()> {
+        self.record("run_tool", plan);
+        out.write_all(tool.argv.join(" ").as_bytes())
+            .map_err(|e| Error::io("fake tool", e))
+    }
+
+    fn tool_endpoint(&self, plan: &ServicePlan) -> Result<Endpoint> {
+        Ok(Endpoint::new("127.0.0.1", plan.port))
+    }
+
+    fn tool_data_dir(&self, _plan: &ServicePlan) -> Result<String> {
+        Ok("/data".into())
+    }
+
+    fn load_files(
+        &self,
+        plan: &ServicePlan,
+        _files: &[(String, PathBuf)],
+        _generation: u32,
+    ) -> Result<()> {
+        self.record("load_files", plan);
+        Ok(())
+    }
+
+    fn load_data(&self, plan: &ServicePlan, from: &Path, _generation: u32) -> Result<()> {
+        self.record("load_data", plan);
+        let saved =
+            std::fs::read_to_string(from.join("data")).map_err(|e| Error::io("fake load", e))?;
+        assert_eq!(saved, plan.service, "a service loads its own data");
+        self.data.lock().unwrap().insert(plan.service.clone());
         Ok(())
     }
 

@@ -173,6 +173,7 @@ impl Stack {
                         service: svc.name.clone(),
                         port,
                         persist: svc.persist,
+                        generation: state.generations.get(&svc.name).copied().unwrap_or(0),
                         launch,
                     },
                     root: config.root.clone(),

@@ -59,6 +59,10 @@ pub struct Databases {
     /// ` STRATEGY = FILE_COPY` on servers that have the choice (15+): a
     /// small template is copied faster file by file than through the WAL.
     clone_strategy: std::sync::OnceLock<&'static str>,
+    /// Build the template from the service's own database (which a
+    /// snapshot filled) rather than from an empty one; the snapshot's
+    /// identity is part of the template's name.
+    fixture: Option<String>,
 }
 
 impl Databases {
@@ -68,7 +72,15 @@ impl Databases {
             pool: Mutex::new(Vec::new()),
             template: Mutex::new(None),
             clone_strategy: std::sync::OnceLock::new(),
+            fixture: None,
         }
+    }
+
+    /// Templates start from the service's database as snapshot `fixture`
+    /// left it (then migrated), so every test database holds its data.
+    pub fn from_fixture(mut self, fixture: &str) -> Databases {
+        self.fixture = Some(fixture.to_string());
+        self
     }
 
     pub fn service(&self) -> &str {
@@ -177,7 +189,10 @@ impl Databases {
         if let Some(t) = &*cached {
             return Ok(t.clone());
         }
-        let digest = runner::fingerprint(&self.target)?;
+        let mut digest = runner::fingerprint(&self.target)?;
+        if let Some(fixture) = &self.fixture {
+            digest = crate::digest::sha256_hex(format!("{digest} {fixture}").as_bytes());
+        }
         let name = format!("{TEMPLATE_PREFIX}{}", &digest[..16]);
         let exists = |c: &mut Client| -> Result<bool, postgres::Error> {
             let row = c.query_one(
@@ -213,9 +228,24 @@ impl Databases {
         client
             .batch_execute(&format!("DROP DATABASE IF EXISTS {b} WITH (FORCE)"))
             .map_err(db)?;
-        client
-            .batch_execute(&format!("CREATE DATABASE {b}"))
-            .map_err(db)?;
+        match &self.fixture {
+            Some(_) => {
+                // A copy of the fixture's database: nobody may be connected.
+                let source = ident(&self.target.database);
+                client
+                    .execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                        &[&self.target.database],
+                    )
+                    .map_err(db)?;
+                client
+                    .batch_execute(&format!("CREATE DATABASE {b} TEMPLATE {source}"))
+                    .map_err(db)?;
+            }
+            None => client
+                .batch_execute(&format!("CREATE DATABASE {b}"))
+                .map_err(db)?,
+        }
         kill_point::reached(|| format!("{}:template begun", self.target.service));
         runner::migrate(
             &self.target.with_database(&building),

@@ -31,7 +31,9 @@ use crate::config::model::LoadOptions;
 use crate::error::{Error, Result};
 use crate::events::Silent;
 use crate::lifecycle::inspect;
+use crate::lifecycle::snapshot::{self, RestoreOptions};
 use crate::lifecycle::up::{up, UpOptions};
+use crate::snapshot::store::Store;
 use crate::stack::resolved::Stack;
 
 /// A running stack for tests.
@@ -49,6 +51,7 @@ pub struct Builder {
     profile: Option<Option<String>>,
     name: Option<String>,
     in_memory: bool,
+    snapshot: Option<String>,
 }
 
 impl Builder {
@@ -62,6 +65,17 @@ impl Builder {
     /// The instance name. Default: the stack's name plus `-tests`.
     pub fn name(mut self, name: &str) -> Builder {
         self.name = Some(name.to_string());
+        self
+    }
+
+    /// Start the instance from snapshot `name` of the file's own stack
+    /// (`berth snapshot save NAME` on the development stack): a fixture
+    /// state saved once and shared by the tests. Its databases then hold
+    /// the snapshot's data, and each test's database is a clone of them,
+    /// migrated. The instance restores the snapshot again only when it
+    /// changes.
+    pub fn snapshot(mut self, name: &str) -> Builder {
+        self.snapshot = Some(name.to_string());
         self
     }
 
@@ -100,6 +114,10 @@ impl Builder {
         } else {
             inspect::state_dir(&config, None)
         };
+        let fixture = match &self.snapshot {
+            Some(name) => Some(from_snapshot(&self.file, name, &config, &dir, &env)?),
+            None => None,
+        };
         let (stack, _) = up(
             config,
             dir,
@@ -113,7 +131,13 @@ impl Builder {
             .services
             .iter()
             .filter_map(|s| s.migration_target())
-            .map(|t| Arc::new(Databases::new(t)))
+            .map(|t| {
+                let databases = Databases::new(t);
+                Arc::new(match &fixture {
+                    Some(f) => databases.from_fixture(f),
+                    None => databases,
+                })
+            })
             .collect();
         // Services that speak the Redis protocol get key prefixes.
         let redis = stack
@@ -151,6 +175,32 @@ impl Builder {
     }
 }
 
+/// Restore snapshot `name` of the file's own (development) stack into the
+/// instance, unless its data came from it already. Returns the snapshot's
+/// identity.
+fn from_snapshot(
+    file: &Path,
+    name: &str,
+    config: &crate::config::model::StackConfig,
+    dir: &crate::state::StateDir,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String> {
+    let own = load::load(file, &options(None, None), env)?;
+    let own_dir = inspect::state_dir(&own, None);
+    let manifest = Store::of(&own_dir).manifest(name)?;
+    let identity = snapshot::identity(&manifest);
+    dir.ensure()?;
+    if dir.load()?.restored_from.as_deref() != Some(identity.as_str()) {
+        let restore = RestoreOptions {
+            safety_snapshot: false,
+            from: Some(own_dir),
+            ..RestoreOptions::new(crate::interrupt::Interrupt::process())
+        };
+        snapshot::restore(config.clone(), dir.clone(), name, &restore, &Silent)?;
+    }
+    Ok(identity)
+}
+
 fn options(profile: Option<&str>, name: Option<String>) -> LoadOptions {
     LoadOptions {
         profile: profile.map(str::to_string),
@@ -171,6 +221,7 @@ impl TestStack {
             profile: None,
             name: None,
             in_memory: true,
+            snapshot: None,
         }
     }
 

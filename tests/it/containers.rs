@@ -40,7 +40,7 @@ pub fn engine() -> bool {
 }
 
 /// The shared Postgres + Redis stack (persistent Redis), as containers.
-fn stack(name: &str) -> String {
+pub fn stack(name: &str) -> String {
     pg_redis_stack(name, true)
         .replacen("\n", "\nruntime = \"container\"\n", 1)
         .replace(
@@ -725,4 +725,63 @@ depends_on = ["db"]
         std::panic::resume_unwind(panic);
     }
     assert!(down.status.success(), "{tool} down: {}", describe(&down));
+}
+
+#[test]
+fn snapshots_and_backups_of_containers_go_through_the_engine_and_bring_the_data_back() {
+    if !engine() {
+        return;
+    }
+    use super::snapshots::{note, notes};
+    let s = Sandbox::new(&stack("ct-snap"));
+    std::fs::create_dir_all(s.path().join("migrations/db")).unwrap();
+    std::fs::write(
+        s.path().join("migrations/db/001_notes.sql"),
+        "CREATE TABLE notes (body text NOT NULL);\n",
+    )
+    .unwrap();
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    note(&env, "first");
+    assert_eq!(redis_cli(&env, &["SET", "k", "first"]), "OK");
+    s.ok(&["snapshot", "save", "first"]);
+    let tars: Vec<String> = std::fs::read_dir(s.path().join(".berth/ct-snap.snapshots/first/db"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        tars,
+        ["data.tar"],
+        "the volume, read out through the engine"
+    );
+    note(&env, "second");
+    assert_eq!(redis_cli(&env, &["SET", "k", "second"]), "OK");
+    s.ok(&["snapshot", "restore", "first"]);
+    assert_eq!(notes(&env), ["first"]);
+    assert_eq!(redis_cli(&env, &["GET", "k"]), "first");
+    // The restored data is a new generation of each volume; the old ones
+    // are gone.
+    let mut volumes = objects("volume", "ct-snap");
+    volumes.sort();
+    assert_eq!(volumes.len(), 2, "{volumes:?}");
+    let names = stdout(&docker(&[
+        "volume",
+        "ls",
+        "--format",
+        "{{.Name}}",
+        "--filter",
+        "label=berth.stack=ct-snap",
+    ]));
+    assert!(names.lines().all(|n| n.ends_with("-data-g1")), "{names}");
+
+    // A portable backup: dumps made inside the containers.
+    s.ok(&["backup", "-o", "b.tar"]);
+    s.ok(&["reset", "--yes", "--no-snapshot"]);
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    assert!(notes(&env).is_empty());
+    s.ok(&["restore", "b.tar", "--yes"]);
+    assert_eq!(notes(&env), ["first"]);
+    assert_eq!(redis_cli(&env, &["GET", "k"]), "first");
 }

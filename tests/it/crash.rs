@@ -656,3 +656,182 @@ buckets = ["one", "two"]
         "the sweep passes the object store's own points: {rows:?}"
     );
 }
+
+/// A stack with snapshot `old` (a row `a`, key `a`), backup `old.tar` of
+/// the same, and snapshot `new` (rows `a` and `b`, key `b`), as it is now.
+fn snapshot_project(name: &str, containers: bool) -> Sandbox {
+    use super::snapshots::{note, stack_on};
+    let s = stack_on(name, containers);
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    note(&env, "a");
+    redis_cli(&env, &["SET", "k", "a"]);
+    s.ok(&["snapshot", "save", "old"]);
+    s.ok(&["backup", "-o", "old.tar"]);
+    note(&env, "b");
+    redis_cli(&env, &["SET", "k", "b"]);
+    s.ok(&["snapshot", "save", "new"]);
+    s
+}
+
+/// Each service's data as the old snapshot has it (true) or as now.
+fn old_or_new(s: &Sandbox, context: &str) -> (bool, bool) {
+    let env = s.env(".env");
+    let rows = super::snapshots::notes(&env);
+    let key = redis_cli(&env, &["GET", "k"]);
+    let db_old = match rows.as_slice() {
+        [a] if a == "a" => true,
+        [a, b] if a == "a" && b == "b" => false,
+        other => panic!("{context}: the table holds {other:?}"),
+    };
+    let cache_old = match key.as_str() {
+        "a" => true,
+        "b" => false,
+        other => panic!("{context}: the key holds {other:?}"),
+    };
+    (db_old, cache_old)
+}
+
+/// The command's own points, not those of the `up` that brings the stack
+/// back after it (swept with `up` itself).
+fn own_points(point: &str) -> bool {
+    let restart = point.starts_with("up:")
+        || [
+            ":start",
+            ":spawned",
+            ":started",
+            " created",
+            ":volumes",
+            ":ready",
+            ":provisioned",
+            ":verifier",
+            ":migration lock",
+            ":ledger",
+        ]
+        .iter()
+        .any(|end| point.ends_with(end))
+        || point.contains(":database ")
+        || point.contains(":init");
+    !restart
+}
+
+fn back_to_new(s: &Sandbox) {
+    s.ok(&["snapshot", "restore", "new", "--no-snapshot"]);
+}
+
+/// `snapshot save` and `snapshot restore` killed at each of their points: a
+/// snapshot is whole or absent, and a restore leaves the stack as it was
+/// or as the snapshot, every service from the same moment.
+fn sweep_snapshots(s: &Sandbox, runtime: &str) {
+    let check_save = |s: &Sandbox, context: &str| {
+        assert_eq!(
+            old_or_new(s, context),
+            (false, false),
+            "{context}: saving changed no data"
+        );
+        let list: Vec<serde_json::Value> =
+            serde_json::from_str(&stdout(&s.ok(&["snapshot", "list", "--json"]))).unwrap();
+        if list.iter().any(|m| m["name"] == "x") {
+            let out = s.ok(&["snapshot", "restore", "x", "--no-snapshot"]);
+            assert!(
+                out.status.success(),
+                "{context}: a listed snapshot restores"
+            );
+        }
+    };
+    let prepare_save = |s: &Sandbox| {
+        let _ = s.run(&["snapshot", "rm", "x"]);
+        back_to_new(s);
+    };
+    sweep_some(
+        s,
+        &format!("snapshot save, {runtime}"),
+        &["snapshot", "save", "x"],
+        &prepare_save,
+        &check_save,
+        Signal::Kill,
+        &own_points,
+    );
+    let check_restore = |s: &Sandbox, context: &str| {
+        let (db, cache) = old_or_new(s, context);
+        assert_eq!(db, cache, "{context}: both services from one moment");
+    };
+    sweep_some(
+        s,
+        &format!("snapshot restore, {runtime}"),
+        &["snapshot", "restore", "old", "--no-snapshot"],
+        &back_to_new,
+        &check_restore,
+        Signal::Kill,
+        &own_points,
+    );
+}
+
+/// `backup` and `restore FILE` killed at each of their points: an archive
+/// is whole (it restores) or absent, and each service's data is as it was
+/// or as the archive has it.
+fn sweep_backups(s: &Sandbox, runtime: &str) {
+    let prepare_backup = |s: &Sandbox| {
+        let _ = std::fs::remove_file(s.path().join("x.tar"));
+        back_to_new(s);
+    };
+    let check_backup = |s: &Sandbox, context: &str| {
+        assert_eq!(
+            old_or_new(s, context),
+            (false, false),
+            "{context}: a backup changes no data"
+        );
+        if s.path().join("x.tar").exists() {
+            s.ok(&["restore", "x.tar", "--yes"]);
+        }
+    };
+    sweep_some(
+        s,
+        &format!("backup, {runtime}"),
+        &["backup", "-o", "x.tar"],
+        &prepare_backup,
+        &check_backup,
+        Signal::Kill,
+        &own_points,
+    );
+    // Each service is as it was or as the archive has it (`old_or_new`
+    // panics on anything else); a restore does one service after another.
+    let check_file = |s: &Sandbox, context: &str| {
+        let _ = old_or_new(s, context);
+    };
+    sweep_some(
+        s,
+        &format!("restore FILE, {runtime}"),
+        &["restore", "old.tar", "--yes"],
+        &back_to_new,
+        &check_file,
+        Signal::Kill,
+        &own_points,
+    );
+}
+
+#[test]
+fn snapshot_save_and_restore_killed_at_every_point_leave_old_or_new_data_native() {
+    sweep_snapshots(&snapshot_project("crash-snap", false), "native");
+}
+
+#[test]
+fn backup_and_restore_killed_at_every_point_leave_old_or_new_data_native() {
+    sweep_backups(&snapshot_project("crash-backup", false), "native");
+}
+
+#[test]
+fn snapshot_save_and_restore_killed_at_every_point_leave_old_or_new_data_containers() {
+    if !engine() {
+        return;
+    }
+    sweep_snapshots(&snapshot_project("crash-snap-ct", true), "container");
+}
+
+#[test]
+fn backup_and_restore_killed_at_every_point_leave_old_or_new_data_containers() {
+    if !engine() {
+        return;
+    }
+    sweep_backups(&snapshot_project("crash-backup-ct", true), "container");
+}

@@ -20,6 +20,7 @@ mod overrides;
 mod pooler;
 mod preflight;
 mod recovery;
+mod snapshots;
 mod testing_library;
 
 use std::collections::BTreeMap;
@@ -157,7 +158,7 @@ impl Drop for Sandbox {
             // A profile's stack (`app-prod`) is reset with its profile,
             // which may run it elsewhere (in containers).
             let profile = self.profile_of(&stack);
-            let mut args = vec!["--name", stack.as_str(), "reset", "--yes"];
+            let mut args = vec!["--name", stack.as_str(), "reset", "--yes", "--no-snapshot"];
             if let Some(p) = &profile {
                 args.splice(0..0, ["-p", p.as_str()]);
             }

@@ -414,3 +414,69 @@ fn buckets_are_isolated_and_removed_with_their_handle_and_after_a_killed_run() {
         describe(&left)
     );
 }
+
+#[test]
+fn a_test_stack_starts_from_a_snapshot_of_the_development_stack() {
+    let s = project();
+    let file = s.path().join("berth.toml");
+    s.ok(&["up"]);
+    let dev = s.env(".env")["DB_URL"].clone();
+    pg(&dev)
+        .batch_execute("INSERT INTO items VALUES ('fixture', 42)")
+        .unwrap();
+    s.ok(&["snapshot", "save", "fixture"]);
+    // What the developer does after the snapshot is not the fixture.
+    pg(&dev)
+        .batch_execute("INSERT INTO items VALUES ('later', 1)")
+        .unwrap();
+    let rows = |url: &str| -> Vec<String> {
+        pg(url)
+            .query("SELECT owner FROM items ORDER BY owner", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+
+    let stack = TestStack::builder(&file)
+        .snapshot("fixture")
+        .start()
+        .unwrap();
+    let a = stack.database().unwrap();
+    let b = stack.database().unwrap();
+    assert_eq!(
+        rows(a.url()),
+        ["fixture", "seed"],
+        "the fixture's rows, seeded once"
+    );
+    pg(a.url())
+        .batch_execute("INSERT INTO items VALUES ('mine', 7)")
+        .unwrap();
+    assert_eq!(rows(b.url()), ["fixture", "seed"], "each test its own copy");
+    drop((a, b));
+    drop(stack);
+    assert_eq!(
+        rows(&dev),
+        ["fixture", "later", "seed"],
+        "the development stack is untouched"
+    );
+
+    // Started again, the instance keeps what it restored.
+    let again = TestStack::builder(&file)
+        .snapshot("fixture")
+        .start()
+        .unwrap();
+    assert_eq!(rows(again.database().unwrap().url()), ["fixture", "seed"]);
+    drop(again);
+
+    let missing = TestStack::builder(&file)
+        .snapshot("fixtrue")
+        .start()
+        .err()
+        .expect("no such snapshot");
+    let message = missing.to_string();
+    assert!(
+        message.contains("there is no snapshot `fixtrue`"),
+        "{message}"
+    );
+}

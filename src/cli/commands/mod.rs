@@ -1,5 +1,6 @@
 //! One file per command.
 
+pub mod backup;
 pub mod db;
 pub mod doctor;
 pub mod down;
@@ -12,6 +13,7 @@ pub mod logs;
 pub mod migrate;
 pub mod reset;
 pub mod seed;
+pub mod snapshot;
 pub mod status;
 pub mod up;
 pub mod verify;

@@ -1,12 +1,10 @@
 //! `berth reset`: the one command that deletes data, so it asks first.
 
-use std::io::{BufRead, IsTerminal, Write};
-
-use crate::error::{Error, Result};
-use crate::lifecycle::down;
+use crate::error::Result;
+use crate::lifecycle::down::{self, ResetOptions};
 
 use crate::cli::context::Context;
-use crate::cli::output::note;
+use crate::cli::output::{confirm, note};
 use crate::cli::progress::Progress;
 
 #[derive(clap::Args)]
@@ -14,12 +12,15 @@ pub struct Args {
     /// Do not ask for confirmation
     #[arg(short, long)]
     yes: bool,
+    /// Do not take a snapshot of the data first
+    #[arg(long)]
+    no_snapshot: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
     let what = format!(
-        "all data of stack `{}` ({}) in `{}`, and `{}`",
+        "all data of stack `{}` ({}) in `{}`, and `{}`{}",
         config.name,
         config
             .services
@@ -28,31 +29,30 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", "),
         dir.root.display(),
-        config.env.file.display()
+        config.env.file.display(),
+        if args.no_snapshot {
+            ", keeping no snapshot"
+        } else {
+            " (a snapshot of the data is taken first)"
+        }
     );
-    if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(Error::usage(
-                format!("`berth reset` would delete {what}, and there is no terminal to confirm"),
-                Some("pass `--yes` to reset without confirmation".to_string()),
-            ));
-        }
-        eprint!("This deletes {what}. Continue? [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .map_err(|e| Error::io("could not read the answer", e))?;
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            note("reset cancelled; nothing was deleted");
-            return Ok(());
-        }
+    if !args.yes && !confirm("reset", "delete", &what, "nothing was deleted")? {
+        return Ok(());
     }
     let name = config.name.clone();
     let progress = Progress::new();
-    down::reset(config, dir, &progress)?;
+    let options = ResetOptions {
+        snapshot: !args.no_snapshot,
+        ..ResetOptions::default()
+    };
+    let taken = down::reset(config, dir, &options, &progress)?;
     drop(progress);
+    if let Some(snapshot) = taken {
+        note(&format!(
+            "its data is in snapshot `{}`: `berth snapshot restore {}` brings it back",
+            snapshot.name, snapshot.name
+        ));
+    }
     note(&format!(
         "stack `{name}` is reset; the next `berth up` starts it afresh"
     ));

@@ -9,12 +9,14 @@
 //! `POSTGRES_PASSWORD`, `POSTGRES_DB`, settings as `-c` arguments).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::de::DeValue;
 use toml::Spanned;
 
+use super::backup;
 use super::provision::{self, Role, Wanted};
 use crate::client::endpoint::url_escape;
 use crate::client::endpoint::Endpoint;
@@ -23,8 +25,8 @@ use crate::client::scram;
 use crate::error::Result;
 use crate::kind::connection::{ConnectionValue, MASK};
 use crate::kind::contract::{
-    KindSettings, ParseScope, Secret, SecretForm, ServiceContext, ServiceKind, SettingsError,
-    SqlAccess,
+    BackupFile, KindSettings, ParseScope, Restore, Secret, SecretForm, ServiceContext, ServiceKind,
+    SettingsError, SqlAccess, Tools,
 };
 use crate::kind::reading::{self, SettingValue, VersionConstraint};
 use crate::migrate::files::SqlDir;
@@ -268,6 +270,40 @@ impl KindSettings for Postgres {
 
     fn provision(&self, ctx: &ServiceContext, at: &Endpoint) -> Result<()> {
         provision::run(&self.wanted(ctx), ctx, at)
+    }
+
+    fn backs_up(&self) -> bool {
+        true
+    }
+
+    fn backup(
+        &self,
+        ctx: &ServiceContext,
+        _at: &Endpoint,
+        tools: &dyn Tools,
+        dest: &Path,
+    ) -> Result<Vec<BackupFile>> {
+        let databases: Vec<String> = std::iter::once(self.database.clone())
+            .chain(
+                self.databases
+                    .iter()
+                    .filter(|d| **d != self.database)
+                    .cloned(),
+            )
+            .collect();
+        backup::dump(&self.user, &databases, ctx, tools, dest)
+    }
+
+    fn restore(
+        &self,
+        ctx: &ServiceContext,
+        at: &Endpoint,
+        tools: &dyn Tools,
+        files: &[(BackupFile, PathBuf)],
+        _scratch: &Path,
+    ) -> Result<Restore> {
+        backup::restore(&self.user, ctx, at, tools, files)?;
+        Ok(Restore::Done)
     }
 
     fn init_files(&self, ctx: &ServiceContext) -> Vec<ContainerFile> {

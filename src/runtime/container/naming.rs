@@ -35,14 +35,27 @@ impl Naming {
         format!("berth-{}-{service}", self.stack)
     }
 
-    /// The data volume of a persistent service.
-    pub fn data_volume(&self, service: &str) -> String {
-        format!("berth-{}-{service}-data", self.stack)
+    /// A named volume of a service's `volumes` (`data`: its data volume):
+    /// `berth-<stack>-<service>-<name>`, with `-gN` for a later generation.
+    pub fn volume(&self, service: &str, name: &str, generation: u32) -> String {
+        match generation {
+            0 => format!("berth-{}-{service}-{name}", self.stack),
+            n => format!("berth-{}-{service}-{name}-g{n}", self.stack),
+        }
     }
 
-    /// A named volume of a service's `volumes`.
-    pub fn volume(&self, service: &str, name: &str) -> String {
-        format!("berth-{}-{service}-{name}", self.stack)
+    /// Whether `volume` is `base` in another generation than `generation`.
+    pub fn is_other_generation(volume: &str, base: &str, generation: u32) -> bool {
+        let of_base = volume == base
+            || volume
+                .strip_prefix(base)
+                .and_then(|rest| rest.strip_prefix("-g"))
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        let current = match generation {
+            0 => base.to_string(),
+            n => format!("{base}-g{n}"),
+        };
+        of_base && volume != current
     }
 
     pub fn network(&self) -> String {
@@ -86,5 +99,24 @@ impl Naming {
         labels?
             .get(LABEL_STATE_DIR)
             .filter(|d| **d != self.state_dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_generations_of_a_volume() {
+        let base = "berth-s-db-data";
+        assert!(Naming::is_other_generation("berth-s-db-data-g2", base, 0));
+        assert!(Naming::is_other_generation(base, base, 1));
+        assert!(!Naming::is_other_generation("berth-s-db-data-g1", base, 1));
+        assert!(!Naming::is_other_generation(base, base, 0));
+        assert!(!Naming::is_other_generation("berth-s-db-data-gx", base, 0));
+        assert!(
+            !Naming::is_other_generation("berth-s-db-database", base, 0),
+            "another volume"
+        );
     }
 }

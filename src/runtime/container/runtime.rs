@@ -6,7 +6,7 @@
 //! `docker ps`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use bollard::body_full;
@@ -26,14 +26,18 @@ use futures_util::StreamExt;
 use super::engine::{not_found, service_error, stack_error, Engine};
 use super::images::{short_id, Images};
 use super::naming::{Naming, LABEL_SERVICE, LABEL_STACK};
+use crate::client::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::kill_point;
 use crate::plan::container::{ContainerFile, ContainerLaunch, VolumeSource};
 use crate::plan::service_plan::{ServicePlan, LOOPBACK};
 use crate::runtime::contract::{
-    ImageStore, Requirement, RunState, Runtime, Started, EXEC_PROBE_TIMEOUT,
+    ImageStore, Requirement, RunState, Runtime, Server, Started, Tool, EXEC_PROBE_TIMEOUT,
 };
 use crate::state::StateDir;
+use crate::tree_copy::{Copied, Digest};
+
+mod data;
 
 pub struct ContainerRuntime {
     engine: Arc<Engine>,
@@ -60,16 +64,30 @@ impl ContainerRuntime {
         })
     }
 
-    /// Every volume of a service: its data volume and its named `volumes`,
+    /// Every volume of a service in its current data generation: its data
+    /// volume and its named `volumes`, with where each is mounted.
+    fn volumes_of(&self, plan: &ServicePlan, launch: &ContainerLaunch) -> Vec<(String, String)> {
+        self.volume_bases(launch)
+            .into_iter()
+            .map(|(name, target)| {
+                (
+                    self.naming.volume(&plan.service, &name, plan.generation),
+                    target,
+                )
+            })
+            .collect()
+    }
+
+    /// The names (`data`, or a `volumes` entry's) of a service's volumes,
     /// with where each is mounted.
-    fn volumes_of(&self, service: &str, launch: &ContainerLaunch) -> Vec<(String, String)> {
+    fn volume_bases(&self, launch: &ContainerLaunch) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Some(path) = launch.data_path {
-            out.push((self.naming.data_volume(service), path.to_string()));
+            out.push(("data".to_string(), path.to_string()));
         }
         for v in &launch.volumes {
             if let VolumeSource::Named(name) = &v.source {
-                out.push((self.naming.volume(service, name), v.target.clone()));
+                out.push((name.clone(), v.target.clone()));
             }
         }
         out
@@ -141,6 +159,21 @@ impl ContainerRuntime {
             .filter(|v| self.naming.is_ours(Some(&v.labels), Some(service)))
             .map(|v| v.name)
             .collect())
+    }
+
+    fn remove_volume(&self, service: &str, volume: &str) -> Result<()> {
+        let docker = self.engine.docker(Some(service))?;
+        self.engine
+            .block_on(
+                docker.remove_volume(volume, Some(RemoveVolumeOptionsBuilder::default().build())),
+            )
+            .map_err(|e| {
+                service_error(
+                    service,
+                    format!("could not remove its volume `{volume}`"),
+                    e,
+                )
+            })
     }
 
     fn volume_exists(&self, service: &str, name: &str) -> Result<bool> {
@@ -250,7 +283,7 @@ impl ContainerRuntime {
         let mut mounts = Vec::new();
         let mut created_any = false;
         if plan.persist {
-            for (volume, target) in self.volumes_of(service, launch) {
+            for (volume, target) in self.volumes_of(plan, launch) {
                 if !self.volume_exists(service, &volume)? {
                     self.engine
                         .block_on(docker.create_volume(VolumeCreateRequest {
@@ -335,6 +368,22 @@ impl Runtime for ContainerRuntime {
         // data is in the volume.
         if self.inspect(&plan.service)?.is_some() {
             self.remove_container(&plan.service)?;
+        }
+        // The service's volumes in other data generations: what a restore
+        // (or one cut short) left behind.
+        let launch = plan.container()?;
+        let bases: Vec<String> = self
+            .volume_bases(launch)
+            .into_iter()
+            .map(|(name, _)| self.naming.volume(&plan.service, &name, 0))
+            .collect();
+        for volume in self.labelled_volumes(&plan.service)? {
+            if bases
+                .iter()
+                .any(|base| Naming::is_other_generation(&volume, base, plan.generation))
+            {
+                self.remove_volume(&plan.service, &volume)?;
+            }
         }
         Ok(())
     }
@@ -531,26 +580,66 @@ impl Runtime for ContainerRuntime {
     }
 
     fn wipe(&self, plan: &ServicePlan) -> Result<()> {
-        let docker = self.engine.docker(Some(&plan.service))?;
         // Only volumes labelled as this stack's service: a volume made by
         // hand, or another stack's, is never removed.
         for volume in self.labelled_volumes(&plan.service)? {
-            self.engine
-                .block_on(
-                    docker.remove_volume(
-                        &volume,
-                        Some(RemoveVolumeOptionsBuilder::default().build()),
-                    ),
-                )
-                .map_err(|e| {
-                    service_error(
-                        &plan.service,
-                        format!("could not remove its volume `{volume}`"),
-                        e,
-                    )
-                })?;
+            self.remove_volume(&plan.service, &volume)?;
         }
         Ok(())
+    }
+
+    fn server(&self, plan: &ServicePlan) -> Result<Server> {
+        self.server_of(plan)
+    }
+
+    fn has_data(&self, plan: &ServicePlan) -> Result<bool> {
+        self.data_exists(plan)
+    }
+
+    fn save_data(
+        &self,
+        plan: &ServicePlan,
+        dest: &Path,
+        digest: bool,
+    ) -> Result<(Copied, Option<Digest>)> {
+        let copied = self.save_volumes(plan, dest)?;
+        // The archives were just written: read back from memory.
+        let digest = if digest {
+            Some(crate::tree_copy::digest(dest)?)
+        } else {
+            None
+        };
+        Ok((copied, digest))
+    }
+
+    fn load_data(&self, plan: &ServicePlan, from: &Path, generation: u32) -> Result<()> {
+        self.load_volumes(plan, from, generation)
+    }
+
+    fn run_tool(
+        &self,
+        plan: &ServicePlan,
+        tool: &Tool,
+        out: &mut dyn std::io::Write,
+    ) -> Result<()> {
+        self.tool_in_container(plan, tool, out)
+    }
+
+    fn tool_endpoint(&self, plan: &ServicePlan) -> Result<Endpoint> {
+        self.tool_endpoint_of(plan)
+    }
+
+    fn tool_data_dir(&self, plan: &ServicePlan) -> Result<String> {
+        self.tool_data_dir_of(plan)
+    }
+
+    fn load_files(
+        &self,
+        plan: &ServicePlan,
+        files: &[(String, PathBuf)],
+        generation: u32,
+    ) -> Result<()> {
+        self.load_loose_files(plan, files, generation)
     }
 
     fn log_file(&self, service: &str) -> PathBuf {

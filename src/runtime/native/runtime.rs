@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,15 +19,20 @@ use std::time::{Duration, Instant};
 use super::binaries::{self, Binary};
 use super::init::{self, resolve_args};
 use super::user::ServiceUser;
+use crate::client::endpoint::Endpoint;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::kill_point;
 use crate::plan::native::NativeLaunch;
 use crate::plan::service_plan::ServicePlan;
+use crate::plan::service_plan::LOOPBACK;
 use crate::plan::stop::StopSignal;
 use crate::process::{self, ProcessRecord};
-use crate::runtime::contract::{Requirement, RunState, Runtime, Started, EXEC_PROBE_TIMEOUT};
+use crate::runtime::contract::{
+    Requirement, RunState, Runtime, Server, Started, Tool, EXEC_PROBE_TIMEOUT,
+};
 use crate::state::StateDir;
+use crate::tree_copy::{self, Copied, Digest};
 
 /// How long a graceful stop may take before the server is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -114,8 +119,39 @@ impl NativeRuntime {
         ProcessRecord::parse(&text)
     }
 
-    fn data_dir(&self, service: &str) -> PathBuf {
-        self.dir.service_dir(service).join("data")
+    /// The service's directory for the generation of its data it runs on:
+    /// `services/<service>`, or `services/<service>.gN` after a restore.
+    fn service_dir(&self, plan: &ServicePlan) -> PathBuf {
+        generation_dir(&self.dir, &plan.service, plan.generation)
+    }
+
+    fn data_dir(&self, plan: &ServicePlan) -> PathBuf {
+        self.service_dir(plan).join("data")
+    }
+
+    /// The directories of the service's other data generations: what a
+    /// restore (or one cut short) leaves behind.
+    fn other_generations(&self, plan: &ServicePlan) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(self.dir.root.join("services")) else {
+            return Vec::new();
+        };
+        let current = self.service_dir(plan);
+        let prefix = format!("{}.g", plan.service);
+        entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| *p != current)
+            .filter(|p| {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                name == plan.service
+                    || name
+                        .strip_prefix(&prefix)
+                        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+            })
+            .collect()
     }
 
     /// A command running as the service user, in `cwd`, with a minimal
@@ -139,9 +175,9 @@ impl NativeRuntime {
 
     /// Where a server (and its probes) keep their files, as environment
     /// variables: `BERTH_DATA_DIR`, its data directory (kept by `down`
-    /// when it persists, wiped by `reset`), and `TMPDIR`, a directory of
-    /// its own for temporary files — the machine's `/tmp` may be shared,
-    /// or closed to the service user.
+    /// when it persists, wiped by `reset`, copied by snapshots), and
+    /// `TMPDIR`, a directory of its own for temporary files — the
+    /// machine's `/tmp` may be shared, or closed to the service user.
     fn own_places(&self, service_dir: &Path) -> Result<Vec<(&'static str, PathBuf)>> {
         let tmp = service_dir.join("tmp");
         fsutil::create_dir(&tmp, 0o700)?;
@@ -187,7 +223,7 @@ impl NativeRuntime {
 impl Runtime for NativeRuntime {
     fn check(&self, plan: &ServicePlan) -> Result<Requirement> {
         let (launch, bin) = self.launch(plan)?;
-        let service_dir = self.dir.service_dir(&plan.service);
+        let service_dir = self.service_dir(plan);
         if let Some(blocked) = self.user.blocked_at(&service_dir) {
             return Err(Error::Preflight {
                 service: Some(plan.service.clone()),
@@ -236,7 +272,7 @@ impl Runtime for NativeRuntime {
                 return Ok(RunState::Running { pid: record.pid });
             }
         }
-        Ok(if self.data_dir(&plan.service).is_dir() {
+        Ok(if self.data_dir(plan).is_dir() {
             RunState::Stopped
         } else {
             RunState::Absent
@@ -252,7 +288,11 @@ impl Runtime for NativeRuntime {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        self.clear_dir(&self.dir.service_dir(&plan.service), plan.stop_signal())?;
+        self.clear_dir(&self.service_dir(plan), plan.stop_signal())?;
+        for old in self.other_generations(plan) {
+            self.clear_dir(&old, plan.stop_signal())?;
+            fsutil::remove_dir_atomically(&old)?;
+        }
         // A wipe cut short left its service directory aside.
         fsutil::remove_leftovers(&self.dir.root.join("services"))
     }
@@ -260,7 +300,7 @@ impl Runtime for NativeRuntime {
     fn start(&self, plan: &ServicePlan, on_init: &dyn Fn()) -> Result<Started> {
         let (launch, bin) = self.launch(plan)?;
         let service = plan.service.as_str();
-        let service_dir = self.dir.service_dir(service);
+        let service_dir = self.service_dir(plan);
         fsutil::create_dir(&service_dir, 0o700)?;
         self.user.own(&service_dir)?;
 
@@ -371,12 +411,12 @@ impl Runtime for NativeRuntime {
             .server
             .cwd
             .clone()
-            .unwrap_or_else(|| self.dir.service_dir(&plan.service));
+            .unwrap_or_else(|| self.service_dir(plan));
         let Some((program, args)) = command.split_first() else {
             return Ok(Err("the probe's command is empty".into()));
         };
         let mut cmd = self.command(Path::new(program), args.to_vec(), &cwd);
-        cmd.envs(self.own_places(&self.dir.service_dir(&plan.service))?)
+        cmd.envs(self.own_places(&self.service_dir(plan))?)
             .envs(launch.server.env.iter().map(|(k, v)| (k, v)))
             .process_group(0)
             .stdout(Stdio::piped())
@@ -451,11 +491,162 @@ impl Runtime for NativeRuntime {
 
     fn wipe(&self, plan: &ServicePlan) -> Result<()> {
         self.clear_leftovers(plan)?;
-        fsutil::remove_dir_atomically(&self.dir.service_dir(&plan.service))
+        fsutil::remove_dir_atomically(&self.service_dir(plan))
     }
 
     fn log_file(&self, service: &str) -> PathBuf {
         self.dir.log_file(service)
+    }
+
+    fn run_tool(
+        &self,
+        plan: &ServicePlan,
+        tool: &Tool,
+        out: &mut dyn std::io::Write,
+    ) -> Result<()> {
+        let (_, bin) = self.launch(plan)?;
+        let Some((program, args)) = tool.argv.split_first() else {
+            return Err(Error::Internal {
+                message: "a tool with no program".into(),
+            });
+        };
+        // The server's own tools first (`pg_dump` of its version), then PATH.
+        let beside = bin.path(program);
+        let program_path = if beside.is_file() {
+            beside
+        } else {
+            PathBuf::from(program)
+        };
+        let input = tool
+            .input
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let args: Vec<String> = args.iter().map(|a| a.replace("{input}", &input)).collect();
+        let mut child = Command::new(&program_path)
+            .args(&args)
+            .env_clear()
+            .env(
+                "PATH",
+                std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+            )
+            .envs(tool.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context(|| format!("could not run `{}`", program_path.display()))?;
+        let mut stdout = child.stdout.take().ok_or_else(|| Error::Internal {
+            message: "a tool without its output".into(),
+        })?;
+        let stderr = child.stderr.take();
+        let errors = std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut e) = stderr {
+                let _ = std::io::Read::read_to_string(&mut e, &mut text);
+            }
+            text
+        });
+        std::io::copy(&mut stdout, out)
+            .context(|| format!("could not read the output of `{program}`"))?;
+        let status = child
+            .wait()
+            .context(|| format!("could not wait for `{program}`"))?;
+        let errors = errors.join().unwrap_or_default();
+        if !status.success() {
+            return Err(Error::CommandFailed {
+                service: plan.service.clone(),
+                program: program.clone(),
+                status: status.to_string(),
+                output_tail: crate::fsutil::last_lines(&errors, 10),
+            });
+        }
+        Ok(())
+    }
+
+    fn tool_endpoint(&self, plan: &ServicePlan) -> Result<Endpoint> {
+        Ok(Endpoint::new(LOOPBACK, plan.port))
+    }
+
+    fn tool_data_dir(&self, plan: &ServicePlan) -> Result<String> {
+        Ok(self.data_dir(plan).display().to_string())
+    }
+
+    fn load_files(
+        &self,
+        plan: &ServicePlan,
+        files: &[(String, PathBuf)],
+        generation: u32,
+    ) -> Result<()> {
+        let target = generation_dir(&self.dir, &plan.service, generation);
+        if target.exists() {
+            fsutil::remove_dir_atomically(&target)?;
+        }
+        let data = target.join("data");
+        fsutil::create_dir(&target, 0o700)?;
+        fsutil::create_dir(&data, 0o700)?;
+        self.user.own(&target)?;
+        self.user.own(&data)?;
+        for (relative, source) in files {
+            let path = data.join(relative);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .context(|| format!("could not create `{}`", parent.display()))?;
+                let mut dir = parent.to_path_buf();
+                while dir != data {
+                    self.user.own(&dir)?;
+                    match dir.parent() {
+                        Some(p) => dir = p.to_path_buf(),
+                        None => break,
+                    }
+                }
+            }
+            std::fs::copy(source, &path)
+                .context(|| format!("could not write `{}`", path.display()))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .context(|| format!("could not set the mode of `{}`", path.display()))?;
+            self.user.own(&path)?;
+        }
+        fsutil::sync_dir(&data).context(|| format!("could not sync `{}`", data.display()))
+    }
+
+    fn server(&self, plan: &ServicePlan) -> Result<Server> {
+        let (_, bin) = self.launch(plan)?;
+        Ok(Server {
+            version: Some(bin.version.to_string()),
+            ..Server::default()
+        })
+    }
+
+    fn has_data(&self, plan: &ServicePlan) -> Result<bool> {
+        Ok(self.data_dir(plan).is_dir())
+    }
+
+    fn save_data(
+        &self,
+        plan: &ServicePlan,
+        dest: &Path,
+        digest: bool,
+    ) -> Result<(Copied, Option<Digest>)> {
+        // The data directory only: the rest of the service's directory is
+        // written anew at every start.
+        let data = self.data_dir(plan);
+        if digest {
+            tree_copy::copy_with_digest(&data, dest).map(|(c, d)| (c, Some(d)))
+        } else {
+            tree_copy::copy(&data, dest).map(|c| (c, None))
+        }
+    }
+
+    fn load_data(&self, plan: &ServicePlan, from: &Path, generation: u32) -> Result<()> {
+        let target = generation_dir(&self.dir, &plan.service, generation);
+        // What an earlier attempt left of this generation.
+        if target.exists() {
+            fsutil::remove_dir_atomically(&target)?;
+        }
+        fsutil::create_dir(&target, 0o700)?;
+        self.user.own(&target)?;
+        tree_copy::copy(from, &target.join("data"))?;
+        fsutil::sync_dir(&target).context(|| format!("could not sync `{}`", target.display()))
     }
 
     fn stop_unlisted(&self, listed: &[&str]) -> Result<Vec<String>> {
@@ -511,5 +702,13 @@ fn wait_for_exit(records: &[ProcessRecord], timeout: Duration, reap: &dyn Fn()) 
             return false;
         }
         std::thread::sleep(Duration::from_millis(3));
+    }
+}
+
+/// `services/<service>` for generation 0, `services/<service>.gN` after.
+pub fn generation_dir(dir: &StateDir, service: &str, generation: u32) -> PathBuf {
+    match generation {
+        0 => dir.service_dir(service),
+        n => dir.service_dir(&format!("{service}.g{n}")),
     }
 }

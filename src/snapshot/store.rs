@@ -1,0 +1,315 @@
+//! Where snapshots live and what one holds: `<state dir>.snapshots/<name>/`
+//! beside the stack's state directory (which `reset` deletes whole, and
+//! snapshots must outlive it), each with `manifest.json`, a directory per
+//! service holding its data in its runtime's form, and `checked.json`, the
+//! fingerprint each service's data had when its checksum last held (so a
+//! restore reads the data again only when something touched it).
+//!
+//! A snapshot is written under a temporary name and renamed into place
+//! when complete, so a snapshot that exists is whole; what a save cut
+//! short left is removed by the next save.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::runtime::contract::Server;
+use crate::state::StateDir;
+
+/// The format of `manifest.json`.
+pub const FORMAT: u32 = 1;
+const MANIFEST: &str = "manifest.json";
+/// When each service's data was last found to match its checksum.
+const CHECKED: &str = "checked.json";
+/// Marks a snapshot being written.
+const PARTIAL: &str = ".partial-";
+
+/// What a snapshot holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub stack: String,
+    pub name: String,
+    /// RFC 3339.
+    pub created: String,
+    /// Why berth took it by itself (`before reset`); none when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automatic: Option<String>,
+    pub services: Vec<ServiceData>,
+}
+
+/// One service's data in a snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceData {
+    pub service: String,
+    pub kind: String,
+    pub runtime: String,
+    pub server: Server,
+    /// The last migration applied, for services that take migrations and
+    /// were running when the snapshot was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<i64>,
+    pub files: u64,
+    pub bytes: u64,
+    /// BLAKE3 over the service's files (see `tree_copy::digest`). None
+    /// while it is being computed: the snapshot `restore` takes of the data
+    /// it replaces is checksummed once the stack runs again (its files
+    /// are fingerprinted from the start; see `checked.json`).
+    pub digest: Option<String>,
+    /// Whether the copy shared the data's blocks (a reflink).
+    pub cloned: bool,
+    /// The secrets berth generated for the service when the data was
+    /// made (its data holds the password): a restore puts them back,
+    /// even after a `reset` generated new ones. As `state.json` keeps them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub secrets: std::collections::BTreeMap<String, String>,
+}
+
+impl Manifest {
+    pub fn bytes(&self) -> u64 {
+        self.services.iter().map(|s| s.bytes).sum()
+    }
+}
+
+/// The snapshots of the stack whose state is `dir`.
+pub struct Store {
+    pub root: PathBuf,
+}
+
+impl Store {
+    pub fn of(dir: &StateDir) -> Store {
+        let name = dir
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "stack".into());
+        Store {
+            root: dir.root.with_file_name(format!("{name}.snapshots")),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.path(name).join(MANIFEST).is_file()
+    }
+
+    /// A directory to write snapshot `name` into, after clearing what
+    /// earlier saves cut short left. (A save in progress, whose process
+    /// lives, keeps its directory: it checksums its copy after the stack
+    /// runs again, without the stack's lock.)
+    pub fn begin(&self, name: &str) -> Result<PathBuf> {
+        fsutil::create_dir(&self.root, 0o700)?;
+        if let Ok(entries) = std::fs::read_dir(&self.root) {
+            for entry in entries.flatten() {
+                let file_name = entry.file_name().to_string_lossy().into_owned();
+                let Some(rest) = file_name.strip_prefix(PARTIAL) else {
+                    continue;
+                };
+                let writer = rest
+                    .rsplit('-')
+                    .next()
+                    .and_then(|pid| pid.parse::<i32>().ok());
+                let alive = writer.is_some_and(|pid| {
+                    pid != std::process::id() as i32
+                        && crate::process::ProcessRecord::of(pid).is_some_and(|r| r.is_alive())
+                });
+                if !alive {
+                    fsutil::remove_dir_atomically(&entry.path())?;
+                }
+            }
+        }
+        fsutil::remove_leftovers(&self.root)?;
+        let partial = self
+            .root
+            .join(format!("{PARTIAL}{name}-{}", std::process::id()));
+        fsutil::create_dir(&partial, 0o700)?;
+        Ok(partial)
+    }
+
+    /// Write the manifest into `partial` and put the snapshot in place.
+    pub fn commit(&self, partial: &Path, manifest: &Manifest) -> Result<()> {
+        let json = serde_json::to_vec_pretty(manifest).map_err(|e| Error::Internal {
+            message: format!("the manifest did not serialize: {e}"),
+        })?;
+        fsutil::write_atomic(&partial.join(MANIFEST), &json, 0o600)?;
+        let target = self.path(&manifest.name);
+        std::fs::rename(partial, &target).map_err(|e| {
+            Error::io(
+                format!("could not put snapshot `{}` in place", manifest.name),
+                e,
+            )
+        })?;
+        fsutil::sync_dir(&self.root)
+            .map_err(|e| Error::io(format!("could not sync `{}`", self.root.display()), e))
+    }
+
+    /// The fingerprints (`tree_copy::fingerprint`) each service's data in
+    /// snapshot `name` had when its checksum last held: a service whose
+    /// data still has it need not be read again.
+    pub fn checked(&self, name: &str) -> BTreeMap<String, String> {
+        std::fs::read(self.path(name).join(CHECKED))
+            .ok()
+            .and_then(|text| serde_json::from_slice(&text).ok())
+            .unwrap_or_default()
+    }
+
+    /// Record the fingerprints of the data in `dir` (a snapshot, or one
+    /// being written) whose checksums hold now.
+    pub fn mark_checked(dir: &Path, fingerprints: &BTreeMap<String, String>) -> Result<()> {
+        let json = serde_json::to_vec_pretty(fingerprints).map_err(|e| Error::Internal {
+            message: format!("the fingerprints did not serialize: {e}"),
+        })?;
+        fsutil::write_atomic(&dir.join(CHECKED), &json, 0o600)
+    }
+
+    /// Rewrite the manifest of snapshot `manifest.name` (its checksums
+    /// filled in).
+    pub fn update(&self, manifest: &Manifest) -> Result<()> {
+        let json = serde_json::to_vec_pretty(manifest).map_err(|e| Error::Internal {
+            message: format!("the manifest did not serialize: {e}"),
+        })?;
+        fsutil::write_atomic(&self.path(&manifest.name).join(MANIFEST), &json, 0o600)
+    }
+
+    /// Drop what a save cut short wrote.
+    pub fn abandon(&self, partial: &Path) {
+        let _ = fsutil::remove_dir_atomically(partial);
+    }
+
+    pub fn manifest(&self, name: &str) -> Result<Manifest> {
+        let path = self.path(name).join(MANIFEST);
+        let text = std::fs::read(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                self.missing(name)
+            } else {
+                Error::io(format!("could not read `{}`", path.display()), e)
+            }
+        })?;
+        let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| Error::Snapshot {
+            message: format!("snapshot `{name}` is damaged: its manifest does not read ({e})"),
+            hint: Some(format!("remove it with `berth snapshot rm {name}`")),
+        })?;
+        if manifest.format != FORMAT {
+            return Err(Error::Snapshot {
+                message: format!(
+                    "snapshot `{name}` is in format {}, which this berth does not read (it reads {FORMAT})",
+                    manifest.format
+                ),
+                hint: Some("restore it with the berth release that took it".into()),
+            });
+        }
+        Ok(manifest)
+    }
+
+    fn missing(&self, name: &str) -> Error {
+        let names: Vec<String> = self
+            .list()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        let hint =
+            crate::suggest::did_you_mean(name, names.iter().map(String::as_str)).or_else(|| {
+                (!names.is_empty())
+                    .then(|| format!("the snapshots are: {}", crate::suggest::list(&names)))
+            });
+        Error::Snapshot {
+            message: format!("there is no snapshot `{name}`"),
+            hint: hint.or_else(|| Some("`berth snapshot save NAME` takes one".into())),
+        }
+    }
+
+    /// Every whole snapshot, oldest first.
+    pub fn list(&self) -> Result<Vec<Manifest>> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !entry.path().join(MANIFEST).is_file() {
+                continue;
+            }
+            if let Ok(m) = self.manifest(&name) {
+                out.push(m);
+            }
+        }
+        out.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
+        Ok(out)
+    }
+
+    pub fn remove(&self, name: &str) -> Result<()> {
+        if !self.path(name).is_dir() {
+            return Err(self.missing(name));
+        }
+        fsutil::remove_dir_atomically(&self.path(name))
+    }
+
+    /// Remove the oldest automatic snapshots beyond `keep`. Returns their
+    /// names.
+    pub fn prune_automatic(&self, keep: u32) -> Result<Vec<String>> {
+        let automatic: Vec<Manifest> = self
+            .list()?
+            .into_iter()
+            .filter(|m| m.automatic.is_some())
+            .collect();
+        let excess = automatic.len().saturating_sub(keep as usize);
+        let mut removed = Vec::new();
+        for m in automatic.into_iter().take(excess) {
+            self.remove(&m.name)?;
+            removed.push(m.name);
+        }
+        Ok(removed)
+    }
+}
+
+/// Snapshot names: lower-case letters, digits, `.`, `-` and `_`, up to 64,
+/// starting with a letter or digit (they name directories).
+pub fn check_name(name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::usage(
+            format!("`{name}` is not a valid snapshot name"),
+            Some("use up to 64 lower-case letters, digits, `.`, `-` and `_`, starting with a letter or digit".into()),
+        ))
+    }
+}
+
+/// A name for a snapshot taken now: `20261201-183012` (UTC; with
+/// `-reason`).
+pub fn name_for_now(reason: Option<&str>) -> String {
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string();
+    match reason {
+        Some(r) => format!("{stamp}-{r}"),
+        None => stamp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        for good in ["before-migration", "v1.2", "20261201-183012", "a_b"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "Big", "../x", ".hidden", "a/b", &"x".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        assert!(check_name(&name_for_now(Some("reset"))).is_ok());
+    }
+}
