@@ -79,6 +79,8 @@ pub enum Command {
     Backup(commands::backup::BackupArgs),
     /// Load a backup into the running stack
     Restore(commands::backup::RestoreArgs),
+    /// Show the cache of initialized data (a pristine PostgreSQL cluster per server); `clean` removes it
+    Cache(commands::cache::Args),
     /// Write a `berth.toml` from a compose file
     Import(commands::import::Args),
     /// Write the stack for Compose or Kubernetes

@@ -61,6 +61,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Snapshot(args) => commands::snapshot::run(&ctx, args),
         Command::Backup(args) => commands::backup::backup(&ctx, args),
         Command::Restore(args) => commands::backup::restore(&ctx, args),
+        Command::Cache(args) => commands::cache::run(args),
         Command::Import(args) => commands::import::run(&ctx, args),
         Command::Export(args) => commands::export::run(&ctx, args),
     }

@@ -346,6 +346,7 @@ impl KindSettings for Generic {
                     ctx.name
                 ),
             },
+            skeleton: None,
             init: Vec::new(),
             server: ServerSpec {
                 program,

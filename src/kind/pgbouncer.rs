@@ -229,6 +229,7 @@ impl KindSettings for PgBouncer {
                 version_req: None,
                 install_hint: "install PgBouncer: `apt-get install pgbouncer` (Debian, Ubuntu), `dnf install pgbouncer` (Fedora), `brew install pgbouncer` (macOS)".into(),
             },
+            skeleton: None,
             init: Vec::new(),
             server: ServerSpec {
                 program: "pgbouncer".into(),

@@ -339,6 +339,7 @@ impl KindSettings for Redis {
                 version_req: self.version.as_ref().map(|v| v.req.clone()),
                 install_hint: "install Redis: `apt-get install redis-server` (Debian, Ubuntu), `dnf install redis` (Fedora), `brew install redis` (macOS)".into(),
             },
+            skeleton: None,
             init: Vec::new(),
             server: ServerSpec { program: "redis-server".into(), args, env: Vec::new(), cwd: None, files: vec![("redis.conf", conf)], stop_signal: StopSignal::Terminate },
             alternative: None,

@@ -62,7 +62,25 @@ pub enum InitStep {
     Run {
         program: &'static str,
         args: Vec<Arg>,
+        /// What the program reads on its standard input (a secret never
+        /// goes on a command line, which `ps` shows).
+        input: Option<String>,
     },
+}
+
+/// The part of first-time initialization that depends on nothing of a
+/// stack — no secret, port or path — so that its result can be made once
+/// and copied: the native runtime keeps it in a per-user cache
+/// (`runtime/native/skeletons.rs`), copies it for each new data directory
+/// and runs [`NativeLaunch::init`] on the copy to make it the stack's.
+#[derive(Debug, Clone)]
+pub struct Skeleton {
+    /// What the result depends on besides the server program and its
+    /// version, in words (`initdb -U app --encoding=UTF8 --no-locale`):
+    /// part of the cache's key, and what `berth cache` shows.
+    pub describes: String,
+    /// Run into a fresh directory (`Arg::DataDir`).
+    pub steps: Vec<InitStep>,
 }
 
 /// The long-running server process.
@@ -83,6 +101,8 @@ pub struct ServerSpec {
 #[derive(Debug, Clone)]
 pub struct NativeLaunch {
     pub binary: BinarySpec,
+    /// Made once per machine and copied; `init` runs after it.
+    pub skeleton: Option<Skeleton>,
     pub init: Vec<InitStep>,
     pub server: ServerSpec,
     /// What runs instead when this launch's program is not installed (an

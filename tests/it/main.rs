@@ -5,6 +5,7 @@
 //! when dropped, so no server outlives its test.
 
 mod architecture;
+mod cluster_cache;
 mod compose;
 mod concurrency;
 mod config_errors;

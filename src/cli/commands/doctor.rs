@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::lifecycle::inspect;
 use crate::preflight::{ports, resources};
 use crate::runtime::contract::RunState;
+use crate::units::fmt_bytes;
 
 use crate::cli::context::Context;
 use crate::cli::output::{self, paint, table};
@@ -45,6 +46,8 @@ struct Report {
     state_dir: String,
     resources: resources::Resources,
     engines: Vec<EngineReport>,
+    /// The native runtime's cache of initialized data.
+    cache: Option<super::cache::CacheReport>,
     warnings: Vec<String>,
     problems: Vec<String>,
     services: Vec<ServiceReport>,
@@ -125,6 +128,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         state_dir: stack.dir.root.display().to_string(),
         resources: res,
         engines,
+        cache: super::cache::report(),
         warnings,
         problems,
         services,
@@ -151,6 +155,25 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
                 ),
                 (None, None) => {}
             }
+        }
+        if let Some(cache) = &report.cache {
+            let bytes: u64 = cache.entries.iter().map(|e| e.entry.bytes).sum();
+            let damaged = cache.entries.iter().filter(|e| !e.sound).count();
+            println!(
+                "cache      `{}`: {} skeleton(s), {}{}",
+                cache.dir,
+                cache.entries.len(),
+                fmt_bytes(bytes),
+                if damaged > 0 {
+                    paint(
+                        &format!(", {damaged} damaged (rebuilt when next used)"),
+                        Tone::Warning,
+                        false,
+                    )
+                } else {
+                    String::new()
+                }
+            );
         }
         println!();
         let rows: Vec<Vec<String>> = report

@@ -1,6 +1,7 @@
 //! One file per command.
 
 pub mod backup;
+pub mod cache;
 pub mod db;
 pub mod doctor;
 pub mod down;

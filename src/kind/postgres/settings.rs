@@ -31,7 +31,9 @@ use crate::kind::contract::{
 use crate::kind::reading::{self, SettingValue, VersionConstraint};
 use crate::migrate::files::SqlDir;
 use crate::plan::container::{image_tag, ContainerFile, ContainerLaunch};
-use crate::plan::native::{first_version, Arg, BinarySpec, InitStep, NativeLaunch, ServerSpec};
+use crate::plan::native::{
+    first_version, Arg, BinarySpec, InitStep, NativeLaunch, ServerSpec, Skeleton,
+};
 use crate::plan::service_plan::LOOPBACK;
 use crate::plan::stop::StopSignal;
 
@@ -324,21 +326,52 @@ impl KindSettings for Postgres {
     }
 
     fn native(&self, ctx: &ServiceContext) -> NativeLaunch {
-        let init_args = vec![
-            Arg::text("-D"),
-            Arg::DataDir,
-            Arg::text("-U"),
-            Arg::text(&self.user),
+        // The cluster is made once per machine (the skeleton, kept in the
+        // native runtime's cache) with a password nobody keeps, then each
+        // copy gets the stack's own verifier before its server first
+        // listens: no cached secret ever logs in to a stack.
+        let throwaway = crate::secret::generate(SecretForm::Password).unwrap_or_else(|_| {
+            crate::digest::sha256_hex(
+                format!("{:?} {}", std::time::SystemTime::now(), std::process::id()).as_bytes(),
+            )
+        });
+        let initdb = [
+            "-U",
+            &self.user,
+            "--auth=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-locale",
+        ];
+        let mut init_args = vec![Arg::text("-D"), Arg::DataDir];
+        init_args.extend(initdb.iter().map(|a| Arg::text(*a)));
+        init_args.extend([
             Arg::text("--pwfile"),
             Arg::File("pwfile"),
-            Arg::text("--auth=scram-sha-256"),
-            Arg::text("--encoding=UTF8"),
-            Arg::text("--no-locale"),
             // The runtime makes the initialized directory durable (one
             // syncfs) before renaming it into place, which is cheaper than
             // initdb's file-by-file fsync.
             Arg::text("--no-sync"),
-        ];
+        ]);
+        let secret = self
+            .verifier(ctx)
+            .unwrap_or_else(|| ctx.password.unwrap_or_default().to_string());
+        let personalize = InitStep::Run {
+            program: "postgres",
+            args: vec![
+                Arg::text("--single"),
+                Arg::text("-D"),
+                Arg::DataDir,
+                // An error ends the session with a failure (it would go on).
+                Arg::text("-c"),
+                Arg::text("exit_on_error=on"),
+                Arg::text(MAINTENANCE_DB),
+            ],
+            input: Some(format!(
+                "ALTER ROLE {} PASSWORD {}\n",
+                pg::quote_ident(&self.user),
+                pg::quote_literal(&secret)
+            )),
+        };
         let mut args = vec![
             Arg::text("-D"),
             Arg::DataDir,
@@ -364,10 +397,22 @@ impl KindSettings for Postgres {
                 version_req: self.version.as_ref().map(|v| v.req.clone()),
                 install_hint: "install PostgreSQL's server: `apt-get install postgresql` (Debian, Ubuntu), `dnf install postgresql-server` (Fedora), `brew install postgresql` (macOS)".into(),
             },
-            init: vec![
-                InitStep::WriteFile { name: "pwfile", contents: ctx.password.unwrap_or_default().to_string(), secret: true },
-                InitStep::Run { program: "initdb", args: init_args },
-            ],
+            skeleton: Some(Skeleton {
+                describes: format!("initdb {}", initdb.join(" ")),
+                steps: vec![
+                    InitStep::WriteFile {
+                        name: "pwfile",
+                        contents: throwaway,
+                        secret: true,
+                    },
+                    InitStep::Run {
+                        program: "initdb",
+                        args: init_args,
+                        input: None,
+                    },
+                ],
+            }),
+            init: vec![personalize],
             server: ServerSpec { program: "postgres".into(), args, env: Vec::new(), cwd: None, files: Vec::new(), stop_signal: StopSignal::Interrupt },
             alternative: None,
         }

@@ -317,6 +317,7 @@ impl KindSettings for ObjectStore {
                 version_req: None,
                 install_hint: "install MinIO's server (`minio`) from MinIO".into(),
             },
+            skeleton: None,
             init: Vec::new(),
             server: ServerSpec {
                 program: "minio".into(),
@@ -350,6 +351,7 @@ impl KindSettings for ObjectStore {
                 version_req: None,
                 install_hint: "install `s3s-fs`: `cargo install s3s-fs --version 0.14.1 --features binary` (berth's `scripts/setup` does)".into(),
             },
+            skeleton: None,
             init: Vec::new(),
             server: ServerSpec {
                 program: "s3s-fs".into(),

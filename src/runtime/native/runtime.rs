@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::binaries::{self, Binary};
 use super::init::{self, resolve_args};
+use super::skeletons::{Made, Skeletons};
 use super::user::ServiceUser;
 use crate::client::endpoint::Endpoint;
 use crate::error::{Error, IoContext, Result};
@@ -40,6 +41,9 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct NativeRuntime {
     dir: StateDir,
     user: ServiceUser,
+    /// Where initialized data is cached (`skeletons.rs`); none without a
+    /// home directory.
+    skeletons: Option<Skeletons>,
     /// Servers this process started, so it can reap them and report how
     /// they exited.
     children: Mutex<HashMap<String, Child>>,
@@ -52,6 +56,7 @@ impl NativeRuntime {
         Ok(NativeRuntime {
             dir,
             user: ServiceUser::choose()?,
+            skeletons: Skeletons::locate(),
             children: Mutex::new(HashMap::new()),
             binaries: Mutex::new(HashMap::new()),
         })
@@ -171,6 +176,19 @@ impl NativeRuntime {
             cmd.uid(self.user.uid).gid(self.user.gid);
         }
         cmd
+    }
+
+    /// A line of berth's own in the service's log.
+    fn note_in_log(&self, service: &str, line: &str) {
+        if let Ok(mut log) = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(self.dir.log_file(service))
+        {
+            use std::io::Write;
+            let _ = writeln!(log, "berth: {line}");
+        }
     }
 
     /// Where a server (and its probes) keep their files, as environment
@@ -308,17 +326,28 @@ impl Runtime for NativeRuntime {
         let started = if data.is_dir() {
             Started::Restarted
         } else {
-            if !launch.init.is_empty() {
+            if launch.skeleton.is_some() || !launch.init.is_empty() {
                 on_init();
             }
-            init::initialize(
+            let made = init::initialize(
                 service,
                 launch,
                 &bin,
                 &service_dir,
                 &self.user,
+                self.skeletons.as_ref(),
                 &|p, a, c| self.command(p, a, c),
             )?;
+            if let Some(Made::Built {
+                replaced: Some(why),
+            }) = made
+            {
+                // Said where the server's own words are, for `berth logs`.
+                self.note_in_log(
+                    service,
+                    &format!("the cached skeleton of this server was not used ({why}); berth built it again"),
+                );
+            }
             Started::Initialized
         };
 

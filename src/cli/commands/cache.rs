@@ -1,0 +1,116 @@
+//! `berth cache` and `berth cache clean`: the native runtime's cache of
+//! initialized data (a pristine PostgreSQL cluster per server version and
+//! superuser), which makes a cold `up` copy instead of running `initdb`.
+
+use serde::Serialize;
+
+use crate::diagnostic::Tone;
+use crate::error::{Error, Result};
+use crate::runtime::native::skeletons::{Entry, Skeletons};
+use crate::units::fmt_bytes;
+
+use crate::cli::output::{self, note, paint, table};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: Option<What>,
+    /// Print the cache as JSON on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Subcommand)]
+enum What {
+    /// Remove everything in the cache (the next cold `up` rebuilds what it needs)
+    Clean,
+}
+
+#[derive(Serialize)]
+pub struct CacheReport {
+    pub dir: String,
+    pub entries: Vec<CachedEntry>,
+}
+
+#[derive(Serialize)]
+pub struct CachedEntry {
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// Whether its files match its checksum (a damaged entry is rebuilt
+    /// by the next `up` that needs it).
+    pub sound: bool,
+}
+
+/// The cache as `berth cache` and `berth doctor` show it.
+pub fn report() -> Option<CacheReport> {
+    let cache = Skeletons::locate()?;
+    Some(CacheReport {
+        dir: cache.root().display().to_string(),
+        entries: cache
+            .list()
+            .into_iter()
+            .map(|(entry, sound)| CachedEntry { entry, sound })
+            .collect(),
+    })
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let Some(cache) = Skeletons::locate() else {
+        return Err(Error::usage(
+            "there is no cache: neither `BERTH_CACHE_DIR`, `XDG_CACHE_HOME` nor `HOME` is set",
+            Some("set `BERTH_CACHE_DIR` to a directory for berth's cache".into()),
+        ));
+    };
+    match args.what {
+        Some(What::Clean) => {
+            let freed = cache.clean()?;
+            note(&format!(
+                "removed the cache in `{}` ({} freed)",
+                cache.root().display(),
+                fmt_bytes(freed)
+            ));
+        }
+        None => {
+            let Some(report) = report() else {
+                return Ok(());
+            };
+            if args.json {
+                output::print_json(&report);
+                return Ok(());
+            }
+            if report.entries.is_empty() {
+                note(&format!(
+                    "the cache in `{}` is empty; the next cold `berth up` fills it",
+                    report.dir
+                ));
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = report
+                .entries
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.entry.describes.clone(),
+                        format!("{} {}", e.entry.program, e.entry.version),
+                        fmt_bytes(e.entry.bytes),
+                        e.entry.created.clone(),
+                        if e.sound {
+                            "sound".into()
+                        } else {
+                            paint("damaged: rebuilt when next used", Tone::Warning, false)
+                        },
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table(&["MAKES", "SERVER", "SIZE", "CREATED", "STATE"], &rows)
+            );
+            note(&format!(
+                "in `{}`; `berth cache clean` removes it",
+                report.dir
+            ));
+        }
+    }
+    Ok(())
+}
