@@ -1,6 +1,9 @@
 //! Time from asking for a fresh migrated database to a usable connection,
 //! p50 and p95, beside the alternatives measured in the same run:
-//!   - berth: a clone of the template (`TestStack::database`), then connect;
+//!   - berth, from the pool of databases cloned ahead, under 8 parallel
+//!     test processes that each hold their database for a while (the test);
+//!   - berth, cloned on request (no pool): a clone of the template, then
+//!     connect;
 //!   - `CREATE DATABASE` + applying the migrations (and seeds) to it;
 //!   - a fresh native server per test: init, start, migrate (`berth up` of
 //!     a new instance);
@@ -18,7 +21,15 @@ use berth::testing::TestStack;
 
 const MIGRATIONS: usize = 50;
 
+/// Parallel test processes in the pooled measurement.
+const PROCESSES: usize = 8;
+/// How long each test holds its database (its own work).
+const TEST_MS: u64 = 200;
+
 fn main() {
+    if let Ok(file) = std::env::var("BENCH_TESTDB_WORKER") {
+        return worker(Path::new(&file));
+    }
     let requests: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
@@ -44,16 +55,47 @@ fn main() {
     drop(TestStack::start(&file).expect("attaches"));
     let attach_time = attached.elapsed();
 
+    // The pool: PROCESSES test processes at once, each asking for a
+    // database per test and holding it TEST_MS.
+    let per_process = requests.div_ceil(PROCESSES);
+    let workers: Vec<_> = (0..PROCESSES)
+        .map(|_| {
+            Command::new(std::env::current_exe().unwrap())
+                .env("BENCH_TESTDB_WORKER", &file)
+                .env("BENCH_TESTDB_TESTS", per_process.to_string())
+                .env("BERTH_DB_POOL", PROCESSES.to_string())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut pooled = Vec::new();
+    let mut handed = Vec::new();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(out.status.success(), "a worker failed");
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let mut us = line.split(' ').filter_map(|n| n.parse::<u64>().ok());
+            if let (Some(total), Some(own)) = (us.next(), us.next()) {
+                pooled.push(Duration::from_micros(total));
+                handed.push(Duration::from_micros(own));
+            }
+        }
+    }
+
+    // Cloned on request, one test after another.
+    let unpooled = TestStack::builder(&file).pool(0).start().unwrap();
     let mut berth = Vec::new();
     for _ in 0..requests {
         let t = Instant::now();
-        let db = stack.database().unwrap();
+        let db = unpooled.database().unwrap();
         let mut c = postgres::Client::connect(db.url(), postgres::NoTls).unwrap();
         c.simple_query("SELECT 1").unwrap();
         berth.push(t.elapsed());
         drop(c);
         drop(db);
     }
+    drop(unpooled);
 
     // CREATE DATABASE + the migrations and seeds, by hand: one transaction
     // per file over one connection, the way a test suite without templates
@@ -118,9 +160,17 @@ fn main() {
         "{:58} {:>6} {:>9} {:>9} {:>9}",
         "way", "n", "p50 ms", "p95 ms", "vs berth"
     );
-    let p50_berth = percentile(&berth, 50.0);
+    let p50_berth = percentile(&pooled, 50.0);
     for (name, samples) in [
-        ("berth: clone of the template (TestStack::database)", &berth),
+        (
+            &*format!("berth: from the pool, {PROCESSES} processes, {TEST_MS} ms tests"),
+            &pooled,
+        ),
+        (
+            "  of which handing it out (`database()`, no connect)",
+            &handed,
+        ),
+        ("berth: cloned on request (pool 0)", &berth),
         ("CREATE DATABASE + migrations + seeds, by hand", &migrate),
         (
             "fresh native server per test (berth up of an instance)",
@@ -137,8 +187,19 @@ fn main() {
         );
     }
     match container {
-        Some(image) => println!("fresh container per test: image `{image}` found but the container runtime is not built yet; not measured"),
-        None => println!("fresh container per test: not measured, the engine has no postgres image (no registry is reachable here)"),
+        Some(image) => {
+            let samples = container_per_test(&image, &files);
+            let p50 = percentile(&samples, 50.0);
+            println!(
+                "{:58} {:>6} {:>9.1} {:>9.1} {:>8.1}x",
+                "a container per test (docker run + wait + migrations)",
+                samples.len(),
+                ms(p50),
+                ms(percentile(&samples, 95.0)),
+                p50.as_secs_f64() / p50_berth.as_secs_f64()
+            );
+        }
+        None => println!("a container per test: not measured, the engine has no postgres image (`scripts/images` builds one)"),
     }
     println!(
         "\nonce per run: test stack cold start {:.1} ms, template build {:.1} ms; attach to the running stack (per test process) {:.1} ms",
@@ -146,12 +207,88 @@ fn main() {
         ms(template_time),
         ms(attach_time)
     );
-    println!("target: p50 < 40 ms");
+    println!("target: from the pool p50 < 5 ms, p95 < 10 ms");
     run(
         berth_bin,
         dir,
         &["-p", "test", "--name", stack.name(), "reset", "--yes"],
     );
+}
+
+/// One test process of the pooled measurement: attach to the stack, then
+/// run its tests, printing each request's time to first query (µs).
+fn worker(file: &Path) {
+    let tests: usize = std::env::var("BENCH_TESTDB_TESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(25);
+    let stack = TestStack::start(file).expect("attaches");
+    for _ in 0..tests {
+        let t = Instant::now();
+        let db = stack.database().unwrap();
+        let handed = t.elapsed();
+        let mut c = postgres::Client::connect(db.url(), postgres::NoTls).unwrap();
+        c.simple_query("SELECT 1").unwrap();
+        println!("{} {}", t.elapsed().as_micros(), handed.as_micros());
+        std::thread::sleep(Duration::from_millis(TEST_MS));
+        drop(c);
+        drop(db);
+    }
+}
+
+/// What Testcontainers does for each test: a new container of the image,
+/// waited for until it answers a query, then the migrations applied.
+fn container_per_test(image: &str, files: &[String]) -> Vec<Duration> {
+    let mut samples = Vec::new();
+    for i in 0..5 {
+        let name = format!("berth-bench-testdb-{}-{i}", std::process::id());
+        let t = Instant::now();
+        let out = Command::new("docker")
+            .args(["run", "-d", "--name", &name, "-p", "127.0.0.1::5432"])
+            .args(["-e", "POSTGRES_PASSWORD=bench", image])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docker run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = String::from_utf8_lossy(
+            &Command::new("docker")
+                .args(["port", &name, "5432"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .trim()
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+        let url =
+            format!("host=127.0.0.1 port={port} user=postgres password=bench dbname=postgres");
+        let mut client = loop {
+            if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
+                if c.simple_query("SELECT 1").is_ok() {
+                    break c;
+                }
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "the container never answered"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        for sql in files {
+            client
+                .batch_execute(&format!("BEGIN; {sql}; COMMIT"))
+                .unwrap();
+        }
+        samples.push(t.elapsed());
+        drop(client);
+        let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+    }
+    samples
 }
 
 fn write_project(dir: &Path) {
@@ -216,10 +353,12 @@ fn container_image() -> Option<String> {
         .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
         .output()
         .ok()?;
-    String::from_utf8_lossy(&out.stdout)
+    let images = String::from_utf8_lossy(&out.stdout).to_string();
+    let found = images
         .lines()
-        .find(|l| l.contains("postgres"))
-        .map(str::to_string)
+        .find(|l| *l == "berth-test/postgres:15")
+        .or_else(|| images.lines().find(|l| l.contains("postgres")));
+    found.map(str::to_string)
 }
 
 fn percentile(samples: &[Duration], p: f64) -> Duration {

@@ -8,6 +8,13 @@
 //! `CREATE DATABASE ... TEMPLATE`, a file-level copy that takes tens of
 //! milliseconds however many migrations made the template.
 //!
+//! A pool of databases already cloned (`bp_<template digest>_<n>`) is kept
+//! beside the template: asking for a database renames one of them to the
+//! test's name (one catalog update, a millisecond), and a thread tops the
+//! pool up in the background. The pool is shared by every process using the
+//! server, filled by one at a time (an advisory lock), and belongs to the
+//! template: a new template's pool replaces the old one's.
+//!
 //! Every call runs on a short-lived thread of its own: the synchronous
 //! `postgres` client blocks on an internal runtime, which must not happen
 //! on an async runtime's thread, so this keeps the API usable from async
@@ -34,6 +41,22 @@ const MAINTENANCE_DB: &str = "postgres";
 const TEMPLATE_PREFIX: &str = "berth_tpl_";
 /// Advisory lock key for building templates, `berthtpl` in ASCII.
 const TEMPLATE_LOCK: i64 = 0x6265_7274_6874_706c;
+/// Prefix of the pool's databases.
+const POOL_PREFIX: &str = "bp_";
+/// Advisory lock key for filling the pool, `berthpol` in ASCII.
+const POOL_LOCK: i64 = 0x6265_7274_6870_6f6c;
+/// Databases kept ready when `BERTH_DB_POOL` does not say.
+pub const DEFAULT_POOL_SIZE: usize = 4;
+/// Maintenance connections one `Databases` opens at most.
+const MAX_CONNECTIONS: usize = 4;
+
+/// The maintenance connections of a `Databases`.
+#[derive(Default)]
+struct Connections {
+    idle: Vec<Client>,
+    /// Idle and in use.
+    open: usize,
+}
 
 /// A database handed out for one test.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -52,8 +75,12 @@ pub struct DatabaseInfo {
 pub struct Databases {
     target: Target,
     /// Open connections to the maintenance database, reused: a login with
-    /// scram costs more than the clone itself.
-    pool: Mutex<Vec<Client>>,
+    /// scram costs more than the clone itself. At most
+    /// [`MAX_CONNECTIONS`]: fifty tests asking at once must not take the
+    /// server's connections from the tests themselves.
+    connections: Mutex<Connections>,
+    /// Signalled when a connection is given back.
+    returned: std::sync::Condvar,
     /// The template for the files as they were when first asked.
     template: Mutex<Option<String>>,
     /// ` STRATEGY = FILE_COPY` on servers that have the choice (15+): a
@@ -63,17 +90,31 @@ pub struct Databases {
     /// snapshot filled) rather than from an empty one; the snapshot's
     /// identity is part of the template's name.
     fixture: Option<String>,
+    /// How many clones to keep ready.
+    pool_size: usize,
+    /// Wakes the thread that tops the pool up (started at the first need).
+    refill: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
 }
 
 impl Databases {
     pub fn new(target: Target) -> Databases {
         Databases {
             target,
-            pool: Mutex::new(Vec::new()),
+            connections: Mutex::new(Connections::default()),
+            returned: std::sync::Condvar::new(),
             template: Mutex::new(None),
             clone_strategy: std::sync::OnceLock::new(),
             fixture: None,
+            pool_size: pool_size_from_env(),
+            refill: Mutex::new(None),
         }
+    }
+
+    /// Keep `size` clones ready (0: no pool; every database is cloned on
+    /// request).
+    pub fn with_pool(mut self, size: usize) -> Databases {
+        self.pool_size = size;
+        self
     }
 
     /// Templates start from the service's database as snapshot `fixture`
@@ -88,7 +129,7 @@ impl Databases {
     }
 
     /// A new database owned by `owner`: a clone of the migrated, seeded
-    /// template, or empty.
+    /// template (from the pool when it has one ready), or empty.
     pub fn create(&self, owner: ProcessRecord, from_template: bool) -> Result<DatabaseInfo> {
         let template = if from_template {
             Some(self.template()?)
@@ -96,6 +137,18 @@ impl Databases {
             None
         };
         let name = owner::next_name(owner);
+        if let Some(t) = &template {
+            if self.pool_size > 0 {
+                // The pool's clones are made the same way.
+                self.clone_strategy()?;
+                let claimed = self.claim(t, &name);
+                self.start_refill();
+                if claimed? {
+                    kill_point::reached(|| format!("{}:db claimed", self.target.service));
+                    return Ok(self.info(&name));
+                }
+            }
+        }
         let sql = match &template {
             Some(t) => format!(
                 "CREATE DATABASE {} TEMPLATE {}{}",
@@ -109,6 +162,93 @@ impl Databases {
         self.with_client(|c| c.batch_execute(&sql))?;
         kill_point::reached(|| format!("{}:db created", self.target.service));
         Ok(self.info(&name))
+    }
+
+    /// Rename a ready clone of `template` to `name`. Whether there was one
+    /// (processes racing for one: the loser takes the next).
+    fn claim(&self, template: &str, name: &str) -> Result<bool> {
+        let prefix = pool_prefix(template);
+        self.with_client(|c| {
+            let rows = c.query(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY random()",
+                &[&prefix],
+            )?;
+            for row in rows {
+                let ready: String = row.get(0);
+                match c.batch_execute(&format!(
+                    "ALTER DATABASE {} RENAME TO {}",
+                    ident(&ready),
+                    ident(name)
+                )) {
+                    Ok(()) => return Ok(true),
+                    // Taken by another process a moment ago.
+                    Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_DATABASE) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(false)
+        })
+    }
+
+    /// Wake the thread that tops the pool up, starting it the first time.
+    fn start_refill(&self) {
+        let mut refill = self.refill.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(wake) = &*refill {
+            // Full means a wake-up is pending already.
+            let _ = wake.try_send(());
+            return;
+        }
+        let Some(template) = self
+            .template
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        else {
+            return;
+        };
+        let filler = Filler {
+            target: self.target.clone(),
+            template,
+            size: self.pool_size,
+            strategy: self.clone_strategy.get().copied().unwrap_or(""),
+        };
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let _ = wake.try_send(());
+        *refill = Some(wake);
+        // Detached: it ends with the process, or when `Databases` drops
+        // (its channel closes). A clone it was making when the process
+        // ended is either whole, under its pool name, or not there at all.
+        std::thread::spawn(move || {
+            while woken.recv().is_ok() {
+                let _ = filler.fill();
+            }
+        });
+    }
+
+    /// Build the template and fill the pool in the background, so the
+    /// first tests find databases ready.
+    pub fn prepare(self: &std::sync::Arc<Self>) {
+        if self.pool_size == 0 {
+            return;
+        }
+        let databases = std::sync::Arc::clone(self);
+        std::thread::spawn(move || {
+            if databases.template().is_ok() && databases.clone_strategy().is_ok() {
+                databases.start_refill();
+            }
+        });
+    }
+
+    /// Top the pool up now, in this thread (what `berth db refill` does).
+    /// Returns how many clones it made.
+    pub fn fill_pool(&self) -> Result<usize> {
+        let filler = Filler {
+            target: self.target.clone(),
+            template: self.template()?,
+            size: self.pool_size,
+            strategy: self.clone_strategy()?,
+        };
+        off_runtime(|| filler.fill())
     }
 
     fn clone_strategy(&self) -> Result<&'static str> {
@@ -168,7 +308,8 @@ impl Databases {
         })
     }
 
-    /// Drop the databases whose owner process is gone. Returns their names.
+    /// Drop the databases whose owner process is gone, and ready clones of
+    /// templates that are gone. Returns their names.
     pub fn gc(&self) -> Result<Vec<String>> {
         let mut dropped = Vec::new();
         for name in self.list()? {
@@ -176,6 +317,7 @@ impl Databases {
                 dropped.push(name);
             }
         }
+        dropped.extend(self.with_client(drop_orphaned_pool)?);
         Ok(dropped)
     }
 
@@ -253,6 +395,18 @@ impl Databases {
             &Silent,
         )?;
         kill_point::reached(|| format!("{}:template migrated", self.target.service));
+        // A session on it writes the relation cache's init file
+        // (`pg_internal.init`, removed by the migrations' catalog changes),
+        // which every clone then copies: a test's first connection to its
+        // database need not build that cache from the catalogs.
+        let warm = Login {
+            user: &self.target.user,
+            password: self.target.password.as_deref(),
+            database: &building,
+        };
+        pg::connect(&self.target.endpoint, &warm, Duration::from_secs(5))
+            .and_then(|mut c| c.simple_query("SELECT 1").map(drop))
+            .map_err(db)?;
         // Only then does it get its name: a template is complete or absent.
         // No one may connect to it, or cloning it would fail.
         let t = ident(name);
@@ -279,6 +433,8 @@ impl Databases {
                 .batch_execute(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"))
                 .map_err(db)?;
         }
+        // And so are the clones made of them.
+        drop_orphaned_pool(&mut client).map_err(db)?;
         Ok(())
     }
 
@@ -309,20 +465,46 @@ impl Databases {
         f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send,
     ) -> Result<T> {
         off_runtime(|| {
-            let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            let mut client = match pooled {
-                Some(c) if !c.is_closed() => c,
-                _ => self.connect()?,
+            let idle = {
+                let mut pool = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    if let Some(c) = pool.idle.pop() {
+                        break Some(c);
+                    }
+                    if pool.open < MAX_CONNECTIONS {
+                        pool.open += 1;
+                        break None;
+                    }
+                    pool = self.returned.wait(pool).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            let client = match idle {
+                Some(c) if !c.is_closed() => Ok(c),
+                _ => self.connect(),
+            };
+            let mut client = match client {
+                Ok(c) => c,
+                Err(e) => {
+                    self.give_back(None);
+                    return Err(e);
+                }
             };
             let result = f(&mut client).map_err(|e| self.error(e));
-            if result.is_ok() {
-                self.pool
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(client);
-            }
+            // A connection a request failed on may be broken: not reused.
+            self.give_back(result.is_ok().then_some(client));
             result
         })
+    }
+
+    /// Return a connection taken by [`Self::with_client`] (none: it is gone).
+    fn give_back(&self, client: Option<Client>) {
+        let mut pool = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        match client {
+            Some(c) => pool.idle.push(c),
+            None => pool.open -= 1,
+        }
+        drop(pool);
+        self.returned.notify_one();
     }
 
     fn connect(&self) -> Result<Client> {
@@ -353,11 +535,124 @@ impl Databases {
 impl Drop for Databases {
     fn drop(&mut self) {
         // Closing a synchronous client blocks on its runtime too.
-        let pool = std::mem::take(self.pool.get_mut().unwrap_or_else(|p| p.into_inner()));
-        off_runtime(move || drop(pool));
+        let connections = std::mem::take(
+            &mut self
+                .connections
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner())
+                .idle,
+        );
+        off_runtime(move || drop(connections));
     }
 }
 
 fn ident(name: &str) -> String {
     quote_ident(name)
+}
+
+/// `BERTH_DB_POOL`, else [`DEFAULT_POOL_SIZE`].
+fn pool_size_from_env() -> usize {
+    std::env::var("BERTH_DB_POOL")
+        .ok()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(DEFAULT_POOL_SIZE)
+}
+
+/// The names of template `template`'s ready clones start with this
+/// (`berth_tpl_<digest>` → `bp_<digest>_`).
+fn pool_prefix(template: &str) -> String {
+    let digest = template.strip_prefix(TEMPLATE_PREFIX).unwrap_or(template);
+    format!("{POOL_PREFIX}{digest}_")
+}
+
+/// Drop the ready clones whose template is gone. Returns their names.
+fn drop_orphaned_pool(c: &mut Client) -> Result<Vec<String>, postgres::Error> {
+    let rows = c.query(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+        &[&POOL_PREFIX],
+    )?;
+    let templates: Vec<String> = c
+        .query(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+            &[&TEMPLATE_PREFIX],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut dropped = Vec::new();
+    for row in rows {
+        let name: String = row.get(0);
+        if templates.iter().any(|t| name.starts_with(&pool_prefix(t))) {
+            continue;
+        }
+        c.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            ident(&name)
+        ))?;
+        dropped.push(name);
+    }
+    Ok(dropped)
+}
+
+/// Tops a template's pool up, on a connection of its own.
+struct Filler {
+    target: Target,
+    template: String,
+    size: usize,
+    strategy: &'static str,
+}
+
+impl Filler {
+    /// Make clones until the pool holds `size`, unless another process is
+    /// filling it. Returns how many it made.
+    fn fill(&self) -> Result<usize> {
+        let t = &self.target;
+        let login = Login {
+            user: &t.user,
+            password: t.password.as_deref(),
+            database: MAINTENANCE_DB,
+        };
+        let fail = |e: postgres::Error| Error::Service {
+            service: t.service.clone(),
+            message: "its server failed to fill the pool of test databases".into(),
+            hint: None,
+            source: cause(DatabaseError(e)),
+        };
+        let mut c = pg::connect(&t.endpoint, &login, Duration::from_secs(5)).map_err(fail)?;
+        let locked: bool = c
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&POOL_LOCK])
+            .map_err(fail)?
+            .get(0);
+        if !locked {
+            return Ok(0);
+        }
+        let prefix = pool_prefix(&self.template);
+        let mut made = 0;
+        loop {
+            let ready: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM pg_database WHERE starts_with(datname, $1)",
+                    &[&prefix],
+                )
+                .map_err(fail)?
+                .get(0);
+            if ready as usize >= self.size {
+                return Ok(made);
+            }
+            let mut n = [0u8; 6];
+            let _ = getrandom::getrandom(&mut n);
+            let name = format!(
+                "{prefix}{}",
+                n.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            );
+            c.batch_execute(&format!(
+                "CREATE DATABASE {} TEMPLATE {}{}",
+                ident(&name),
+                ident(&self.template),
+                self.strategy
+            ))
+            .map_err(fail)?;
+            made += 1;
+        }
+    }
 }

@@ -52,6 +52,7 @@ pub struct Builder {
     name: Option<String>,
     in_memory: bool,
     snapshot: Option<String>,
+    pool: Option<usize>,
 }
 
 impl Builder {
@@ -76,6 +77,15 @@ impl Builder {
     /// changes.
     pub fn snapshot(mut self, name: &str) -> Builder {
         self.snapshot = Some(name.to_string());
+        self
+    }
+
+    /// Keep `size` databases cloned ahead of the tests that ask for them
+    /// (default: `BERTH_DB_POOL`, else 4; 0 clones each on request). The
+    /// pool is topped up in the background, shared by every test process
+    /// on the stack, and replaced when the migrations change.
+    pub fn pool(mut self, size: usize) -> Builder {
+        self.pool = Some(size);
         self
     }
 
@@ -132,13 +142,19 @@ impl Builder {
             .iter()
             .filter_map(|s| s.migration_target())
             .map(|t| {
-                let databases = Databases::new(t);
+                let mut databases = Databases::new(t);
+                if let Some(size) = self.pool {
+                    databases = databases.with_pool(size);
+                }
                 Arc::new(match &fixture {
                     Some(f) => databases.from_fixture(f),
                     None => databases,
                 })
             })
-            .collect();
+            .collect::<Vec<_>>();
+        for d in &databases {
+            d.prepare();
+        }
         // Services that speak the Redis protocol get key prefixes.
         let redis = stack
             .services
@@ -222,6 +238,7 @@ impl TestStack {
             name: None,
             in_memory: true,
             snapshot: None,
+            pool: None,
         }
     }
 

@@ -403,6 +403,9 @@ fn migrate_and_seed_stopped_at_every_point_resume_from_the_ledger() {
 fn test_databases_stopped_at_every_point_leave_no_half_template() {
     let name = "crash-db";
     let s = project(name, false);
+    // Cloned on request (the pool's path, a rename, is swept below), with
+    // no refill running in the background between the runs.
+    s.set_env("BERTH_DB_POOL", "0");
     // Each run builds the template anew.
     let no_template = |s: &Sandbox| {
         s.ok(&["up"]);
@@ -660,6 +663,43 @@ buckets = ["one", "two"]
             && rows.iter().any(|r| r.contains(":bucket two")),
         "the sweep passes the object store's own points: {rows:?}"
     );
+}
+
+/// `db create` from the pool killed where it takes a database: what it
+/// took is a whole test database (a rename is all it does), and the next
+/// `db create` works.
+#[test]
+fn db_create_from_the_pool_killed_where_it_takes_one_hands_out_whole_databases() {
+    let name = "crash-pool";
+    let s = project(name, false);
+    s.set_env("BERTH_DB_POOL", "2");
+    let filled = |s: &Sandbox| {
+        s.ok(&["up"]);
+        s.ok(&["db", "refill"]);
+    };
+    let check = |s: &Sandbox, context: &str| {
+        assert_complete(s, name, false, context);
+        let info: serde_json::Value =
+            serde_json::from_slice(&s.ok(&["db", "create", "--json"]).stdout).unwrap();
+        let rows: i64 = pg(info["url"].as_str().unwrap())
+            .query_one(
+                "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(rows, 2, "{context}: migrated and seeded");
+    };
+    let rows = sweep_some(
+        &s,
+        "db create from the pool, native",
+        &["db", "create"],
+        &filled,
+        &check,
+        Signal::Kill,
+        &|p| p.ends_with(":db claimed"),
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
 }
 
 /// A stack with snapshot `old` (a row `a`, key `a`), backup `old.tar` of

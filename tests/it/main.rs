@@ -33,6 +33,8 @@ use std::time::Duration;
 
 pub struct Sandbox {
     dir: tempfile::TempDir,
+    /// Variables every `berth` of this sandbox gets (`set_env`).
+    env: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Sandbox {
@@ -45,7 +47,10 @@ impl Sandbox {
         // Servers run as an unprivileged user when tests run as root; it
         // must be able to enter the project directory.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let sandbox = Sandbox { dir };
+        let sandbox = Sandbox {
+            dir,
+            env: Default::default(),
+        };
         sandbox.write_stack(stack_file);
         sandbox
     }
@@ -68,7 +73,13 @@ impl Sandbox {
                 cmd.env_remove(k);
             }
         }
+        cmd.envs(self.env.borrow().iter().map(|(k, v)| (k, v)));
         Berth(cmd)
+    }
+
+    /// Give every later `berth` of this sandbox `key=value`.
+    pub fn set_env(&self, key: &str, value: &str) {
+        self.env.borrow_mut().push((key.into(), value.into()));
     }
 
     pub fn run(&self, args: &[&str]) -> Output {

@@ -77,22 +77,29 @@ fn fifty_parallel_tests_each_get_their_own_migrated_database_and_leave_nothing()
             let stack = Arc::clone(&stack);
             let all_inserted = Arc::clone(&all_inserted);
             std::thread::spawn(move || {
-                let db = stack.database().unwrap();
-                let mut client = pg(db.url());
                 let owner = format!("test-{i}");
-                let seeded: i64 = client
-                    .query_one("SELECT count(*) FROM items WHERE owner = 'seed'", &[])
-                    .unwrap()
-                    .get(0);
-                assert_eq!(seeded, 1, "the seed row is there");
-                for n in 0..20 {
-                    client
-                        .execute("INSERT INTO items VALUES ($1, $2)", &[&owner, &n])
-                        .unwrap();
-                }
-                let redis = stack.redis().unwrap();
+                // Set up, then wait for every other test, even after a
+                // failure: a thread that never reaches the barrier would
+                // leave the others waiting for ever.
+                let ready = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let db = stack.database().unwrap();
+                    let mut client = pg(db.url());
+                    let seeded: i64 = client
+                        .query_one("SELECT count(*) FROM items WHERE owner = 'seed'", &[])
+                        .unwrap()
+                        .get(0);
+                    assert_eq!(seeded, 1, "the seed row is there");
+                    for n in 0..20 {
+                        client
+                            .execute("INSERT INTO items VALUES ($1, $2)", &[&owner, &n])
+                            .unwrap();
+                    }
+                    (db, client, stack.redis().unwrap())
+                }));
                 // Every test has written before any reads back.
                 all_inserted.wait();
+                let (db, mut client, redis) =
+                    ready.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 let rows: Vec<(String, i64)> = client
                     .query(
                         "SELECT owner, count(*) FROM items GROUP BY 1 ORDER BY 1",
@@ -479,4 +486,115 @@ fn a_test_stack_starts_from_a_snapshot_of_the_development_stack() {
         message.contains("there is no snapshot `fixtrue`"),
         "{message}"
     );
+}
+
+#[test]
+fn databases_come_from_a_pool_cloned_ahead_that_follows_the_migrations() {
+    let s = project();
+    let file = s.path().join("berth.toml");
+    let stack = TestStack::builder(&file).pool(3).start().unwrap();
+    let first = stack.database().unwrap();
+    let mut admin = server(first.url());
+    wait_until("the pool holds 3", Duration::from_secs(20), || {
+        databases(&mut admin, "bp\\_%").len() == 3
+    });
+    let ready = databases(&mut admin, "bp\\_%");
+
+    let a = stack.database().unwrap();
+    let b = stack.database().unwrap();
+    let now = databases(&mut admin, "bp\\_%");
+    assert!(
+        ready.iter().filter(|n| !now.contains(n)).count() >= 2,
+        "both came from the pool: {ready:?} then {now:?}"
+    );
+    let items = |url: &str| -> Vec<String> {
+        pg(url)
+            .query("SELECT owner FROM items ORDER BY owner", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(items(a.url()), ["seed"], "migrated and seeded");
+    pg(a.url())
+        .batch_execute("INSERT INTO items VALUES ('a', 1)")
+        .unwrap();
+    assert_eq!(items(b.url()), ["seed"], "isolated");
+    let names = (a.name().to_string(), b.name().to_string());
+    drop((a, b));
+    let left = databases(&mut admin, "bt\\_%");
+    assert!(
+        !left.contains(&names.0) && !left.contains(&names.1),
+        "dropped after use: {left:?}"
+    );
+    wait_until("topped up again", Duration::from_secs(20), || {
+        databases(&mut admin, "bp\\_%").len() == 3
+    });
+    drop(first);
+    drop(stack);
+
+    // New migrations: a new template, and a pool of its own in place of
+    // the old one.
+    write(
+        &s,
+        "migrations/db/002_tags.sql",
+        "CREATE TABLE tags (name text);\n",
+    );
+    let stack = TestStack::builder(&file).pool(3).start().unwrap();
+    let db = stack.database().unwrap();
+    let has_tags: bool = pg(db.url())
+        .query_one("SELECT to_regclass('tags') IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(has_tags);
+    wait_until(
+        "the new pool holds 3, the old one is gone",
+        Duration::from_secs(20),
+        || {
+            let pool = databases(&mut admin, "bp\\_%");
+            pool.len() == 3 && pool.iter().all(|n| !ready.contains(n))
+        },
+    );
+}
+
+#[test]
+fn db_create_takes_from_the_pool_and_refills_it_in_the_background() {
+    let s = project();
+    s.ok(&["up"]);
+    let create = || {
+        let out = s
+            .cmd(&["db", "create"])
+            .env("BERTH_DB_POOL", "2")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", describe(&out));
+        stdout(&out).trim().to_string()
+    };
+    let first = create();
+    let mut admin = server(&first);
+    wait_until(
+        "the detached refill made 2",
+        Duration::from_secs(20),
+        || databases(&mut admin, "bp\\_%").len() == 2,
+    );
+    let ready = databases(&mut admin, "bp\\_%");
+    let second = create();
+    // It was one of them, renamed: the name it had is gone (the refill
+    // makes new names, never old ones).
+    let now = databases(&mut admin, "bp\\_%");
+    assert!(
+        ready.iter().any(|n| !now.contains(n)),
+        "one was taken: {ready:?} then {now:?}"
+    );
+    let seeded: i64 = pg(&second)
+        .query_one("SELECT count(*) FROM items", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(seeded, 1);
+    wait_until("refilled", Duration::from_secs(20), || {
+        databases(&mut admin, "bp\\_%").len() == 2
+    });
+    for url in [first, second] {
+        s.ok(&["db", "drop", url.rsplit('/').next().unwrap()]);
+    }
 }

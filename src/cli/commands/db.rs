@@ -1,4 +1,6 @@
-//! `berth db create|drop|gc`: test databases for any language's test runner.
+//! `berth db create|drop|refill|gc`: test databases for any language's
+//! test runner. `create` hands out a database cloned ahead when the pool
+//! has one, and tops the pool up in the background (`refill`, detached).
 //!
 //! A database made by `berth db create` belongs to the process that ran
 //! berth (the test runner, a shell script): once that process is gone,
@@ -41,6 +43,8 @@ enum Action {
         #[arg(value_name = "NAME")]
         name: String,
     },
+    /// Top up the pool of databases cloned ahead (`db create` starts this in the background)
+    Refill,
     /// Drop the test databases whose test process is gone
     Gc {
         /// List what was dropped as JSON
@@ -63,6 +67,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             } else {
                 println!("{}", info.url);
             }
+            if !empty {
+                refill_in_background(ctx, args.service.as_deref());
+            }
+        }
+        Action::Refill => {
+            let made = databases.fill_pool()?;
+            note(&format!("made {} ahead", plural(made, "database")));
         }
         Action::Drop { name } => {
             if databases.drop_database(&name)? {
@@ -84,6 +95,48 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Start `berth db refill` for the same stack, detached: the pool is
+/// topped up after this process has answered and exited. If it cannot
+/// start, the next `db create` clones on request instead.
+fn refill_in_background(ctx: &Context, service: Option<&str>) {
+    use std::os::unix::process::CommandExt;
+    let (Ok(exe), Ok(file)) = (std::env::current_exe(), ctx.stack_file()) else {
+        return;
+    };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--file").arg(file);
+    if let Some(p) = &ctx.options.profile {
+        cmd.args(["--profile", p]);
+    }
+    if let Some(n) = &ctx.options.name {
+        cmd.args(["--name", n]);
+    }
+    if let Some(r) = &ctx.options.runtime {
+        cmd.args(["--runtime", r]);
+    }
+    if let Some(d) = &ctx.state_dir {
+        cmd.arg("--state-dir").arg(d);
+    }
+    cmd.arg("db");
+    if let Some(s) = service {
+        cmd.args(["--service", s]);
+    }
+    cmd.arg("refill")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: setsid is async-signal-safe and touches no memory: the
+    // refill leaves the caller's session, so the test runner waiting on
+    // this command's output is not kept waiting.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let _ = cmd.spawn();
 }
 
 /// The process that ran berth: the test runner that owns the database.
