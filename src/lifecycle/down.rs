@@ -5,7 +5,7 @@
 use super::inspect;
 use super::locking;
 use super::snapshot::{self, Checksum};
-use super::stopping::{stop_all, stop_unlisted, wipe_all};
+use super::stopping::{stop_all, stop_unlisted, wipe_all, Stop};
 use crate::config::model::StackConfig;
 use crate::error::{Error, Result};
 use crate::events::Reporter;
@@ -34,7 +34,7 @@ pub fn down_with(
     }
     let _lock = locking::lock(&config, &dir, "down", interrupt, reporter)?;
     let stack = inspect::open(config, dir)?;
-    let stopped = stop_all(&stack, runtimes, reporter, false)?;
+    let stopped = stop_all(&stack, runtimes, reporter, Stop::Cleanly)?;
     stop_unlisted(&stack, runtimes, reporter, "its data is kept")?;
     Ok(stopped)
 }
@@ -81,7 +81,14 @@ pub fn reset_with(
     if dir.exists() {
         let _lock = locking::lock(&config, &dir, "reset", &options.interrupt, reporter)?;
         let stack = inspect::open(config.clone(), dir.clone())?;
-        stop_all(&stack, runtimes, reporter, false)?;
+        // A snapshot needs the servers' files at rest; without one, they
+        // are deleted and nothing need be written on the way out.
+        let how = if options.snapshot {
+            Stop::Cleanly
+        } else {
+            Stop::Discarding
+        };
+        stop_all(&stack, runtimes, reporter, how)?;
         if options.snapshot {
             kill_point::reached(|| "reset:snapshot".into());
             taken = snapshot::safety_net(

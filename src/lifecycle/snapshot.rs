@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use super::inspect;
 use super::locking;
-use super::stopping::stop_all;
+use super::stopping::{stop_all, Stop};
 use super::up::{up_with, UpOptions};
 use crate::config::model::StackConfig;
 use crate::error::{Error, Result};
@@ -83,7 +83,7 @@ pub fn save_with(
         let _lock = locking::lock(&config, &dir, "snapshot save", interrupt, reporter)?;
         let stack = inspect::open(config.clone(), dir.clone())?;
         let heads = migration_heads(&stack, runtimes);
-        let was_running = stop_all(&stack, runtimes, reporter, false)?;
+        let was_running = stop_all(&stack, runtimes, reporter, Stop::Cleanly)?;
         let paused_at = Instant::now();
         kill_point::reached(|| "snapshot:stopped".into());
         let taking = Taking {
@@ -380,7 +380,7 @@ pub fn restore_with(
         check(&stack, runtimes, &manifest, own_stack.as_deref())?;
         verify(&store, &manifest, options.verify, reporter)?;
         let stopping = Instant::now();
-        let was_running = stop_all(&stack, runtimes, reporter, false)?;
+        let was_running = stop_all(&stack, runtimes, reporter, Stop::Cleanly)?;
         kill_point::reached(|| "restore:stopped".into());
         let safety = if options.safety_snapshot {
             safety_net(

@@ -39,11 +39,23 @@ pub fn stop_unlisted(
     Ok(())
 }
 
+/// How [`stop_all`] stops the servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Each shuts down cleanly; services that do not persist lose their
+    /// data, as at every `down`.
+    Cleanly,
+    /// All their data is deleted next (`reset` keeping no snapshot): no
+    /// server need write anything on its way out.
+    Discarding,
+}
+
+/// Stop every service, dependents first. Returns those that were running.
 pub fn stop_all(
     stack: &Stack,
     runtimes: &Runtimes,
     reporter: &dyn Reporter,
-    wipe_all: bool,
+    how: Stop,
 ) -> Result<Vec<String>> {
     let waits = stack.dependents();
     let job = |i: usize| -> Result<bool> {
@@ -55,16 +67,16 @@ pub fn stop_all(
             phase(Phase::Stopping);
         }
         kill_point::reached(|| format!("{}:stop", svc.name));
-        runtime.stop(&svc.plan)?;
+        match how {
+            Stop::Cleanly => runtime.stop(&svc.plan)?,
+            Stop::Discarding => runtime.discard(&svc.plan)?,
+        }
         if was_running {
             phase(Phase::Stopped);
         }
-        if wipe_all || !svc.persist {
+        if how == Stop::Cleanly && !svc.persist {
             kill_point::reached(|| format!("{}:wipe", svc.name));
             runtime.wipe(&svc.plan)?;
-            if wipe_all {
-                phase(Phase::Wiped);
-            }
         }
         Ok(was_running)
     };

@@ -114,6 +114,12 @@ pub trait Runtime: Send + Sync {
     /// Stop gracefully (the plan's stop signal), keeping data.
     fn stop(&self, plan: &ServicePlan) -> Result<()>;
 
+    /// Stop the service for good, its data about to be deleted: it need
+    /// not shut down cleanly. A clean stop unless the runtime has quicker.
+    fn discard(&self, plan: &ServicePlan) -> Result<()> {
+        self.stop(plan)
+    }
+
     /// Delete the service's data. Only called when stopped.
     fn wipe(&self, plan: &ServicePlan) -> Result<()>;
 

@@ -178,6 +178,39 @@ impl NativeRuntime {
         cmd
     }
 
+    /// Stop the service's server: with its stop signal, or (`at_once`)
+    /// by killing its process group.
+    fn end(&self, plan: &ServicePlan, at_once: bool) -> Result<()> {
+        let service = plan.service.as_str();
+        if let Some(record) = self.record(service).filter(ProcessRecord::is_alive) {
+            if at_once {
+                // SAFETY: kill has no memory effects; the record was
+                // checked alive (pid and start time) just now.
+                unsafe {
+                    libc::kill(-record.pid, libc::SIGKILL);
+                }
+                wait_for_exit(&[record], Duration::from_secs(5), &|| self.reap(service));
+            } else {
+                stop_process(record, plan.stop_signal().number(), &|| self.reap(service));
+            }
+            kill_point::reached(|| format!("{service}:process stopped"));
+        }
+        if let Some(mut child) = self
+            .children
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(service)
+        {
+            let _ = child.try_wait();
+        }
+        match std::fs::remove_file(self.dir.run_file(service)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).context(|| "could not remove the run record".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// A line of berth's own in the service's log.
     fn note_in_log(&self, service: &str, line: &str) {
         if let Ok(mut log) = OpenOptions::new()
@@ -497,25 +530,14 @@ impl Runtime for NativeRuntime {
     }
 
     fn stop(&self, plan: &ServicePlan) -> Result<()> {
-        let service = plan.service.as_str();
-        if let Some(record) = self.record(service).filter(ProcessRecord::is_alive) {
-            stop_process(record, plan.stop_signal().number(), &|| self.reap(service));
-            kill_point::reached(|| format!("{service}:process stopped"));
-        }
-        if let Some(mut child) = self
-            .children
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(service)
-        {
-            let _ = child.try_wait();
-        }
-        match std::fs::remove_file(self.dir.run_file(service)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(e).context(|| "could not remove the run record".into())
-            }
-            _ => Ok(()),
-        }
+        self.end(plan, false)
+    }
+
+    /// The whole process group (a server runs in a session of its own):
+    /// PostgreSQL's backends go with its postmaster, and none writes a
+    /// checkpoint for data about to be deleted.
+    fn discard(&self, plan: &ServicePlan) -> Result<()> {
+        self.end(plan, true)
     }
 
     fn wipe(&self, plan: &ServicePlan) -> Result<()> {
