@@ -85,6 +85,12 @@ pub enum Command {
     Import(commands::import::Args),
     /// Write the stack for Compose or Kubernetes
     Export(commands::export::Args),
+    /// Print the JSON Schema of `berth.toml`, for editors
+    Schema(commands::schema::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(commands::completions::Args),
+    /// Print the manual page, or write one per command with `--dir`
+    Man(commands::man::Args),
 }
 
 #[cfg(test)]

@@ -64,6 +64,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Cache(args) => commands::cache::run(args),
         Command::Import(args) => commands::import::run(&ctx, args),
         Command::Export(args) => commands::export::run(&ctx, args),
+        Command::Schema(args) => commands::schema::run(args),
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::man::run(args),
     }
 }
 

@@ -78,9 +78,26 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Write a command's output to standard output. A reader that stopped
+/// reading (`berth schema | head`) is no error, and no panic as with
+/// `print!`.
+pub fn emit(text: &[u8]) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("could not write to standard output", e))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn print_json<T: serde::Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => {
+            if let Err(e) = emit(format!("{text}\n").as_bytes()) {
+                error(&e);
+            }
+        }
         Err(e) => error(&Error::Internal {
             message: format!("could not write JSON: {e}"),
         }),

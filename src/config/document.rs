@@ -32,9 +32,11 @@ pub struct Document<'i> {
 
 /// `[snapshots]`: how many automatic snapshots (before `reset` and
 /// `snapshot restore`) to keep.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Snapshots {
+    #[cfg_attr(feature = "schema", schemars(with = "Option<u32>"))]
     pub keep: Option<Spanned<u32>>,
 }
 
@@ -52,7 +54,7 @@ pub struct Profile<'i> {
     pub env: Option<Spanned<DeTable<'i>>>,
 }
 
-const TOP_KEYS: &[&str] = &[
+pub const TOP_KEYS: &[&str] = &[
     "name",
     "runtime",
     "services",
@@ -61,7 +63,7 @@ const TOP_KEYS: &[&str] = &[
     "profiles",
     "snapshots",
 ];
-const PROFILE_KEYS: &[&str] = &["name", "runtime", "services", "env"];
+pub const PROFILE_KEYS: &[&str] = &["name", "runtime", "services", "env"];
 pub const ENV_KEYS: &[&str] = &["file", "vars"];
 
 /// Parse the file's TOML; a syntax error points at its place.

@@ -5,7 +5,7 @@
 //! [`service`] reads each service into the keys every service has and its
 //! kind's own settings (the kind reads those, see [`crate::kind`]);
 //! [`env_section`], [`references`] and [`graph`] check the rest; [`load`]
-//! runs it all. [`origin`] turns any problem into an error at the file,
+//! runs it all, and [`schema`] describes it for editors. [`origin`] turns any problem into an error at the file,
 //! line and column, or naming the environment variable that set the value.
 
 pub mod document;
@@ -18,6 +18,8 @@ pub mod model;
 pub mod names;
 pub mod origin;
 pub mod references;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod service;
 #[cfg(test)]
 mod tests;

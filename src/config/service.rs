@@ -23,6 +23,7 @@ use crate::source::Span;
 use crate::suggest::{did_you_mean, list};
 
 /// The keys every service has, whatever its kind.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SharedKeys {
@@ -32,24 +33,37 @@ struct SharedKeys {
     /// `postgres`, `redis` or `generic`; default: the service's name when
     /// it names a kind, else `generic` for a service with `image` or
     /// `command`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     kind: Option<Spanned<String>>,
     /// `native` or `container`; default: the stack's `runtime`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     runtime: Option<Spanned<String>>,
     /// The container image; default: the kind's.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     image: Option<Spanned<String>>,
     /// On 127.0.0.1; `"auto"` (the default) is chosen free once and kept.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<PortSetting>"))]
     port: Option<Spanned<PortSetting>>,
     /// Whether data outlives `down`; default: the kind's.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<bool>"))]
     persist: Option<Spanned<bool>>,
     /// How long `up` waits for the service to answer (`"60s"`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     ready_timeout: Option<Spanned<String>>,
     /// Services that must be ready first.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     depends_on: Option<Vec<Spanned<String>>>,
 }
 
 /// The keys every service has.
 pub fn shared_keys() -> &'static [&'static str] {
     reading::fields::<SharedKeys>()
+}
+
+/// The JSON Schema of the keys every service has (an object).
+#[cfg(feature = "schema")]
+pub fn shared_keys_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    <SharedKeys as schemars::JsonSchema>::json_schema(generator)
 }
 
 /// Every key any service can have, for environment lookups and checking

@@ -26,6 +26,11 @@ pub trait ServiceKind: Send + Sync + 'static {
     /// read from its settings type, so a key is declared once.
     fn keys(&self) -> &'static [&'static str];
 
+    /// The JSON Schema of this kind's own keys (an object), from the same
+    /// settings type, for `berth schema`.
+    #[cfg(feature = "schema")]
+    fn keys_schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema;
+
     /// Read one service's keys of this kind. `table` holds only those (the
     /// shared keys were taken out); every value keeps its span.
     fn parse(

@@ -32,21 +32,28 @@ use crate::template::Template;
 pub struct GenericKind;
 
 /// The stack file's keys of a generic service (besides the shared `image`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Keys {
     /// The program and its arguments (natively), or the image's command (in
     /// a container); `${service.key}` references allowed.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     command: Option<Spanned<Vec<Spanned<String>>>>,
     /// The port the server listens on inside its container.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<u16>"))]
     container_port: Option<Spanned<u16>>,
     /// More ports published on loopback, `"HOST:CONTAINER"`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     ports: Option<Spanned<Vec<String>>>,
     /// Environment variables; `${service.key}` references allowed.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<BTreeMap<String, String>>"))]
     env: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     /// Named volumes and bind mounts (containers).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     volumes: Option<Spanned<Vec<String>>>,
     /// The readiness probe; default: tcp.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::kind::ready::Ready>"))]
     ready: Option<Spanned<toml::Value>>,
 }
 
@@ -76,6 +83,11 @@ impl ServiceKind for GenericKind {
 
     fn keys(&self) -> &'static [&'static str] {
         reading::fields::<Keys>()
+    }
+
+    #[cfg(feature = "schema")]
+    fn keys_schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Keys as schemars::JsonSchema>::json_schema(generator)
     }
 
     fn parse(

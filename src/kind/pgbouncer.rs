@@ -33,16 +33,21 @@ const CONTAINER_PORT: u16 = 6432;
 const CONFIG_DIR: &str = "/etc/pgbouncer";
 
 /// The stack file's pgbouncer keys.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Keys {
     /// The postgres service it pools; default: the stack's only one.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     upstream: Option<Spanned<String>>,
     /// `session`, `transaction` (the default) or `statement`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pool_mode: Option<Spanned<String>>,
     /// Server connections per database and user (default 20).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<u32>"))]
     pool_size: Option<Spanned<u32>>,
     /// Client connections it accepts (default 100).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<u32>"))]
     max_client_conn: Option<Spanned<u32>>,
 }
 
@@ -64,6 +69,11 @@ impl ServiceKind for PgBouncerKind {
 
     fn keys(&self) -> &'static [&'static str] {
         reading::fields::<Keys>()
+    }
+
+    #[cfg(feature = "schema")]
+    fn keys_schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Keys as schemars::JsonSchema>::json_schema(generator)
     }
 
     fn parse(

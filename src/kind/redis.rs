@@ -37,19 +37,24 @@ const CONTAINER_PORT: u16 = 6379;
 const SAVE_POINTS: &str = "3600 1 300 100 60 10000";
 
 /// The stack file's redis keys.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Keys {
     /// A constraint on the server version.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     version: Option<Spanned<String>>,
     /// Default: generated, kept in the state directory (mode 0600).
     password: Option<String>,
     /// The append-only file; default: on when persisting.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<bool>"))]
     appendonly: Option<Spanned<bool>>,
     /// A memory limit (`"128mb"`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     maxmemory: Option<Spanned<String>>,
     /// What to evict at the limit (`"allkeys-lru"`); Redis's default is
     /// `noeviction`, which makes writes fail instead.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     maxmemory_policy: Option<Spanned<String>>,
     /// Server settings, passed as `--key value`.
     #[serde(default)]
@@ -86,6 +91,11 @@ impl ServiceKind for RedisKind {
 
     fn keys(&self) -> &'static [&'static str] {
         reading::fields::<Keys>()
+    }
+
+    #[cfg(feature = "schema")]
+    fn keys_schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Keys as schemars::JsonSchema>::json_schema(generator)
     }
 
     fn parse(

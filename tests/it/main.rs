@@ -10,6 +10,7 @@ mod compose;
 mod concurrency;
 mod config_errors;
 mod containers;
+mod conveniences;
 mod crash;
 mod envfile;
 mod examples;

@@ -17,8 +17,10 @@ pub struct Args {
     force: bool,
 }
 
-const STARTER: &str = r#"# berth.toml: this project's local data infrastructure.
+const STARTER: &str = r#"#:schema ./.berth/schema.json
+# berth.toml: this project's local data infrastructure.
 # `berth up` starts it, `berth down` stops it (keeping data), `berth reset` wipes it.
+# The first line points editors (taplo / Even Better TOML) at the keys' schema.
 # Every value can be overridden by an environment variable BERTH_<SERVICE>_<KEY>,
 # e.g. BERTH_POSTGRES_PORT=5440, and by a profile: `berth --profile test up`.
 
@@ -104,6 +106,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         .replace("{db}", &name.replace('-', "_"));
     fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
     note(&format!("wrote `{}`", path.display()));
+    super::schema::refresh_beside(&path);
     let added = ignore(dir, &[".berth/", ".env"])?;
     if !added.is_empty() {
         note(&format!("added {} to `.gitignore`", added.join(", ")));
@@ -138,4 +141,16 @@ fn ignore(dir: &Path, entries: &[&str]) -> Result<Vec<String>> {
     }
     fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
     Ok(missing.iter().map(|e| format!("`{e}`")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The starter's first line is the one `berth up` looks for.
+    #[test]
+    fn the_starter_points_editors_at_the_schema() {
+        assert_eq!(
+            super::STARTER.lines().next(),
+            Some(crate::cli::commands::schema::DIRECTIVE)
+        );
+    }
 }

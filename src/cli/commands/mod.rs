@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod cache;
+pub mod completions;
 pub mod db;
 pub mod doctor;
 pub mod down;
@@ -11,8 +12,10 @@ pub mod import;
 pub mod init;
 pub mod lock;
 pub mod logs;
+pub mod man;
 pub mod migrate;
 pub mod reset;
+pub mod schema;
 pub mod seed;
 pub mod snapshot;
 pub mod status;

@@ -26,6 +26,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (config, dir) = ctx.load()?;
+    super::schema::refresh_beside(&config.file);
     let progress = Progress::new();
     let (stack, reports) = up::up(
         config,

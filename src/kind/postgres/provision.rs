@@ -27,6 +27,7 @@ pub const MAINTENANCE_DB: &str = "postgres";
 const ATTEMPTS: usize = 3;
 
 /// A role the stack file asks for (`roles = [{ name = "reader", ... }]`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Role {

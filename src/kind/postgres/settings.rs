@@ -47,19 +47,24 @@ const MAINTENANCE_DB: &str = "postgres";
 const CONTAINER_PORT: u16 = 5432;
 
 /// The stack file's postgres keys.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Keys {
     /// A constraint on the server version (`"15"`, `">=14, <17"`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     version: Option<Spanned<String>>,
     /// The superuser berth creates and logs in as.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     user: Option<Spanned<String>>,
     /// Default: generated, kept in the state directory (mode 0600).
     password: Option<String>,
     /// The application database; default: the service's name.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     database: Option<Spanned<String>>,
     /// More databases to create.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     databases: Vec<Spanned<String>>,
     #[serde(default)]
     extensions: Vec<String>,
@@ -96,6 +101,11 @@ impl ServiceKind for PostgresKind {
 
     fn keys(&self) -> &'static [&'static str] {
         reading::fields::<Keys>()
+    }
+
+    #[cfg(feature = "schema")]
+    fn keys_schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Keys as schemars::JsonSchema>::json_schema(generator)
     }
 
     fn parse(

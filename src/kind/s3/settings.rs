@@ -37,18 +37,22 @@ const CONTAINER_PORT: u16 = 9000;
 const DEFAULT_REGION: &str = "us-east-1";
 
 /// The stack file's s3 keys.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Keys {
     /// Buckets to create: names, or `{ name = "...", public = true, cors =
     /// ["http://localhost:3000"] }`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<BucketKey>"))]
     buckets: Vec<Spanned<BucketKey>>,
     /// Default `us-east-1`.
     region: Option<String>,
     /// Default: generated, kept in the state directory (mode 0600).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     access_key: Option<Spanned<String>>,
     /// Default: generated, kept in the state directory (mode 0600).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     secret_key: Option<Spanned<String>>,
     /// Files to put into the buckets: `<seeds>/<bucket>/...`; default
     /// `seeds/<service>`.
@@ -56,14 +60,15 @@ struct Keys {
 }
 
 /// A bucket as written: a name, or a table.
-enum BucketKey {
+pub(crate) enum BucketKey {
     Name(String),
     Table(BucketTable),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BucketTable {
+pub(crate) struct BucketTable {
     name: String,
     /// Anyone may read its objects (a public-read policy).
     #[serde(default)]
@@ -71,6 +76,12 @@ struct BucketTable {
     /// Origins whose browsers may read and upload (CORS rules).
     #[serde(default)]
     cors: Vec<String>,
+}
+
+/// The schema of a bucket written as a table (`berth schema`).
+#[cfg(feature = "schema")]
+pub(crate) fn bucket_table_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<BucketTable>()
 }
 
 impl<'de> Deserialize<'de> for BucketKey {
@@ -115,6 +126,11 @@ impl ServiceKind for S3Kind {
 
     fn keys(&self) -> &'static [&'static str] {
         reading::fields::<Keys>()
+    }
+
+    #[cfg(feature = "schema")]
+    fn keys_schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Keys as schemars::JsonSchema>::json_schema(generator)
     }
 
     fn parse(
