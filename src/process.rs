@@ -86,3 +86,61 @@ pub fn processes_in(dir: &Path) -> Vec<i32> {
         .filter(|&pid| matches!(stat(pid), Some((_, s)) if s != 'Z' && s != 'X'))
         .collect()
 }
+
+/// What a server's processes use now: CPU time so far and resident memory.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Usage {
+    /// CPU time used since it started, user and system, in seconds; a rate
+    /// needs two samples.
+    pub cpu_seconds: f64,
+    /// Resident memory, in bytes.
+    pub memory_bytes: u64,
+}
+
+/// The summed use of every process in session `sid`: a native server and
+/// everything it forked (PostgreSQL's backends and workers), since each
+/// server is started in a session of its own.
+pub fn session_usage(sid: i32) -> Option<Usage> {
+    // SAFETY: sysconf has no preconditions.
+    let (ticks, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    if ticks <= 0 || page <= 0 {
+        return None;
+    }
+    let mut cpu_ticks = 0u64;
+    let mut pages = 0u64;
+    let mut any = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // After the command's `(...)`, which may hold spaces: state is
+        // field 3, session 6, utime 14, stime 15, rss 24.
+        let Some(rest) = text.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
+        if fields.len() < 22 || field(6) != Some(sid as u64) {
+            continue;
+        }
+        any = true;
+        cpu_ticks += field(14).unwrap_or(0) + field(15).unwrap_or(0);
+        pages += field(24).unwrap_or(0);
+    }
+    any.then(|| Usage {
+        cpu_seconds: cpu_ticks as f64 / ticks as f64,
+        memory_bytes: pages * page as u64,
+    })
+}

@@ -51,6 +51,8 @@ pub enum Command {
     Init(commands::init::Args),
     /// Start the stack, wait until every service answers, write the env file
     Up(commands::up::Args),
+    /// Start the stack in the foreground: up, then every log streamed; Ctrl-C stops it
+    Run(commands::run::Args),
     /// Stop the stack, keeping its data
     Down(commands::down::Args),
     /// Stop the stack and delete its data

@@ -1,5 +1,7 @@
 //! `berth`: parse arguments, run the command, map errors to exit codes.
 
+use std::sync::Mutex;
+
 use clap::Parser;
 
 use super::args::{Cli, Command};
@@ -47,6 +49,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init(args) => commands::init::run(&ctx, args),
         Command::Up(args) => commands::up::run(&ctx, args),
+        Command::Run(args) => commands::run::run(&ctx, args),
         Command::Down(args) => commands::down::run(&ctx, args),
         Command::Reset(args) => commands::reset::run(&ctx, args),
         Command::Status(args) => commands::status::run(&ctx, args),
@@ -70,6 +73,17 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// What the first Ctrl-C says; a command that runs until Ctrl-C (`status
+/// --watch`, `run`) says what it does instead, or nothing.
+static ON_INTERRUPT: Mutex<Option<&'static str>> = Mutex::new(Some(
+    "interrupted: stopping at the next safe point (Ctrl-C again to leave at once)",
+));
+
+/// Make the first Ctrl-C say `notice` (a warning), or nothing.
+pub fn on_interrupt_say(notice: Option<&'static str>) {
+    *ON_INTERRUPT.lock().unwrap_or_else(|p| p.into_inner()) = notice;
+}
+
 /// First Ctrl-C: finish at the next safe point. Second: leave at once.
 fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
@@ -78,8 +92,8 @@ fn install_interrupt_handler() {
             std::process::exit(ExitClass::Interrupted as i32);
         }
         interrupt.request();
-        output::warning(
-            "interrupted: stopping at the next safe point (Ctrl-C again to leave at once)",
-        );
+        if let Some(notice) = *ON_INTERRUPT.lock().unwrap_or_else(|p| p.into_inner()) {
+            output::warning(notice);
+        }
     });
 }

@@ -47,13 +47,19 @@ struct Keys {
     #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     ports: Option<Spanned<Vec<String>>>,
     /// Environment variables; `${service.key}` references allowed.
-    #[cfg_attr(feature = "schema", schemars(with = "Option<BTreeMap<String, String>>"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<BTreeMap<String, String>>")
+    )]
     env: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     /// Named volumes and bind mounts (containers).
     #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     volumes: Option<Spanned<Vec<String>>>,
     /// The readiness probe; default: tcp.
-    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::kind::ready::Ready>"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<crate::kind::ready::Ready>")
+    )]
     ready: Option<Spanned<toml::Value>>,
 }
 

@@ -9,6 +9,7 @@ use super::readiness::probe_once;
 use crate::config::model::StackConfig;
 use crate::error::{Error, Result};
 use crate::plan::runtime_kind::RuntimeKind;
+use crate::process::Usage;
 use crate::runtime::contract::RunState;
 use crate::runtime::registry::Runtimes;
 use crate::stack::resolved::{Pins, Stack};
@@ -51,6 +52,8 @@ pub struct ServiceStatus {
     pub persist: bool,
     #[serde(serialize_with = "crate::time::serialize_opt_ms")]
     pub last_ready_in: Option<Duration>,
+    /// What its server uses now, while it runs.
+    pub usage: Option<Usage>,
 }
 
 pub fn status(config: StackConfig, dir: StateDir) -> Result<Vec<ServiceStatus>> {
@@ -77,6 +80,7 @@ pub fn status(config: StackConfig, dir: StateDir) -> Result<Vec<ServiceStatus>> 
                         RunState::Stopped => (Health::Stopped, None, None),
                         RunState::Absent => (Health::Absent, None, None),
                     };
+                    let usage = pid.and_then(|_| runtime.usage(&svc.plan));
                     Ok(ServiceStatus {
                         service: svc.name.clone(),
                         kind: svc.kind().to_string(),
@@ -87,6 +91,7 @@ pub fn status(config: StackConfig, dir: StateDir) -> Result<Vec<ServiceStatus>> 
                         problem,
                         persist: svc.persist,
                         last_ready_in,
+                        usage,
                     })
                 })
             })

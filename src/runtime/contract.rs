@@ -91,6 +91,11 @@ pub trait Runtime: Send + Sync {
 
     fn state(&self, plan: &ServicePlan) -> Result<RunState>;
 
+    /// What the running server uses (CPU time, memory), for `status
+    /// --watch` and the dashboard; `None` when it does not run or the
+    /// runtime cannot tell.
+    fn usage(&self, plan: &ServicePlan) -> Option<crate::process::Usage>;
+
     /// Clean up after a crash, for a service that is not running: stop
     /// processes it left behind whose record was lost, remove interrupted
     /// initializations. Called before ports are checked and before `start`.

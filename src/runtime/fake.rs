@@ -98,6 +98,10 @@ impl Runtime for FakeRuntime {
         })
     }
 
+    fn usage(&self, _: &ServicePlan) -> Option<crate::process::Usage> {
+        None
+    }
+
     fn state(&self, plan: &ServicePlan) -> Result<RunState> {
         Ok(if self.is_running(plan) {
             RunState::Running { pid: 1 }

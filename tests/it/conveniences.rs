@@ -86,7 +86,10 @@ fn fish_completes_commands_and_options() {
     let complete = |line: &str| {
         shell(
             "fish",
-            &["-c", &format!("source {script}; complete --do-complete '{line}'")],
+            &[
+                "-c",
+                &format!("source {script}; complete --do-complete '{line}'"),
+            ],
         )
     };
     let commands = complete("berth sn");
@@ -150,7 +153,10 @@ fn an_unknown_shell_is_a_usage_error_naming_the_shells() {
 fn man_renders_a_page_per_command() {
     let s = Sandbox::new("");
     let page = stdout(&s.ok(&["man"]));
-    assert!(page.starts_with(".ie") || page.contains(".TH berth 1"), "{page}");
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH berth 1"),
+        "{page}"
+    );
     s.ok(&["man", "--dir", "pages"]);
     let up = s.path().join("pages/berth-up.1");
     assert!(up.is_file(), "berth-up.1 written");
@@ -285,7 +291,12 @@ fn every_stack_file_in_the_repository_validates_and_a_misspelt_key_does_not() {
         // berth itself refuses each one too.
         let b = Sandbox::new(text);
         let out = b.run(&["doctor"]);
-        assert_eq!(out.status.code(), Some(2), "berth accepted:\n{text}\n{}", describe(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "berth accepted:\n{text}\n{}",
+            describe(&out)
+        );
     }
 }
 

@@ -14,6 +14,7 @@ mod conveniences;
 mod crash;
 mod envfile;
 mod examples;
+mod foreground;
 mod generic;
 mod lifecycle;
 mod migrations;

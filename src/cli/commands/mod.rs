@@ -15,6 +15,7 @@ pub mod logs;
 pub mod man;
 pub mod migrate;
 pub mod reset;
+pub mod run;
 pub mod schema;
 pub mod seed;
 pub mod snapshot;

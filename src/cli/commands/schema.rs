@@ -13,9 +13,11 @@ pub const LOCAL_FILE: &str = ".berth/schema.json";
 pub const DIRECTIVE: &str = "#:schema ./.berth/schema.json";
 
 #[derive(clap::Args)]
-#[command(after_help = "Editors: a stack file whose first line is `#:schema ./.berth/schema.json` \
+#[command(
+    after_help = "Editors: a stack file whose first line is `#:schema ./.berth/schema.json` \
 (what `berth init` writes) is completed and checked by taplo / Even Better TOML; \
-`berth up` keeps that file current.")]
+`berth up` keeps that file current."
+)]
 pub struct Args {
     /// Write it to this file instead of standard output
     #[arg(long, short, value_name = "PATH")]

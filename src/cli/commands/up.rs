@@ -1,7 +1,9 @@
 //! `berth up`
 
 use crate::error::Result;
+use crate::interrupt::Interrupt;
 use crate::lifecycle::up::{self, UpAction, UpOptions};
+use crate::stack::resolved::Stack;
 use crate::time::fmt_duration;
 
 use crate::cli::commands::migrate::{plural, summarize};
@@ -13,7 +15,7 @@ use crate::cli::progress::Progress;
 pub struct Args {
     /// Print the summary as JSON on stdout
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 
     /// Do not apply migrations or seeds
     #[arg(long)]
@@ -25,6 +27,12 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    bring_up(ctx, &args, &Interrupt::process()).map(|_| ())
+}
+
+/// Bring the stack up as `berth up` does, summary included; `berth run`
+/// does this first.
+pub fn bring_up(ctx: &Context, args: &Args, interrupt: &Interrupt) -> Result<Stack> {
     let (config, dir) = ctx.load()?;
     super::schema::refresh_beside(&config.file);
     let progress = Progress::new();
@@ -34,6 +42,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         &UpOptions {
             migrate: !args.no_migrate,
             locked: args.locked,
+            interrupt: interrupt.clone(),
             ..UpOptions::default()
         },
         &progress,
@@ -41,7 +50,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     drop(progress);
     if args.json {
         output::print_json(&reports);
-        return Ok(());
+        return Ok(stack);
     }
     let rows: Vec<Vec<String>> = reports
         .iter()
@@ -87,5 +96,5 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         stack.name(),
         shown.display()
     ));
-    Ok(())
+    Ok(stack)
 }

@@ -363,6 +363,27 @@ impl Runtime for ContainerRuntime {
         }
     }
 
+    /// The engine's one-shot stats: the container's cgroup, so every
+    /// process in it.
+    fn usage(&self, plan: &ServicePlan) -> Option<crate::process::Usage> {
+        let docker = self.engine.docker(Some(&plan.service)).ok()?;
+        let name = self.naming.container(&plan.service);
+        let options = bollard::query_parameters::StatsOptions {
+            stream: false,
+            one_shot: true,
+        };
+        let stats = self
+            .engine
+            .block_on(async { docker.stats(&name, Some(options)).next().await })?
+            .ok()?;
+        let cpu_ns = stats.cpu_stats?.cpu_usage?.total_usage?;
+        let memory = stats.memory_stats?.usage?;
+        Some(crate::process::Usage {
+            cpu_seconds: cpu_ns as f64 / 1e9,
+            memory_bytes: memory,
+        })
+    }
+
     fn clear_leftovers(&self, plan: &ServicePlan) -> Result<()> {
         // A stopped or crashed container of ours is replaced on start; its
         // data is in the volume.

@@ -529,6 +529,11 @@ impl Runtime for NativeRuntime {
         )))
     }
 
+    fn usage(&self, plan: &ServicePlan) -> Option<process::Usage> {
+        let record = self.record(&plan.service).filter(ProcessRecord::is_alive)?;
+        process::session_usage(record.pid)
+    }
+
     fn stop(&self, plan: &ServicePlan) -> Result<()> {
         self.end(plan, false)
     }
