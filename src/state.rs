@@ -12,6 +12,11 @@
 //! ```
 //!
 //! Everything here is generated: `berth reset` deletes it all.
+//!
+//! When berth runs as root and the servers' unprivileged user cannot enter
+//! the project (a project under `/root`, the common case in dev
+//! containers), `services/` is a link to a directory of the stack's own
+//! under [`SERVERS_HOME`], and servers are given that real path.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,14 +29,59 @@ use crate::fsutil;
 /// Where in-memory state directories live (a tmpfs on Linux).
 const MEMORY_ROOT: &str = "/dev/shm";
 
+/// Where the servers' data of stacks whose project the servers' user
+/// cannot enter is kept, a directory per stack (root only).
+pub const SERVERS_HOME: &str = "/var/lib/berth/stacks";
+
 #[derive(Debug, Clone)]
 pub struct StateDir {
     pub root: PathBuf,
+    /// Keep `services/` here, linked from the state directory (see the
+    /// module's documentation); why, for the note `up` prints.
+    servers_home: Option<(PathBuf, String)>,
 }
 
 impl StateDir {
     pub fn new(root: PathBuf) -> StateDir {
-        StateDir { root }
+        StateDir {
+            root,
+            servers_home: None,
+        }
+    }
+
+    /// Keep the servers' data in a directory of this stack's own under
+    /// [`SERVERS_HOME`] (`why` says what forced it). An existing real
+    /// `services/` is kept where it is.
+    pub fn with_servers_home(mut self, stack_root: &Path, name: &str, why: String) -> StateDir {
+        // A stable digest of the project's path: two projects may use one
+        // stack name, and every berth build must find the same directory.
+        let digest = crate::digest::sha256_hex(stack_root.as_os_str().as_encoded_bytes());
+        let home = Path::new(SERVERS_HOME).join(format!("{name}-{}", &digest[..16]));
+        self.servers_home = Some((home, why));
+        self
+    }
+
+    /// Where `services/` really is, and why, when it is a link elsewhere.
+    pub fn servers_elsewhere(&self) -> Option<(PathBuf, &str)> {
+        let link = self.root.join("services");
+        if !link.is_symlink() {
+            return None;
+        }
+        let real = std::fs::canonicalize(&link).ok()?;
+        let why = self.servers_home.as_ref().map_or("", |(_, w)| w.as_str());
+        Some((real, why))
+    }
+
+    /// The directory holding each service's data, as its server is given
+    /// it: through no link it may not be able to follow.
+    pub fn services_dir(&self) -> PathBuf {
+        let link = self.root.join("services");
+        if link.is_symlink() {
+            if let Ok(real) = std::fs::canonicalize(&link) {
+                return real;
+            }
+        }
+        link
     }
 
     /// `.berth/<stack>` beside the stack file.
@@ -93,6 +143,14 @@ impl StateDir {
     /// deleted, so a `reset` cut short never leaves half a data directory
     /// for the next `up` to start.
     pub fn remove(&self) -> Result<()> {
+        if let Ok(target) = std::fs::read_link(self.root.join("services")) {
+            if target.starts_with(SERVERS_HOME) {
+                fsutil::remove_dir_atomically(&target)?;
+                if let Some(home) = target.parent() {
+                    let _ = std::fs::remove_dir(home);
+                }
+            }
+        }
         if let Ok(target) = std::fs::read_link(&self.root) {
             if target.starts_with(MEMORY_ROOT) {
                 fsutil::remove_dir_atomically(&target)?;
@@ -120,9 +178,37 @@ impl StateDir {
             }
         }
         fsutil::create_dir(&self.root, 0o711)?;
-        for sub in ["services", "run", "logs"] {
-            let mode = if sub == "services" { 0o711 } else { 0o700 };
-            fsutil::create_dir(&self.root.join(sub), mode)?;
+        self.ensure_services()?;
+        for sub in ["run", "logs"] {
+            fsutil::create_dir(&self.root.join(sub), 0o700)?;
+        }
+        Ok(())
+    }
+
+    /// `services/`: here, or a link to the servers' home.
+    fn ensure_services(&self) -> Result<()> {
+        let link = self.root.join("services");
+        let home = match &self.servers_home {
+            Some((home, _)) if !link.is_dir() || link.is_symlink() => home,
+            // A real directory stays where it is, data and all.
+            _ => return fsutil::create_dir(&link, 0o711),
+        };
+        // Every directory on the way must let the servers' user through.
+        let mut at = PathBuf::new();
+        for part in home.join("services").components() {
+            at.push(part);
+            if !at.is_dir() {
+                fsutil::create_dir(&at, 0o711)?;
+            }
+        }
+        if !link.is_symlink() {
+            std::os::unix::fs::symlink(home.join("services"), &link).context(|| {
+                format!(
+                    "could not link `{}` to `{}`",
+                    link.display(),
+                    home.display()
+                )
+            })?;
         }
         Ok(())
     }
@@ -134,7 +220,7 @@ impl StateDir {
         self.root.join("lock")
     }
     pub fn service_dir(&self, service: &str) -> PathBuf {
-        self.root.join("services").join(service)
+        self.services_dir().join(service)
     }
     pub fn run_file(&self, service: &str) -> PathBuf {
         self.root.join("run").join(format!("{service}.pid"))

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::migrate::target::Target;
 use crate::plan::runtime_kind::RuntimeKind;
 use crate::runtime::contract::{Requirement, RunState};
+use crate::runtime::native::user::ServiceUser;
 use crate::runtime::registry::Runtimes;
 use crate::stack::resolved::{Pins, Stack};
 use crate::stack::service::Service;
@@ -15,12 +16,40 @@ use crate::state::StateDir;
 use crate::suggest::list;
 
 /// Where the stack's state lives: `state_dir` if given, else
-/// `.berth/<stack>` beside the stack file.
+/// `.berth/<stack>` beside the stack file; there, when the servers' user
+/// could not reach the servers' data, that is kept where it can (see
+/// [`crate::state`]).
 pub fn state_dir(config: &StackConfig, state_dir: Option<&Path>) -> StateDir {
     match state_dir {
         Some(d) => StateDir::new(std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf())),
-        None => StateDir::for_stack(&config.root, &config.name),
+        None => {
+            let dir = StateDir::for_stack(&config.root, &config.name);
+            match servers_shut_out(config, &dir) {
+                Some(why) => dir.with_servers_home(&config.root, &config.name, why),
+                None => dir,
+            }
+        }
     }
+}
+
+/// Why native servers could not enter the stack's state directory: berth
+/// runs as root, they as an unprivileged user, and a directory on the way
+/// is closed to that user.
+fn servers_shut_out(config: &StackConfig, dir: &StateDir) -> Option<String> {
+    if !config
+        .services
+        .iter()
+        .any(|s| s.runtime == RuntimeKind::Native)
+    {
+        return None;
+    }
+    let user = ServiceUser::choose().ok().filter(|u| u.switch)?;
+    let blocked = user.blocked_at(&dir.root)?;
+    Some(format!(
+        "servers run as user `{}` (berth runs as root), who cannot enter `{}`",
+        user.name,
+        blocked.display()
+    ))
 }
 
 /// The stack as its state has it now.

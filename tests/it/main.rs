@@ -23,6 +23,7 @@ mod overrides;
 mod pooler;
 mod preflight;
 mod recovery;
+mod root_friendly;
 mod snapshots;
 mod testing_library;
 

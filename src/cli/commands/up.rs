@@ -3,6 +3,7 @@
 use crate::error::Result;
 use crate::interrupt::Interrupt;
 use crate::lifecycle::up::{self, UpAction, UpOptions};
+use crate::plan::runtime_kind::RuntimeKind;
 use crate::stack::resolved::Stack;
 use crate::time::fmt_duration;
 
@@ -86,6 +87,19 @@ pub fn bring_up(ctx: &Context, args: &Args, interrupt: &Interrupt) -> Result<Sta
             r.service,
             plural(r.seeded.len(), "object")
         ));
+    }
+    // Said once: when the data that moved is first made.
+    if let Some((real, why)) = stack.dir.servers_elsewhere() {
+        if reports
+            .iter()
+            .any(|r| r.action == UpAction::Initialized && r.runtime == RuntimeKind::Native)
+        {
+            note(&format!(
+                "{why}: the servers' data is kept in `{}`, linked from `{}` (`--state-dir` keeps the whole state elsewhere)",
+                real.display(),
+                stack.dir.root.join("services").display()
+            ));
+        }
     }
     let env_file = stack.config.env_file();
     let shown = env_file

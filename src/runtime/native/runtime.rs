@@ -137,7 +137,7 @@ impl NativeRuntime {
     /// The directories of the service's other data generations: what a
     /// restore (or one cut short) leaves behind.
     fn other_generations(&self, plan: &ServicePlan) -> Vec<PathBuf> {
-        let Ok(entries) = std::fs::read_dir(self.dir.root.join("services")) else {
+        let Ok(entries) = std::fs::read_dir(self.dir.services_dir()) else {
             return Vec::new();
         };
         let current = self.service_dir(plan);
@@ -284,7 +284,8 @@ impl Runtime for NativeRuntime {
                     blocked.display()
                 ),
                 hint: Some(format!(
-                    "keep the project where `{}` can reach it, point `--state-dir` elsewhere, set `BERTH_SERVICE_USER`, or run berth as a normal user",
+                    "this state directory predates berth keeping such data under `{}`: `berth reset` deletes it and the next `up` does so; or point `--state-dir` where `{}` can reach, set `BERTH_SERVICE_USER`, or run berth as a normal user",
+                    crate::state::SERVERS_HOME,
                     self.user.name
                 )),
             });
@@ -345,7 +346,7 @@ impl Runtime for NativeRuntime {
             fsutil::remove_dir_atomically(&old)?;
         }
         // A wipe cut short left its service directory aside.
-        fsutil::remove_leftovers(&self.dir.root.join("services"))
+        fsutil::remove_leftovers(&self.dir.services_dir())
     }
 
     fn start(&self, plan: &ServicePlan, on_init: &dyn Fn()) -> Result<Started> {

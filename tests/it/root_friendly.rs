@@ -1,0 +1,92 @@
+//! berth as root in a project the servers' user cannot enter (a project
+//! under `/root`, as in most dev containers): the default works, the
+//! servers' data kept where that user can reach it, and said once.
+
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+
+fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn a_project_closed_to_the_servers_user_comes_up_with_its_data_kept_outside() {
+    if !is_root() {
+        // Only root switches to another user for servers: as anyone else
+        // the project is the servers' user's own, and there is no case.
+        eprintln!("*** not root: berth runs servers as this user; nothing to test ***");
+        return;
+    }
+    let s = Sandbox::new(&pg_redis_stack("closed", true));
+    // Like `/root`: no one else may enter.
+    std::fs::set_permissions(s.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = s.ok(&["up"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("who cannot enter")
+            && err.contains("the servers' data is kept in `/var/lib/berth/stacks/closed-"),
+        "{err}"
+    );
+    let link = s.state_dir("closed").join("services");
+    let real = std::fs::read_link(&link).expect("services/ is a link");
+    assert!(
+        real.starts_with("/var/lib/berth/stacks"),
+        "{}",
+        real.display()
+    );
+    let env = s.env(".env");
+    let mut db = pg(&env["DATABASE_URL"]);
+    db.batch_execute("CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)")
+        .unwrap();
+    redis_cli(&env, &["SET", "k", "v"]);
+
+    // Said once: a later `up` of the same data is quiet about it.
+    s.ok(&["down"]);
+    let again = stderr(&s.ok(&["up"]));
+    assert!(!again.contains("the servers' data is kept in"), "{again}");
+    let env = s.env(".env");
+    let n: i32 = pg(&env["DATABASE_URL"])
+        .query_one("SELECT v FROM kept", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 7);
+    assert_eq!(redis_cli(&env, &["GET", "k"]), "v");
+
+    // Snapshots work on it, and `reset` leaves nothing outside the project.
+    s.ok(&["snapshot", "save", "before"]);
+    pg(&env["DATABASE_URL"])
+        .batch_execute("DELETE FROM kept")
+        .unwrap();
+    s.ok(&["snapshot", "restore", "before", "--no-snapshot"]);
+    let n: i64 = pg(&s.env(".env")["DATABASE_URL"])
+        .query_one("SELECT count(*) FROM kept", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    let home = real.parent().unwrap().to_path_buf();
+    s.ok(&["reset", "--yes", "--no-snapshot"]);
+    assert!(!home.exists(), "`{}` left after reset", home.display());
+    assert!(!link.exists() && !link.is_symlink());
+}
+
+#[test]
+fn an_explicit_state_dir_closed_to_the_servers_user_is_still_refused_with_the_ways_out() {
+    if !is_root() {
+        eprintln!("*** not root: berth runs servers as this user; nothing to test ***");
+        return;
+    }
+    let s = Sandbox::new(&pg_redis_stack("explicit", false));
+    let closed = s.path().join("closed");
+    std::fs::create_dir(&closed).unwrap();
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let state = closed.join("state");
+    let out = s.run(&["--state-dir", state.to_str().unwrap(), "up"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("who cannot enter") && err.contains("--state-dir"),
+        "{err}"
+    );
+    assert_no_panic(&out);
+}
