@@ -57,10 +57,14 @@ pub enum Command {
     Down(commands::down::Args),
     /// Stop the stack and delete its data
     Reset(commands::reset::Args),
+    /// Stop some services and start them again (their data kept)
+    Restart(commands::restart::Args),
     /// Show what runs, where, and whether it answers
     Status(commands::status::Args),
     /// Show service logs
     Logs(commands::logs::Args),
+    /// Serve a live web page of the stack on 127.0.0.1: states, use, logs, migrations, buttons
+    Dashboard(commands::dashboard::Args),
     /// Apply pending migrations; `status`, `new` and `verify` inspect them
     Migrate(commands::migrate::Args),
     /// Run the seed files again

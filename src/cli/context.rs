@@ -9,6 +9,7 @@ use crate::lifecycle::inspect;
 use crate::migrate::target::Target;
 use crate::state::StateDir;
 
+#[derive(Clone)]
 pub struct Context {
     pub file: Option<PathBuf>,
     pub options: LoadOptions,

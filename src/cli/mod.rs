@@ -6,7 +6,9 @@
 pub mod args;
 mod commands;
 pub mod context;
+mod dashboard;
 pub mod entry;
+mod log_follower;
 mod output;
 mod progress;
 

@@ -4,7 +4,7 @@
 //!
 //! [`up`] starts in dependency order ([`schedule`]), waits for readiness
 //! ([`readiness`]), provisions, migrates and writes the env file; [`down`]
-//! stops and resets; [`status`] and [`inspect`] only read; [`images`]
+//! stops and resets; [`restart`] stops some services and brings the stack up; [`status`] and [`inspect`] only read; [`images`]
 //! handles `berth.lock`; [`locking`] serializes commands on one stack.
 
 pub mod backup;
@@ -13,6 +13,7 @@ pub mod images;
 pub mod inspect;
 pub mod locking;
 pub mod readiness;
+pub mod restart;
 pub mod schedule;
 pub mod snapshot;
 pub mod status;

@@ -1,7 +1,8 @@
 //! `berth status`: what runs, where, and whether it answers. Reads only: no
 //! lock taken, nothing created.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -107,4 +108,39 @@ pub fn status(config: StackConfig, dir: StateDir) -> Result<Vec<ServiceStatus>> 
             })
             .collect()
     })
+}
+
+/// CPU use as a rate, from successive samples of each server's CPU time:
+/// what `status --watch` and the dashboard show.
+#[derive(Debug, Default)]
+pub struct CpuRates {
+    /// The last sample per server (service and pid: a restarted server
+    /// starts from zero).
+    last: HashMap<(String, i32), (f64, Instant)>,
+}
+
+impl CpuRates {
+    /// Percent of one core each running service used since the previous
+    /// sample; none for a service seen for the first time.
+    pub fn sample(&mut self, statuses: &[ServiceStatus]) -> HashMap<String, f64> {
+        let now = Instant::now();
+        let mut rates = HashMap::new();
+        for s in statuses {
+            let (Some(pid), Some(usage)) = (s.pid, s.usage) else {
+                continue;
+            };
+            let key = (s.service.clone(), pid);
+            if let Some((cpu, at)) = self.last.get(&key) {
+                let wall = now.duration_since(*at).as_secs_f64();
+                if wall > 0.0 {
+                    rates.insert(
+                        s.service.clone(),
+                        ((usage.cpu_seconds - cpu) / wall * 100.0).max(0.0),
+                    );
+                }
+            }
+            self.last.insert(key, (usage.cpu_seconds, now));
+        }
+        rates
+    }
 }

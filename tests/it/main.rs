@@ -12,6 +12,7 @@ mod config_errors;
 mod containers;
 mod conveniences;
 mod crash;
+mod dashboard;
 mod envfile;
 mod examples;
 mod foreground;

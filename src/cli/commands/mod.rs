@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod cache;
 pub mod completions;
+pub mod dashboard;
 pub mod db;
 pub mod doctor;
 pub mod down;
@@ -15,6 +16,7 @@ pub mod logs;
 pub mod man;
 pub mod migrate;
 pub mod reset;
+pub mod restart;
 pub mod run;
 pub mod schema;
 pub mod seed;

@@ -14,6 +14,7 @@ use crate::runtime::registry::Runtimes;
 use crate::cli::commands::up;
 use crate::cli::context::Context;
 use crate::cli::entry::on_interrupt_say;
+use crate::cli::log_follower::Follower;
 use crate::cli::output::{note, warning};
 use crate::cli::progress::Progress;
 
@@ -93,7 +94,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             }
         }
     };
-    super::logs::Follower::new(&files, from).follow(&logs, &services, &interrupt, &mut tick)?;
+    Follower::new(&files, from).follow(&logs, &services, &interrupt, &mut tick)?;
     stop(ctx)
 }
 

@@ -1,13 +1,12 @@
 //! `berth status [--watch]`
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use crate::diagnostic::Tone;
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
-use crate::lifecycle::status::{self, Health, ServiceStatus};
+use crate::lifecycle::status::{self, CpuRates, Health, ServiceStatus};
 use crate::time::fmt_duration;
 use crate::units::fmt_bytes;
 
@@ -113,8 +112,7 @@ fn watch(ctx: &Context, args: &Args) -> Result<()> {
     let interval = Duration::from_secs_f64(args.interval);
     let terminal = std::io::stdout().is_terminal();
     let interrupt = Interrupt::process();
-    // The last sample of each server's CPU time, for a rate.
-    let mut last: HashMap<(String, i32), (f64, Instant)> = HashMap::new();
+    let mut cpu = CpuRates::default();
     if terminal {
         emit(b"\x1b[2J")?;
     }
@@ -125,24 +123,7 @@ fn watch(ctx: &Context, args: &Args) -> Result<()> {
             Ok((name, status::status(config, dir)?))
         }) {
             Ok((name, statuses)) => {
-                let now = Instant::now();
-                let mut rates = HashMap::new();
-                for s in &statuses {
-                    let (Some(pid), Some(usage)) = (s.pid, s.usage) else {
-                        continue;
-                    };
-                    let key = (s.service.clone(), pid);
-                    if let Some((cpu, at)) = last.get(&key) {
-                        let wall = now.duration_since(*at).as_secs_f64();
-                        if wall > 0.0 {
-                            rates.insert(
-                                s.service.clone(),
-                                ((usage.cpu_seconds - cpu) / wall * 100.0).max(0.0),
-                            );
-                        }
-                    }
-                    last.insert(key, (usage.cpu_seconds, now));
-                }
+                let rates = cpu.sample(&statuses);
                 let header = format!(
                     "stack `{name}`, every {}: Ctrl-C to stop watching (the stack keeps running)",
                     fmt_duration(interval)

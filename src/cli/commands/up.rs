@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::interrupt::Interrupt;
-use crate::lifecycle::up::{self, UpAction, UpOptions};
+use crate::lifecycle::up::{self, ServiceReport, UpAction, UpOptions};
 use crate::plan::runtime_kind::RuntimeKind;
 use crate::stack::resolved::Stack;
 use crate::time::fmt_duration;
@@ -49,9 +49,15 @@ pub fn bring_up(ctx: &Context, args: &Args, interrupt: &Interrupt) -> Result<Sta
         &progress,
     )?;
     drop(progress);
-    if args.json {
+    report(&stack, &reports, args.json);
+    Ok(stack)
+}
+
+/// What `up` did, as a table and notes (or JSON); also `restart`'s.
+pub fn report(stack: &Stack, reports: &[ServiceReport], json: bool) {
+    if json {
         output::print_json(&reports);
-        return Ok(stack);
+        return;
     }
     let rows: Vec<Vec<String>> = reports
         .iter()
@@ -110,5 +116,4 @@ pub fn bring_up(ctx: &Context, args: &Args, interrupt: &Interrupt) -> Result<Sta
         stack.name(),
         shown.display()
     ));
-    Ok(stack)
 }
