@@ -272,3 +272,54 @@ fn redis_memory_settings_reach_the_server() {
         "maxmemory-policy\nvolatile-ttl"
     );
 }
+
+#[test]
+fn restart_starts_only_the_named_services_again_with_their_data() {
+    let s = Sandbox::new(&pg_redis_stack("rst", true));
+    let never = s.run(&["restart", "cache"]);
+    assert_eq!(never.status.code(), Some(2), "{}", describe(&never));
+    assert!(
+        stderr(&never).contains("has never been up"),
+        "{}",
+        describe(&never)
+    );
+    s.ok(&["up"]);
+    let pids = |s: &Sandbox| -> BTreeMap<String, i64> {
+        let v: serde_json::Value =
+            serde_json::from_slice(&s.ok(&["status", "--json"]).stdout).unwrap();
+        v["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["service"].as_str().unwrap().to_string(),
+                    x["pid"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let before = pids(&s);
+    redis_cli(&s.env(".env"), &["SET", "k", "kept"]);
+    let out = s.ok(&["restart", "cache"]);
+    let table = stdout(&out);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("cache") && l.contains("started")),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("db") && l.contains("was running")),
+        "{table}"
+    );
+    let after = pids(&s);
+    assert_eq!(after["db"], before["db"]);
+    assert_ne!(after["cache"], before["cache"]);
+    assert_eq!(redis_cli(&s.env(".env"), &["GET", "k"]), "kept");
+    let unknown = s.run(&["restart", "cahce"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", describe(&unknown));
+    assert!(stderr(&unknown).contains("cache"), "{}", describe(&unknown));
+}

@@ -23,6 +23,7 @@ mod object_store;
 mod overrides;
 mod pooler;
 mod preflight;
+mod readme;
 mod recovery;
 mod root_friendly;
 mod snapshots;

@@ -19,6 +19,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let verdicts = images::verify(config, dir)?;
     if args.json {
         output::print_json(&verdicts);
+    } else if verdicts.is_empty() {
+        note("no service runs in a container: there is no image to verify");
+        return Ok(());
     } else {
         let rows: Vec<Vec<String>> = verdicts
             .iter()
