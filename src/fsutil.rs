@@ -12,6 +12,15 @@ use crate::error::{IoContext, Result};
 /// Write `contents` to `path` atomically: a temporary file in the same
 /// directory, fsync, rename over the target, fsync the directory.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    // What is not a file (`/dev/null`, `/dev/stdout`, a pipe) is written
+    // to, not replaced: a rename would put a file where the device was.
+    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(contents))
+            .context(|| format!("could not write `{}`", path.display()));
+    }
     // A bare file name's parent is the empty path, which cannot be opened
     // (to sync it): it is the current directory.
     let dir = path

@@ -319,3 +319,24 @@ fn init_points_editors_at_a_schema_that_up_keeps_current() {
     s.ok(&["up"]);
     assert_eq!(std::fs::read_to_string(&local).unwrap(), schema);
 }
+
+/// `--output` to something that is not a file (`/dev/null`, a pipe) writes
+/// to it instead of putting a file in its place. (Found by trying
+/// `berth schema -o /dev/null`, which replaced the device.)
+#[test]
+fn output_to_a_pipe_writes_into_it_and_leaves_it_a_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let s = Sandbox::new("");
+    let fifo = s.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    s.ok(&["schema", "--output", fifo.to_str().unwrap()]);
+    // First: were it replaced, the reader would wait forever.
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let got = reader.join().unwrap();
+    assert!(got.contains("\"$schema\""), "{got}");
+}

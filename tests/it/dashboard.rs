@@ -368,3 +368,39 @@ fn the_dashboard_shows_the_stack_live_in_a_browser_and_refuses_requests_without_
     let out = s.ok(&["status", "--json"]);
     assert_eq!(stdout(&out).matches("\"ready\"").count(), 2);
 }
+
+#[test]
+fn open_hands_the_url_to_the_browser_the_user_chose() {
+    let s = Sandbox::new(&pg_redis_stack("dashopen", false));
+    let seen = s.path().join("opened");
+    let browser = s.path().join("browser");
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", seen.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    s.set_env("BROWSER", browser.to_str().unwrap());
+    let mut dashboard = s
+        .cmd(&["dashboard", "--open"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(dashboard.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    wait_until(
+        "the browser to be handed the URL",
+        Duration::from_secs(10),
+        || std::fs::read_to_string(&seen).is_ok_and(|u| u == url.trim()),
+    );
+    unsafe { libc::kill(dashboard.id() as i32, libc::SIGINT) };
+    let status = dashboard.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -100,10 +100,12 @@ pub fn report(stack: &Stack, reports: &[ServiceReport], json: bool) {
             .iter()
             .any(|r| r.action == UpAction::Initialized && r.runtime == RuntimeKind::Native)
         {
+            let link = stack.dir.root.join("services");
+            let here = std::env::current_dir().unwrap_or_default();
             note(&format!(
                 "{why}: the servers' data is kept in `{}`, linked from `{}` (`--state-dir` keeps the whole state elsewhere)",
                 real.display(),
-                stack.dir.root.join("services").display()
+                link.strip_prefix(&here).unwrap_or(&link).display()
             ));
         }
     }
