@@ -45,6 +45,9 @@ const TEMPLATE_LOCK: i64 = 0x6265_7274_6874_706c;
 const POOL_PREFIX: &str = "bp_";
 /// Advisory lock key for filling the pool, `berthpol` in ASCII.
 const POOL_LOCK: i64 = 0x6265_7274_6870_6f6c;
+/// How long `berth db refill` waits for another filler to let go: the one
+/// a finished `db create` started may still be cloning in its backend.
+const POOL_LOCK_WAIT: Duration = Duration::from_secs(60);
 /// Databases kept ready when `BERTH_DB_POOL` does not say.
 pub const DEFAULT_POOL_SIZE: usize = 4;
 /// Maintenance connections one `Databases` opens at most.
@@ -220,7 +223,7 @@ impl Databases {
         // ended is either whole, under its pool name, or not there at all.
         std::thread::spawn(move || {
             while woken.recv().is_ok() {
-                let _ = filler.fill();
+                let _ = filler.fill(PoolLock::Try);
             }
         });
     }
@@ -248,7 +251,7 @@ impl Databases {
             size: self.pool_size,
             strategy: self.clone_strategy()?,
         };
-        off_runtime(|| filler.fill())
+        off_runtime(|| filler.fill(PoolLock::Wait))
     }
 
     fn clone_strategy(&self) -> Result<&'static str> {
@@ -594,6 +597,17 @@ fn drop_orphaned_pool(c: &mut Client) -> Result<Vec<String>, postgres::Error> {
     Ok(dropped)
 }
 
+/// Whether a filler that finds another at work gives up or waits.
+#[derive(Clone, Copy)]
+enum PoolLock {
+    /// Another filler is filling: nothing to do (the background thread).
+    Try,
+    /// Wait for it, then top up what it left (`berth db refill`, started
+    /// by a `db create` whose own filler ended with its process while its
+    /// backend may still hold the lock).
+    Wait,
+}
+
 /// Tops a template's pool up, on a connection of its own.
 struct Filler {
     target: Target,
@@ -605,7 +619,7 @@ struct Filler {
 impl Filler {
     /// Make clones until the pool holds `size`, unless another process is
     /// filling it. Returns how many it made.
-    fn fill(&self) -> Result<usize> {
+    fn fill(&self, lock: PoolLock) -> Result<usize> {
         let t = &self.target;
         let login = Login {
             user: &t.user,
@@ -619,10 +633,22 @@ impl Filler {
             source: cause(DatabaseError(e)),
         };
         let mut c = pg::connect(&t.endpoint, &login, Duration::from_secs(5)).map_err(fail)?;
-        let locked: bool = c
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&POOL_LOCK])
-            .map_err(fail)?
-            .get(0);
+        let locked = match lock {
+            PoolLock::Try => c
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&POOL_LOCK])
+                .map_err(fail)?
+                .get(0),
+            PoolLock::Wait => {
+                c.batch_execute(&format!(
+                    "SET lock_timeout = '{}s'",
+                    POOL_LOCK_WAIT.as_secs()
+                ))
+                .map_err(fail)?;
+                c.batch_execute(&format!("SELECT pg_advisory_lock({POOL_LOCK})"))
+                    .map_err(fail)?;
+                true
+            }
+        };
         if !locked {
             return Ok(0);
         }

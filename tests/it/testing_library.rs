@@ -574,7 +574,7 @@ fn db_create_takes_from_the_pool_and_refills_it_in_the_background() {
     let mut admin = server(&first);
     wait_until(
         "the detached refill made 2",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         || databases(&mut admin, "bp\\_%").len() == 2,
     );
     let ready = databases(&mut admin, "bp\\_%");
@@ -591,7 +591,7 @@ fn db_create_takes_from_the_pool_and_refills_it_in_the_background() {
         .unwrap()
         .get(0);
     assert_eq!(seeded, 1);
-    wait_until("refilled", Duration::from_secs(20), || {
+    wait_until("refilled", Duration::from_secs(60), || {
         databases(&mut admin, "bp\\_%").len() == 2
     });
     for url in [first, second] {
