@@ -228,6 +228,11 @@ impl Databases {
         });
     }
 
+    /// How many ready clones it keeps (`BERTH_DB_POOL`, or the builder's).
+    pub fn pool_size(&self) -> usize {
+        self.pool_size
+    }
+
     /// Build the template and fill the pool in the background, so the
     /// first tests find databases ready.
     pub fn prepare(self: &std::sync::Arc<Self>) {
@@ -245,6 +250,9 @@ impl Databases {
     /// Top the pool up now, in this thread (what `berth db refill` does).
     /// Returns how many clones it made.
     pub fn fill_pool(&self) -> Result<usize> {
+        if self.pool_size == 0 {
+            return Ok(0);
+        }
         let filler = Filler {
             target: self.target.clone(),
             template: self.template()?,

@@ -190,6 +190,32 @@ impl Drop for Chromium {
     }
 }
 
+/// `berth ARGS` (a dashboard) started, and the URL it printed.
+fn start_dashboard(s: &Sandbox, args: &[&str]) -> (std::process::Child, String) {
+    let mut dashboard = s
+        .cmd(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(dashboard.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    (dashboard, url.trim().to_string())
+}
+
+/// Ctrl-C, as in its terminal: it ends, successfully.
+fn stop_dashboard(mut dashboard: std::process::Child) {
+    unsafe { libc::kill(dashboard.id() as i32, libc::SIGINT) };
+    let mut status = None;
+    wait_until("the dashboard to stop", Duration::from_secs(15), || {
+        status = dashboard.try_wait().unwrap();
+        status.is_some()
+    });
+    assert!(status.unwrap().success());
+}
+
 /// The text of `selector` in the row of `table` for `key`.
 fn in_row(table: &str, attr: &str, key: &str, selector: &str) -> String {
     format!("(document.querySelector('#{table} tr[data-{attr}=\"{key}\"] {selector}') || {{}}).textContent")
@@ -207,17 +233,7 @@ fn the_dashboard_shows_the_stack_live_in_a_browser_and_refuses_requests_without_
     s.ok(&["up"]);
     let env = s.env(".env");
 
-    let mut dashboard = s
-        .cmd(&["dashboard"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(dashboard.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    let url = url.trim().to_string();
+    let (dashboard, url) = start_dashboard(&s, &["dashboard"]);
     let port: u16 = url
         .strip_prefix("http://127.0.0.1:")
         .and_then(|r| r.split('/').next())
@@ -357,13 +373,7 @@ fn the_dashboard_shows_the_stack_live_in_a_browser_and_refuses_requests_without_
     // The key written before is still there after restart and snapshot.
     drop(page);
 
-    unsafe { libc::kill(dashboard.id() as i32, libc::SIGINT) };
-    let mut status = None;
-    wait_until("the dashboard to stop", Duration::from_secs(15), || {
-        status = dashboard.try_wait().unwrap();
-        status.is_some()
-    });
-    assert!(status.unwrap().success());
+    stop_dashboard(dashboard);
     // Ctrl-C stops the dashboard, not the stack.
     let out = s.ok(&["status", "--json"]);
     assert_eq!(stdout(&out).matches("\"ready\"").count(), 2);
@@ -385,22 +395,11 @@ fn open_hands_the_url_to_the_browser_the_user_chose() {
     )
     .unwrap();
     s.set_env("BROWSER", browser.to_str().unwrap());
-    let mut dashboard = s
-        .cmd(&["dashboard", "--open"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(dashboard.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
+    let (dashboard, url) = start_dashboard(&s, &["dashboard", "--open"]);
     wait_until(
         "the browser to be handed the URL",
         Duration::from_secs(10),
-        || std::fs::read_to_string(&seen).is_ok_and(|u| u == url.trim()),
+        || std::fs::read_to_string(&seen).is_ok_and(|u| u == url),
     );
-    unsafe { libc::kill(dashboard.id() as i32, libc::SIGINT) };
-    let status = dashboard.wait().unwrap();
-    assert!(status.success(), "{status:?}");
+    stop_dashboard(dashboard);
 }

@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             } else {
                 println!("{}", info.url);
             }
-            if !empty {
+            if !empty && databases.pool_size() > 0 {
                 refill_in_background(ctx, args.service.as_deref());
             }
         }
