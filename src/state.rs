@@ -73,10 +73,12 @@ impl StateDir {
     }
 
     /// The directory holding each service's data, as its server is given
-    /// it: through no link it may not be able to follow.
+    /// it: through no link it may not be able to follow (the servers' home,
+    /// or an in-memory state directory reached from a project the servers'
+    /// user cannot enter).
     pub fn services_dir(&self) -> PathBuf {
         let link = self.root.join("services");
-        if link.is_symlink() {
+        if link.is_symlink() || self.root.is_symlink() {
             if let Ok(real) = std::fs::canonicalize(&link) {
                 return real;
             }

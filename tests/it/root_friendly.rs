@@ -90,3 +90,23 @@ fn an_explicit_state_dir_closed_to_the_servers_user_is_still_refused_with_the_wa
     );
     assert_no_panic(&out);
 }
+
+/// The testing library's stacks live in memory, reached through a link in
+/// the project: from a closed project, servers get the real path too.
+#[test]
+fn the_testing_library_starts_its_stack_from_a_closed_project() {
+    if !is_root() {
+        eprintln!("*** not root: berth runs servers as this user; nothing to test ***");
+        return;
+    }
+    let s = Sandbox::new(&pg_redis_stack("closedlib", false));
+    std::fs::set_permissions(s.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let stack = berth::testing::TestStack::start(s.path().join("berth.toml"))
+        .unwrap_or_else(|e| panic!("the test stack starts: {e}"));
+    let db = stack.database().unwrap();
+    let one: i32 = pg(db.url()).query_one("SELECT 1", &[]).unwrap().get(0);
+    assert_eq!(one, 1);
+    drop(db);
+    drop(stack);
+    // The sandbox resets `closedlib-tests` with the rest.
+}

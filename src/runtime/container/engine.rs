@@ -100,6 +100,18 @@ pub fn not_found(e: &bollard::errors::Error) -> bool {
     )
 }
 
+/// The engine is already removing it: a berth killed mid-removal left the
+/// engine to finish (Docker answers 409 until it has).
+pub fn removal_in_progress(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            message,
+        } if message.contains("already in progress")
+    )
+}
+
 /// An engine error about one service, with the engine's words as cause.
 pub fn service_error(service: &str, what: impl Into<String>, e: bollard::errors::Error) -> Error {
     Error::Service {

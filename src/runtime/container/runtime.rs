@@ -23,7 +23,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
-use super::engine::{not_found, service_error, stack_error, Engine};
+use super::engine::{not_found, removal_in_progress, service_error, stack_error, Engine};
 use super::images::{short_id, Images};
 use super::naming::{Naming, LABEL_SERVICE, LABEL_STACK};
 use crate::client::endpoint::Endpoint;
@@ -38,6 +38,10 @@ use crate::state::StateDir;
 use crate::tree_copy::{Copied, Digest};
 
 mod data;
+
+/// How long to wait for a removal the engine is finishing for a killed
+/// berth.
+const REMOVAL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct ContainerRuntime {
     engine: Arc<Engine>,
@@ -246,12 +250,42 @@ impl ContainerRuntime {
         {
             Ok(()) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
+            Err(e) if removal_in_progress(&e) => self.wait_until_removed(service, &name, e),
             Err(e) => Err(service_error(
                 service,
                 format!("could not remove container `{name}`"),
                 e,
             )),
         }
+    }
+
+    /// Wait for the engine to finish a removal another berth started (and
+    /// was killed during); `e` is what the engine said, should it not end.
+    fn wait_until_removed(
+        &self,
+        service: &str,
+        name: &str,
+        e: bollard::errors::Error,
+    ) -> Result<()> {
+        let docker = self.engine.docker(Some(service))?;
+        let began = std::time::Instant::now();
+        while began.elapsed() < REMOVAL_WAIT {
+            let found = self
+                .engine
+                .block_on(docker.inspect_container(name, None::<InspectContainerOptions>));
+            if matches!(&found, Err(e) if not_found(e)) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err(service_error(
+            service,
+            format!(
+                "could not remove container `{name}`: the engine's removal of it did not end within {}s",
+                REMOVAL_WAIT.as_secs()
+            ),
+            e,
+        ))
     }
 
     fn stop_container(&self, service: &str) -> Result<()> {
