@@ -6,16 +6,20 @@ use std::os::unix::fs::PermissionsExt;
 
 use super::*;
 
-fn is_root() -> bool {
-    unsafe { libc::geteuid() == 0 }
+/// Whether the case exists: only root switches to another user for
+/// servers; as anyone else the project is the servers' user's own. Said
+/// loudly when it does not.
+fn root_case() -> bool {
+    let root = unsafe { libc::geteuid() == 0 };
+    if !root {
+        eprintln!("*** not root: berth runs servers as this user; nothing to test ***");
+    }
+    root
 }
 
 #[test]
 fn a_project_closed_to_the_servers_user_comes_up_with_its_data_kept_outside() {
-    if !is_root() {
-        // Only root switches to another user for servers: as anyone else
-        // the project is the servers' user's own, and there is no case.
-        eprintln!("*** not root: berth runs servers as this user; nothing to test ***");
+    if !root_case() {
         return;
     }
     let s = Sandbox::new(&pg_redis_stack("closed", true));
@@ -72,8 +76,7 @@ fn a_project_closed_to_the_servers_user_comes_up_with_its_data_kept_outside() {
 
 #[test]
 fn an_explicit_state_dir_closed_to_the_servers_user_is_still_refused_with_the_ways_out() {
-    if !is_root() {
-        eprintln!("*** not root: berth runs servers as this user; nothing to test ***");
+    if !root_case() {
         return;
     }
     let s = Sandbox::new(&pg_redis_stack("explicit", false));
@@ -95,8 +98,7 @@ fn an_explicit_state_dir_closed_to_the_servers_user_is_still_refused_with_the_wa
 /// the project: from a closed project, servers get the real path too.
 #[test]
 fn the_testing_library_starts_its_stack_from_a_closed_project() {
-    if !is_root() {
-        eprintln!("*** not root: berth runs servers as this user; nothing to test ***");
+    if !root_case() {
         return;
     }
     let s = Sandbox::new(&pg_redis_stack("closedlib", false));

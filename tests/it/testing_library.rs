@@ -436,14 +436,6 @@ fn a_test_stack_starts_from_a_snapshot_of_the_development_stack() {
     pg(&dev)
         .batch_execute("INSERT INTO items VALUES ('later', 1)")
         .unwrap();
-    let rows = |url: &str| -> Vec<String> {
-        pg(url)
-            .query("SELECT owner FROM items ORDER BY owner", &[])
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
-    };
 
     let stack = TestStack::builder(&file)
         .snapshot("fixture")
@@ -452,18 +444,22 @@ fn a_test_stack_starts_from_a_snapshot_of_the_development_stack() {
     let a = stack.database().unwrap();
     let b = stack.database().unwrap();
     assert_eq!(
-        rows(a.url()),
+        owners(a.url()),
         ["fixture", "seed"],
         "the fixture's rows, seeded once"
     );
     pg(a.url())
         .batch_execute("INSERT INTO items VALUES ('mine', 7)")
         .unwrap();
-    assert_eq!(rows(b.url()), ["fixture", "seed"], "each test its own copy");
+    assert_eq!(
+        owners(b.url()),
+        ["fixture", "seed"],
+        "each test its own copy"
+    );
     drop((a, b));
     drop(stack);
     assert_eq!(
-        rows(&dev),
+        owners(&dev),
         ["fixture", "later", "seed"],
         "the development stack is untouched"
     );
@@ -473,7 +469,7 @@ fn a_test_stack_starts_from_a_snapshot_of_the_development_stack() {
         .snapshot("fixture")
         .start()
         .unwrap();
-    assert_eq!(rows(again.database().unwrap().url()), ["fixture", "seed"]);
+    assert_eq!(owners(again.database().unwrap().url()), ["fixture", "seed"]);
     drop(again);
 
     let missing = TestStack::builder(&file)
@@ -507,19 +503,11 @@ fn databases_come_from_a_pool_cloned_ahead_that_follows_the_migrations() {
         ready.iter().filter(|n| !now.contains(n)).count() >= 2,
         "both came from the pool: {ready:?} then {now:?}"
     );
-    let items = |url: &str| -> Vec<String> {
-        pg(url)
-            .query("SELECT owner FROM items ORDER BY owner", &[])
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
-    };
-    assert_eq!(items(a.url()), ["seed"], "migrated and seeded");
+    assert_eq!(owners(a.url()), ["seed"], "migrated and seeded");
     pg(a.url())
         .batch_execute("INSERT INTO items VALUES ('a', 1)")
         .unwrap();
-    assert_eq!(items(b.url()), ["seed"], "isolated");
+    assert_eq!(owners(b.url()), ["seed"], "isolated");
     let names = (a.name().to_string(), b.name().to_string());
     drop((a, b));
     let left = databases(&mut admin, "bt\\_%");
@@ -597,4 +585,14 @@ fn db_create_takes_from_the_pool_and_refills_it_in_the_background() {
     for url in [first, second] {
         s.ok(&["db", "drop", url.rsplit('/').next().unwrap()]);
     }
+}
+
+/// The `owner` column of `items`, sorted: whose rows a database holds.
+fn owners(url: &str) -> Vec<String> {
+    pg(url)
+        .query("SELECT owner FROM items ORDER BY owner", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
