@@ -32,9 +32,8 @@ pub fn state_dir(config: &StackConfig, state_dir: Option<&Path>) -> StateDir {
     }
 }
 
-/// Why native servers could not enter the stack's state directory: berth
-/// runs as root, they as an unprivileged user, and a directory on the way
-/// is closed to that user.
+/// Why native servers could not enter the stack's state directory (the
+/// native runtime's service user says), if the stack has any.
 fn servers_shut_out(config: &StackConfig, dir: &StateDir) -> Option<String> {
     if !config
         .services
@@ -43,13 +42,7 @@ fn servers_shut_out(config: &StackConfig, dir: &StateDir) -> Option<String> {
     {
         return None;
     }
-    let user = ServiceUser::choose().ok().filter(|u| u.switch)?;
-    let blocked = user.blocked_at(&dir.root)?;
-    Some(format!(
-        "servers run as user `{}` (berth runs as root), who cannot enter `{}`",
-        user.name,
-        blocked.display()
-    ))
+    ServiceUser::shut_out_of(&dir.root)
 }
 
 /// The stack as its state has it now.

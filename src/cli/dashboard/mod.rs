@@ -25,6 +25,7 @@ use crate::interrupt::Interrupt;
 use crate::kind::contract::SecretForm;
 use crate::lifecycle::inspect::{self, Logs};
 use crate::lifecycle::status::CpuRates;
+use crate::stack::resolved::Stack;
 
 use super::context::Context;
 use super::log_follower::Follower;
@@ -188,7 +189,7 @@ fn stream(ctx: &Context, request: Request, interrupt: &Interrupt) {
             .is_ok()
     };
     let mut cpu = CpuRates::default();
-    let mut follower: Option<(Follower, Logs, Vec<String>)> = None;
+    let mut logs: Option<LogStream> = None;
     let mut overview_at: Option<Instant> = None;
     let mut migrations_at: Option<Instant> = None;
     while !interrupt.requested() {
@@ -207,53 +208,63 @@ fn stream(ctx: &Context, request: Request, interrupt: &Interrupt) {
                 return;
             }
         }
-        if follower.is_none() {
-            follower = start_logs(ctx, &mut *out, &send);
+        if logs.is_none() {
+            logs = LogStream::start(ctx, &mut *out, &send);
         }
-        if let Some((f, logs, names)) = &mut follower {
-            if let Ok((config, dir)) = ctx.load() {
-                if let Ok(stack) = inspect::open(config, dir) {
-                    let services: Vec<_> = stack
-                        .services
-                        .iter()
-                        .filter(|s| names.contains(&s.name))
-                        .collect();
-                    let mut alive = true;
-                    let _ = f.poll(logs, &services, &mut |service, line| {
-                        alive &= send(
-                            &mut *out,
-                            "log",
-                            &json!({ "service": service, "line": line }),
-                        );
-                    });
-                    if !alive {
-                        return;
-                    }
-                }
+        if let Some(stream) = &mut logs {
+            let mut alive = true;
+            stream.poll(&mut |service, line| {
+                alive &= send(
+                    &mut *out,
+                    "log",
+                    &json!({ "service": service, "line": line }),
+                );
+            });
+            if !alive {
+                return;
             }
         }
         std::thread::sleep(Duration::from_millis(250));
     }
 }
 
-/// Send each log's last lines, and follow on from there.
-fn start_logs(
-    ctx: &Context,
-    out: &mut dyn Write,
-    send: &dyn Fn(&mut dyn Write, &str, &serde_json::Value) -> bool,
-) -> Option<(Follower, Logs, Vec<String>)> {
-    let (config, dir) = ctx.load().ok()?;
-    let stack = inspect::open(config, dir).ok()?;
-    let services: Vec<_> = stack.services.iter().collect();
-    let logs = Logs::new(&stack);
-    let files = logs.files(&services).ok()?;
-    let mut offsets = Vec::new();
-    for (service, path) in &files {
-        for line in crate::fsutil::tail_lines(path, LOG_BACKLOG) {
-            send(out, "log", &json!({ "service": service, "line": line }));
+/// One page's logs: the stack as it was opened (the logs' files do not
+/// move while the page watches), followed on from each log's last lines.
+struct LogStream {
+    stack: Stack,
+    logs: Logs,
+    follower: Follower,
+}
+
+impl LogStream {
+    /// Send each log's last lines, and follow on from there.
+    fn start(
+        ctx: &Context,
+        out: &mut dyn Write,
+        send: &dyn Fn(&mut dyn Write, &str, &serde_json::Value) -> bool,
+    ) -> Option<LogStream> {
+        let (config, dir) = ctx.load().ok()?;
+        let stack = inspect::open(config, dir).ok()?;
+        let logs = Logs::new(&stack);
+        let services: Vec<_> = stack.services.iter().collect();
+        let files = logs.files(&services).ok()?;
+        let mut offsets = Vec::new();
+        for (service, path) in &files {
+            for line in crate::fsutil::tail_lines(path, LOG_BACKLOG) {
+                send(out, "log", &json!({ "service": service, "line": line }));
+            }
+            offsets.push(std::fs::metadata(path).map_or(0, |m| m.len()));
         }
-        offsets.push(std::fs::metadata(path).map_or(0, |m| m.len()));
+        let follower = Follower::new(&files, offsets);
+        Some(LogStream {
+            stack,
+            logs,
+            follower,
+        })
     }
-    let names = files.iter().map(|(n, _)| n.clone()).collect();
-    Some((Follower::new(&files, offsets), logs, names))
+
+    fn poll(&mut self, line: &mut dyn FnMut(&str, &str)) {
+        let services: Vec<_> = self.stack.services.iter().collect();
+        let _ = self.follower.poll(&self.logs, &services, line);
+    }
 }

@@ -278,11 +278,7 @@ impl Runtime for NativeRuntime {
         if let Some(blocked) = self.user.blocked_at(&service_dir) {
             return Err(Error::Preflight {
                 service: Some(plan.service.clone()),
-                message: format!(
-                    "servers run as user `{}` (berth runs as root), who cannot enter `{}`",
-                    self.user.name,
-                    blocked.display()
-                ),
+                message: self.user.cannot_enter(&blocked),
                 hint: Some(format!(
                     "this state directory predates berth keeping such data under `{}`: `berth reset` deletes it and the next `up` does so; or point `--state-dir` where `{}` can reach, set `BERTH_SERVICE_USER`, or run berth as a normal user",
                     crate::state::SERVERS_HOME,

@@ -74,6 +74,23 @@ impl ServiceUser {
         Ok(())
     }
 
+    /// Why servers could not enter `path`: berth runs as root, they as an
+    /// unprivileged user, and a directory on the way is closed to it.
+    pub fn shut_out_of(path: &Path) -> Option<String> {
+        let user = ServiceUser::choose().ok().filter(|u| u.switch)?;
+        let blocked = user.blocked_at(path)?;
+        Some(user.cannot_enter(&blocked))
+    }
+
+    /// "servers run as user `x` (berth runs as root), who cannot enter `dir`"
+    pub fn cannot_enter(&self, blocked: &Path) -> String {
+        format!(
+            "servers run as user `{}` (berth runs as root), who cannot enter `{}`",
+            self.name,
+            blocked.display()
+        )
+    }
+
     /// The first directory on the way to `path` that this user cannot
     /// enter, if any.
     pub fn blocked_at(&self, path: &Path) -> Option<std::path::PathBuf> {
