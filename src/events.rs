@@ -5,6 +5,28 @@
 use std::time::Duration;
 
 /// What happens to a service, as it happens.
+/// How a service's data went into a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Every block written anew.
+    Copied,
+    /// Its blocks shared with the data (a reflink): nothing written.
+    Cloned,
+    /// The data directory itself moved in (`reset`, which deletes the
+    /// data next): nothing written, nothing left to delete.
+    Moved,
+}
+
+impl Stored {
+    pub fn copied(cloned: bool) -> Stored {
+        if cloned {
+            Stored::Cloned
+        } else {
+            Stored::Copied
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     /// Downloading `image`: bytes done of total so far (layers still being
@@ -38,11 +60,10 @@ pub enum Phase {
     Wiped,
     /// Copying its data into a snapshot.
     Saving,
-    /// Its data was copied into a snapshot: how much, and whether its
-    /// blocks were shared (a reflink) rather than written.
+    /// Its data is in a snapshot: how much, and how it got there.
     Saved {
         bytes: u64,
-        cloned: bool,
+        how: Stored,
     },
     /// Reading its data in a snapshot to check it against its checksum.
     Checksumming,

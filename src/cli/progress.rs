@@ -11,7 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::output::{paint, warning};
 use crate::diagnostic::Tone;
-use crate::events::{Event, Phase, Reporter};
+use crate::events::{Event, Phase, Reporter, Stored};
 use crate::time::fmt_duration;
 use crate::units::fmt_bytes;
 
@@ -74,10 +74,14 @@ impl Progress {
             Phase::Wiped => "data deleted".into(),
             Phase::Saving => "saving its data".into(),
             Phase::Checksumming => "checking the snapshot's checksum".into(),
-            Phase::Saved { bytes, cloned } => format!(
+            Phase::Saved { bytes, how } => format!(
                 "saved {}{}",
                 fmt_bytes(*bytes),
-                if *cloned { " (cloned)" } else { "" }
+                match how {
+                    Stored::Copied => "",
+                    Stored::Cloned => " (cloned)",
+                    Stored::Moved => " (moved into the snapshot, not copied)",
+                }
             ),
             Phase::Restoring => "restoring its data".into(),
             Phase::Restored => "data restored".into(),

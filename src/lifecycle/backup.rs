@@ -24,7 +24,7 @@ use super::up::{up_with, UpOptions};
 use crate::client::endpoint::Endpoint;
 use crate::config::model::StackConfig;
 use crate::error::{Error, Result};
-use crate::events::{Phase, Reporter};
+use crate::events::{Phase, Reporter, Stored};
 use crate::fsutil;
 use crate::interrupt::Interrupt;
 use crate::kill_point;
@@ -223,7 +223,7 @@ pub fn backup(
                 &svc.name,
                 Phase::Saved {
                     bytes: archived.iter().map(|f| f.bytes).sum(),
-                    cloned: false,
+                    how: Stored::Copied,
                 },
             );
             manifest.services.push(BackedUp {

@@ -4,7 +4,7 @@
 
 use super::inspect;
 use super::locking;
-use super::snapshot::{self, Checksum};
+use super::snapshot::{self, Hold};
 use super::stopping::{stop_all, stop_unlisted, wipe_all, Stop};
 use crate::config::model::StackConfig;
 use crate::error::{Error, Result};
@@ -96,8 +96,8 @@ pub fn reset_with(
                 runtimes,
                 "reset",
                 "before `berth reset`",
-                // Nothing waits for the stack to come back.
-                Checksum::Now,
+                // The data is deleted next.
+                Hold::Move,
                 reporter,
             )?;
         }

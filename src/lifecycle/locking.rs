@@ -5,10 +5,13 @@ use crate::config::model::StackConfig;
 use crate::error::Result;
 use crate::events::{Event, Reporter};
 use crate::interrupt::Interrupt;
+use crate::snapshot::store::Store;
 use crate::stack_lock::StackLock;
 use crate::state::StateDir;
 
-/// Take the stack lock for `command`.
+/// Take the stack lock for `command`, then put back the data a `reset`
+/// stopped halfway had moved into its safety snapshot, before the command
+/// looks at the stack (see [`Store::recover`]).
 pub fn lock(
     config: &StackConfig,
     dir: &StateDir,
@@ -16,12 +19,16 @@ pub fn lock(
     interrupt: &Interrupt,
     reporter: &dyn Reporter,
 ) -> Result<StackLock> {
-    StackLock::acquire(
+    let lock = StackLock::acquire(
         dir,
         &config.name,
         command,
         StackLock::timeout_from_env(),
         interrupt,
         &mut |holder| reporter.event(Event::LockWait { holder }),
-    )
+    )?;
+    for kept in Store::of(dir).recover()? {
+        reporter.warning(kept);
+    }
+    Ok(lock)
 }

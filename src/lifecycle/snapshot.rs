@@ -19,6 +19,8 @@
 //!   data they replace (unless told not to), keeping the last few.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::inspect;
@@ -26,16 +28,18 @@ use super::locking;
 use super::stopping::{stop_all, Stop};
 use super::up::{up_with, UpOptions};
 use crate::config::model::StackConfig;
-use crate::error::{Error, Result};
-use crate::events::{Phase, Reporter};
+use crate::error::{Error, IoContext, Result};
+use crate::events::{Phase, Reporter, Stored};
+use crate::fsutil;
 use crate::interrupt::Interrupt;
 use crate::kill_point;
+use crate::runtime::contract::Runtime;
 use crate::runtime::registry::Runtimes;
 use crate::snapshot::store::{self, check_name, Manifest, ServiceData, Store, FORMAT};
 use crate::stack::resolved::{Pins, Stack};
 use crate::stack::service::Service;
 use crate::state::StateDir;
-use crate::tree_copy;
+use crate::tree_copy::{self, Copied};
 
 /// What `snapshot save` did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -91,6 +95,7 @@ pub fn save_with(
             automatic: None,
             heads: &heads,
             checksum: Checksum::Now,
+            moving: false,
         };
         let taken = capture(&stack, runtimes, &store, taking, reporter);
         (taken, was_running, paused_at)
@@ -124,7 +129,7 @@ pub fn safety_net(
     runtimes: &Runtimes,
     reason: &str,
     why: &str,
-    checksum: Checksum,
+    hold: Hold,
     reporter: &dyn Reporter,
 ) -> Result<Option<Manifest>> {
     let store = Store::of(&stack.dir);
@@ -134,11 +139,16 @@ pub fn safety_net(
         n += 1;
         name = format!("{}-{n}", store::name_for_now(Some(reason)));
     }
+    let (checksum, moving) = match hold {
+        Hold::Copy(checksum) => (checksum, false),
+        Hold::Move => (Checksum::Now, true),
+    };
     let taking = Taking {
         name: &name,
         automatic: Some(why),
         heads: &[],
         checksum,
+        moving,
     };
     let taken = capture(stack, runtimes, &store, taking, reporter)?;
     if taken.is_some() {
@@ -155,6 +165,21 @@ struct Taking<'a> {
     /// The last migration applied to each database.
     heads: &'a [(String, i64)],
     checksum: Checksum,
+    /// Move each service's data directory in where its runtime keeps one
+    /// (the data is deleted next), rather than copy it.
+    moving: bool,
+}
+
+/// How a safety snapshot holds the data it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// A copy, checksummed when [`Checksum`] says: the data stays.
+    Copy(Checksum),
+    /// The data itself, moved in and checksummed there, where the runtime
+    /// keeps it in a directory on the same file system (a copy elsewhere):
+    /// for `reset`, which deletes the data next, so nothing is written
+    /// and nothing is left to delete.
+    Move,
 }
 
 /// When a snapshot's checksums are computed.
@@ -181,6 +206,7 @@ fn capture(
         automatic,
         heads,
         checksum,
+        moving,
     } = taking;
     let mut with_data: Vec<&Service> = Vec::new();
     for svc in stack.services.iter().filter(|s| s.persist) {
@@ -199,16 +225,26 @@ fn capture(
             let runtime = runtimes.of(&svc.plan)?;
             reporter.phase(&svc.name, Phase::Saving);
             kill_point::reached(|| format!("{}:save", svc.name));
-            let (copied, digest) = runtime.save_data(
-                &svc.plan,
-                &partial.join(&svc.name),
-                checksum == Checksum::Now,
-            )?;
+            let dest = partial.join(&svc.name);
+            let (copied, digest, how) = if moving && move_in(&partial, svc, &*runtime, &dest)? {
+                let digest = tree_copy::digest(&dest)?;
+                let copied = Copied {
+                    files: digest.files,
+                    bytes: digest.bytes,
+                    cloned: false,
+                };
+                (copied, Some(digest), Stored::Moved)
+            } else {
+                let (copied, digest) =
+                    runtime.save_data(&svc.plan, &dest, checksum == Checksum::Now)?;
+                let how = Stored::copied(copied.cloned);
+                (copied, digest, how)
+            };
             reporter.phase(
                 &svc.name,
                 Phase::Saved {
                     bytes: copied.bytes,
-                    cloned: copied.cloned,
+                    how,
                 },
             );
             services.push(ServiceData {
@@ -247,8 +283,8 @@ fn capture(
     let services = match fingerprinted {
         Ok(s) => s,
         Err(e) => {
-            // Nothing half-made is left: the live data was only read.
-            store.abandon(&partial);
+            // Nothing half-made is left: data moved in goes back.
+            abandon(store, &partial, reporter);
             return Err(e);
         }
     };
@@ -262,11 +298,60 @@ fn capture(
     };
     kill_point::reached(|| "snapshot:commit".into());
     if let Err(e) = store.commit(&partial, &manifest) {
-        store.abandon(&partial);
+        abandon(store, &partial, reporter);
         return Err(e);
     }
     kill_point::reached(|| "snapshot:committed".into());
+    store.forget_moves(name);
     Ok(Some(manifest))
+}
+
+/// Move service `svc`'s data directory into `dest` in the snapshot being
+/// written (`partial`), recording the move first so that a save cut short
+/// puts it back. Whether it moved: not where the runtime keeps no such
+/// directory, or keeps it on another file system (the servers' home as
+/// root), where the caller copies instead.
+fn move_in(partial: &Path, svc: &Service, runtime: &dyn Runtime, dest: &Path) -> Result<bool> {
+    let Some(from) = runtime.data_directory(&svc.plan) else {
+        return Ok(false);
+    };
+    let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+    if device(&from).is_none() || device(&from) != device(partial) {
+        return Ok(false);
+    }
+    Store::record_move(partial, &svc.name, &from)?;
+    kill_point::reached(|| format!("{}:move", svc.name));
+    match std::fs::rename(&from, dest) {
+        Ok(()) => {}
+        // One file system mounted twice: copied after all.
+        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+            Store::forget_move(partial, &svc.name)?;
+            return Ok(false);
+        }
+        Err(e) => {
+            return Err(Error::io(
+                format!(
+                    "could not move service `{}`'s data into the snapshot",
+                    svc.name
+                ),
+                e,
+            ))
+        }
+    }
+    for dir in [from.parent(), Some(partial)].into_iter().flatten() {
+        fsutil::sync_dir(dir).context(|| format!("could not sync `{}`", dir.display()))?;
+    }
+    kill_point::reached(|| format!("{}:moved", svc.name));
+    Ok(true)
+}
+
+/// Give up on the snapshot being written, putting back the data moved
+/// into it; what cannot go back is kept, and said.
+fn abandon(store: &Store, partial: &Path, reporter: &dyn Reporter) {
+    match store.abandon(partial) {
+        Ok(kept) => kept.into_iter().for_each(|k| reporter.warning(k)),
+        Err(e) => reporter.warning(format!("{e}")),
+    }
 }
 
 /// The last migration applied to each running database, for the manifest.
@@ -388,7 +473,7 @@ pub fn restore_with(
                 runtimes,
                 "restore",
                 &format!("before restoring `{name}`"),
-                Checksum::Later,
+                Hold::Copy(Checksum::Later),
                 reporter,
             )?
         } else {

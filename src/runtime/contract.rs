@@ -146,6 +146,15 @@ pub trait Runtime: Send + Sync {
         digest: bool,
     ) -> Result<(Copied, Option<Digest>)>;
 
+    /// The directory holding the service's data, in the form
+    /// [`Runtime::save_data`] writes it, where that is a directory on this
+    /// machine (natively): `reset`, which deletes the data next, moves it
+    /// into its safety snapshot rather than copy it. None in a container
+    /// (a volume, which only the engine can read).
+    fn data_directory(&self, _plan: &ServicePlan) -> Option<PathBuf> {
+        None
+    }
+
     /// Make data generation `generation` of the service from what
     /// [`Runtime::save_data`] wrote to `from`, beside the current one
     /// (which it leaves alone).

@@ -8,13 +8,20 @@
 //! A snapshot is written under a temporary name and renamed into place
 //! when complete, so a snapshot that exists is whole; what a save cut
 //! short left is removed by the next save.
+//!
+//! `reset`, which deletes the data next, moves a service's data directory
+//! into its safety snapshot rather than copy it, recording where from
+//! before it moves (`moved.json`). A partial snapshot holding moved data
+//! is not debris: the next command on the stack puts that data back
+//! before anything reads the stack ([`Store::recover`]), so a `reset`
+//! stopped halfway loses nothing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::runtime::contract::Server;
 use crate::state::StateDir;
@@ -26,6 +33,13 @@ const MANIFEST: &str = "manifest.json";
 const CHECKED: &str = "checked.json";
 /// Marks a snapshot being written.
 const PARTIAL: &str = ".partial-";
+/// In a snapshot being written: the services whose data directory was
+/// moved into it, each with the path it came from.
+const MOVED: &str = "moved.json";
+
+/// What a partial snapshot took from the stack: service → where its data
+/// directory was.
+type Moves = BTreeMap<String, PathBuf>;
 
 /// What a snapshot holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,36 +114,54 @@ impl Store {
     }
 
     /// A directory to write snapshot `name` into, after clearing what
-    /// earlier saves cut short left. (A save in progress, whose process
-    /// lives, keeps its directory: it checksums its copy after the stack
-    /// runs again, without the stack's lock.)
+    /// earlier saves cut short left ([`Store::recover`]).
     pub fn begin(&self, name: &str) -> Result<PathBuf> {
         fsutil::create_dir(&self.root, 0o700)?;
-        if let Ok(entries) = std::fs::read_dir(&self.root) {
-            for entry in entries.flatten() {
-                let file_name = entry.file_name().to_string_lossy().into_owned();
-                let Some(rest) = file_name.strip_prefix(PARTIAL) else {
-                    continue;
-                };
-                let writer = rest
-                    .rsplit('-')
-                    .next()
-                    .and_then(|pid| pid.parse::<i32>().ok());
-                let alive = writer.is_some_and(|pid| {
-                    pid != std::process::id() as i32
-                        && crate::process::ProcessRecord::of(pid).is_some_and(|r| r.is_alive())
-                });
-                if !alive {
-                    fsutil::remove_dir_atomically(&entry.path())?;
-                }
-            }
-        }
+        self.recover()?;
         fsutil::remove_leftovers(&self.root)?;
         let partial = self
             .root
             .join(format!("{PARTIAL}{name}-{}", std::process::id()));
         fsutil::create_dir(&partial, 0o700)?;
         Ok(partial)
+    }
+
+    /// Undo the saves cut short: the data a stopped `reset` moved out of
+    /// the stack goes back where it was, and the rest of what they wrote is
+    /// removed. Returns what could not go back (its place is taken or
+    /// gone), kept where it is, a sentence each for the user. A save in
+    /// progress, whose process lives, keeps its directory.
+    pub fn recover(&self) -> Result<Vec<String>> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Ok(Vec::new());
+        };
+        let mut kept = Vec::new();
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = file_name.strip_prefix(PARTIAL) else {
+                continue;
+            };
+            let writer = rest
+                .rsplit('-')
+                .next()
+                .and_then(|pid| pid.parse::<i32>().ok());
+            let alive = writer.is_some_and(|pid| {
+                pid != std::process::id() as i32
+                    && crate::process::ProcessRecord::of(pid).is_some_and(|r| r.is_alive())
+            });
+            if !alive {
+                kept.extend(self.abandon(&entry.path())?);
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Before moving `service`'s data directory `from` into `partial`:
+    /// record it, so the move can be undone if the save is cut short.
+    pub fn record_move(partial: &Path, service: &str, from: &Path) -> Result<()> {
+        let mut moves = read_moves(partial).unwrap_or_default();
+        moves.insert(service.to_string(), from.to_path_buf());
+        write_moves(partial, &moves)
     }
 
     /// Write the manifest into `partial` and put the snapshot in place.
@@ -177,9 +209,63 @@ impl Store {
         fsutil::write_atomic(&self.path(&manifest.name).join(MANIFEST), &json, 0o600)
     }
 
-    /// Drop what a save cut short wrote.
-    pub fn abandon(&self, partial: &Path) {
-        let _ = fsutil::remove_dir_atomically(partial);
+    /// Drop what a save cut short wrote, after putting the data it moved
+    /// out of the stack back. Where some cannot go back, the partial
+    /// snapshot is kept whole and the returned sentences say where.
+    pub fn abandon(&self, partial: &Path) -> Result<Vec<String>> {
+        let Some(moves) = read_moves(partial) else {
+            return Ok(vec![format!(
+                "`{}` is what a stopped `berth reset` was moving data into, and its record of what it moved (`{MOVED}`) does not read: berth keeps it; see what it holds, move the data back yourself, then delete it",
+                partial.display()
+            )]);
+        };
+        let mut kept = Vec::new();
+        for (service, from) in moves {
+            let moved = partial.join(&service);
+            if !moved.exists() {
+                // Cut short before the move itself.
+                continue;
+            }
+            let place_free = !from.exists() && from.parent().is_some_and(Path::is_dir);
+            if !place_free {
+                kept.push(format!(
+                    "service `{service}`'s data, which a stopped `berth reset` was moving into a snapshot, is kept in `{}`: its place `{}` {}; move it back yourself (the service stopped) or delete it",
+                    moved.display(),
+                    from.display(),
+                    if from.exists() { "holds other data now" } else { "is gone" }
+                ));
+                continue;
+            }
+            crate::kill_point::reached(|| format!("{service}:put back"));
+            std::fs::rename(&moved, &from).context(|| {
+                format!(
+                    "could not put service `{service}`'s data back from `{}` to `{}`",
+                    moved.display(),
+                    from.display()
+                )
+            })?;
+            for dir in [from.parent(), Some(partial)].into_iter().flatten() {
+                fsutil::sync_dir(dir).context(|| format!("could not sync `{}`", dir.display()))?;
+            }
+        }
+        if kept.is_empty() {
+            fsutil::remove_dir_atomically(partial)?;
+        }
+        Ok(kept)
+    }
+
+    /// Strike `service` from the moves recorded in `partial`: it was
+    /// copied after all.
+    pub fn forget_move(partial: &Path, service: &str) -> Result<()> {
+        let mut moves = read_moves(partial).unwrap_or_default();
+        moves.remove(service);
+        write_moves(partial, &moves)
+    }
+
+    /// Forget the record of moves once the snapshot holding them is in
+    /// place (it is only needed to undo them).
+    pub fn forget_moves(&self, name: &str) {
+        let _ = std::fs::remove_file(self.path(name).join(MOVED));
     }
 
     pub fn manifest(&self, name: &str) -> Result<Manifest> {
@@ -269,6 +355,23 @@ impl Store {
     }
 }
 
+/// The moves recorded in `partial` (none if it records none); `None` when
+/// the record is there but does not read.
+fn read_moves(partial: &Path) -> Option<Moves> {
+    match std::fs::read(partial.join(MOVED)) {
+        Ok(text) => serde_json::from_slice(&text).ok(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Moves::new()),
+        Err(_) => None,
+    }
+}
+
+fn write_moves(partial: &Path, moves: &Moves) -> Result<()> {
+    let json = serde_json::to_vec_pretty(moves).map_err(|e| Error::Internal {
+        message: format!("the record of moved data did not serialize: {e}"),
+    })?;
+    fsutil::write_atomic(&partial.join(MOVED), &json, 0o600)
+}
+
 /// Snapshot names: lower-case letters, digits, `.`, `-` and `_`, up to 64,
 /// starting with a letter or digit (they name directories).
 pub fn check_name(name: &str) -> Result<()> {
@@ -311,5 +414,69 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad}");
         }
         assert!(check_name(&name_for_now(Some("reset"))).is_ok());
+    }
+
+    /// A store beside a state directory in a temporary project, and a
+    /// partial snapshot of a dead writer (pid 0 is never a process's).
+    fn with_partial() -> (tempfile::TempDir, Store, PathBuf) {
+        let project = tempfile::tempdir().unwrap();
+        let store = Store::of(&StateDir::new(project.path().join("stack")));
+        let partial = store.root.join(format!("{PARTIAL}reset-0"));
+        fsutil::create_dir(&partial, 0o700).unwrap();
+        (project, store, partial)
+    }
+
+    #[test]
+    fn moved_data_goes_back_and_the_partial_goes() {
+        let (project, store, partial) = with_partial();
+        let from = project.path().join("stack/services/db/data");
+        std::fs::create_dir_all(from.parent().unwrap()).unwrap();
+        Store::record_move(&partial, "db", &from).unwrap();
+        std::fs::create_dir(partial.join("db")).unwrap();
+        std::fs::write(partial.join("db/PG_VERSION"), "15\n").unwrap();
+        assert!(store.recover().unwrap().is_empty());
+        assert_eq!(
+            std::fs::read_to_string(from.join("PG_VERSION")).unwrap(),
+            "15\n"
+        );
+        assert!(!partial.exists());
+    }
+
+    #[test]
+    fn a_move_recorded_but_not_made_leaves_the_data_alone() {
+        let (project, store, partial) = with_partial();
+        let from = project.path().join("stack/services/db/data");
+        std::fs::create_dir_all(&from).unwrap();
+        Store::record_move(&partial, "db", &from).unwrap();
+        assert!(store.recover().unwrap().is_empty());
+        assert!(from.is_dir());
+        assert!(!partial.exists());
+    }
+
+    #[test]
+    fn moved_data_whose_place_is_taken_is_kept_and_said() {
+        let (project, store, partial) = with_partial();
+        let from = project.path().join("stack/services/db/data");
+        std::fs::create_dir_all(&from).unwrap();
+        Store::record_move(&partial, "db", &from).unwrap();
+        std::fs::create_dir(partial.join("db")).unwrap();
+        let kept = store.recover().unwrap();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert!(kept[0].contains("holds other data now"), "{}", kept[0]);
+        assert!(partial.join("db").is_dir(), "the moved data is kept");
+        // A later save leaves it alone too.
+        let next = store.begin("next").unwrap();
+        assert!(partial.join("db").is_dir());
+        store.abandon(&next).unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_record_of_moves_keeps_the_partial() {
+        let (_project, store, partial) = with_partial();
+        std::fs::create_dir(partial.join("db")).unwrap();
+        std::fs::write(partial.join(MOVED), "{ not json").unwrap();
+        let kept = store.recover().unwrap();
+        assert!(kept[0].contains("does not read"), "{kept:?}");
+        assert!(partial.join("db").is_dir());
     }
 }

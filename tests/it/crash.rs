@@ -364,15 +364,104 @@ fn down_and_reset_stopped_at_every_point_leave_a_stack_up_recovers() {
     let check = |s: &Sandbox, context: &str| assert_complete(s, name, false, context);
     for signal in [Signal::Kill, Signal::Int] {
         sweep(&s, "down, native", &["down"], &up, &check, signal);
-        sweep(
-            &s,
-            "reset, native",
-            &["reset", "--yes"],
-            &up,
-            &check,
-            signal,
-        );
     }
+    reset_sweep(&s, name, false);
+}
+
+/// Stop `reset` at each of its points, and check, beside the stack being
+/// whole after the next `up`, that nothing was lost: the row written
+/// before the reset is in the live data (the reset did not get to delete
+/// it, or its data moved into the snapshot was put back), or in the
+/// snapshot the reset took (restored to look).
+fn reset_sweep(s: &Sandbox, name: &str, containers: bool) {
+    let label = if containers {
+        "reset, container"
+    } else {
+        "reset, native"
+    };
+    let marker = std::cell::Cell::new(0);
+    let marked_up = |s: &Sandbox| {
+        s.ok(&["up"]);
+        marker.set(marker.get() + 1);
+        let mut db = pg(&s.env(".env")["DATABASE_URL"]);
+        db.batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS kept (n int); INSERT INTO kept VALUES ({})",
+            marker.get()
+        ))
+        .unwrap();
+    };
+    let kept = |s: &Sandbox| -> bool {
+        let mut db = pg(&s.env(".env")["DATABASE_URL"]);
+        let table: Option<String> = db
+            .query_one("SELECT to_regclass('kept')::text", &[])
+            .unwrap()
+            .get(0);
+        table.is_some()
+            && db
+                .query_one("SELECT count(*) FROM kept WHERE n = $1", &[&marker.get()])
+                .unwrap()
+                .get::<_, i64>(0)
+                == 1
+    };
+    let check = |s: &Sandbox, context: &str| {
+        assert_complete(s, name, containers, context);
+        if kept(s) {
+            return;
+        }
+        let listed = stdout(&s.ok(&["snapshot", "list", "--json"]));
+        let snapshots: serde_json::Value = serde_json::from_str(&listed).unwrap();
+        let newest = snapshots
+            .as_array()
+            .and_then(|all| all.last())
+            .and_then(|m| m["name"].as_str())
+            .unwrap_or_else(|| {
+                panic!("{context}: the row is gone from the data, and there is no snapshot")
+            })
+            .to_string();
+        s.ok(&["snapshot", "restore", &newest, "--no-snapshot"]);
+        assert!(
+            kept(s),
+            "{context}: the row is neither in the data nor in snapshot `{newest}`"
+        );
+        assert_complete(s, name, containers, context);
+        // The restore made the data a generation of its own: the next
+        // run starts from the first again, so its points are the listed.
+        s.ok(&["reset", "--yes", "--no-snapshot"]);
+    };
+    for signal in [Signal::Kill, Signal::Int] {
+        sweep(s, label, &["reset", "--yes"], &marked_up, &check, signal);
+    }
+}
+
+/// The data a stopped `reset` moved into its snapshot goes back, even
+/// when the command putting it back is killed as it does.
+#[test]
+fn data_a_stopped_reset_moved_goes_back_even_if_the_put_back_is_killed() {
+    let name = "crash-putback";
+    let s = project(name, false);
+    s.ok(&["up"]);
+    let mut db = pg(&s.env(".env")["DATABASE_URL"]);
+    db.batch_execute("CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)")
+        .unwrap();
+    drop(db);
+    let killed = |args: &[&str], point: &str| {
+        let out = interrupted(&s, args, point, Signal::Kill);
+        assert_eq!(out.status.signal(), Some(9), "{}", describe(&out));
+    };
+    killed(&["reset", "--yes"], "db:moved");
+    killed(&["up"], "db:put back");
+    s.ok(&["up"]);
+    assert_complete(&s, name, false, "after the put-back was killed");
+    let mut db = pg(&s.env(".env")["DATABASE_URL"]);
+    let n: i32 = db.query_one("SELECT n FROM kept", &[]).unwrap().get(0);
+    assert_eq!(n, 7);
+    // The stopped reset took no snapshot, and left nothing behind.
+    assert_eq!(stdout(&s.ok(&["snapshot", "list", "--json"])).trim(), "[]");
+    let store = s.path().join(format!(".berth/{name}.snapshots"));
+    let left: Vec<_> = std::fs::read_dir(&store)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left in the snapshot store: {left:?}");
 }
 
 #[test]
@@ -583,15 +672,8 @@ fn down_reset_and_lock_stopped_at_every_point_containers() {
     let check = |s: &Sandbox, context: &str| assert_complete(s, name, true, context);
     for signal in [Signal::Kill, Signal::Int] {
         sweep(&s, "down, container", &["down"], &up, &check, signal);
-        sweep(
-            &s,
-            "reset, container",
-            &["reset", "--yes"],
-            &up,
-            &check,
-            signal,
-        );
     }
+    reset_sweep(&s, name, true);
     // `berth.lock` is written whole or not at all.
     let unlocked = |s: &Sandbox| {
         let _ = std::fs::remove_file(s.path().join("berth.lock"));

@@ -690,6 +690,10 @@ impl Runtime for NativeRuntime {
         }
     }
 
+    fn data_directory(&self, plan: &ServicePlan) -> Option<PathBuf> {
+        Some(self.data_dir(plan))
+    }
+
     fn load_data(&self, plan: &ServicePlan, from: &Path, generation: u32) -> Result<()> {
         let target = generation_dir(&self.dir, &plan.service, generation);
         // What an earlier attempt left of this generation.
