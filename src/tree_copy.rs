@@ -141,12 +141,15 @@ pub fn digest(root: &Path) -> Result<Digest> {
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
+                    // One buffer a worker: a cluster is a thousand files,
+                    // most of them a few pages.
+                    let mut buf = vec![0u8; HASH_BUFFER];
                     loop {
                         let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(&i) = files.get(n) else {
                             return Ok(done);
                         };
-                        done.push((i, hash_file(&root.join(&listed[i].0))?));
+                        done.push((i, hash_file(&root.join(&listed[i].0), &mut buf)?));
                     }
                 })
             })
@@ -304,12 +307,15 @@ fn copy_by_hand(mut source: File, mut target: File, to: &Path) -> Result<()> {
         .map_err(|e| io(to, "write", e))
 }
 
-fn hash_file(path: &Path) -> Result<[u8; 32]> {
+/// What [`hash_file`] reads at a time: large enough for few reads, small
+/// enough to stay in the processor's cache while it is hashed.
+const HASH_BUFFER: usize = 256 << 10;
+
+fn hash_file(path: &Path, buf: &mut [u8]) -> Result<[u8; 32]> {
     let mut file = File::open(path).map_err(|e| io(path, "read", e))?;
     let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).map_err(|e| io(path, "read", e))?;
+        let n = file.read(buf).map_err(|e| io(path, "read", e))?;
         if n == 0 {
             break;
         }
