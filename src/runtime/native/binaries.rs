@@ -49,23 +49,45 @@ pub fn find(spec: &BinarySpec, service: &str, reachable: &dyn Fn(&Path) -> bool)
             hint: Some(spec.install_hint.clone()),
         });
     }
-    let mut found: Vec<(Binary, bool)> = Vec::new(); // (binary, from PATH)
-    let mut seen: Vec<PathBuf> = Vec::new();
-    for (dir, on_path) in candidate_dirs(spec) {
-        let canonical = dir.canonicalize().unwrap_or(dir.clone());
-        if seen.contains(&canonical) || !has_all(&dir, spec) {
-            continue;
-        }
-        seen.push(canonical);
-        if let Some(version) = version_of(&dir.join(&spec.program), spec) {
-            found.push((Binary { dir, version }, on_path));
-        }
-    }
     let satisfies = |b: &Binary| {
         spec.version_req
             .as_ref()
             .is_none_or(|r| r.matches(&b.version))
     };
+    // (binary, whether from PATH)
+    let mut found: Vec<(Binary, bool)> = Vec::new();
+    // Each program asked its version once: `/usr/local/bin/postgres` is
+    // often a link to a Debian directory's.
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let mut consider = |dir: PathBuf, on_path: bool, found: &mut Vec<(Binary, bool)>| {
+        if !has_all(&dir, spec) {
+            return;
+        }
+        let program = dir.join(&spec.program);
+        let real = program.canonicalize().unwrap_or(program.clone());
+        if seen.contains(&real) {
+            return;
+        }
+        seen.push(real);
+        if let Some(version) = version_of(&program, spec) {
+            found.push((Binary { dir, version }, on_path));
+        }
+    };
+    // The first reachable match on `PATH` wins whatever else is installed:
+    // the usual directories and the locator are searched (their programs
+    // run) only without one.
+    for dir in path_dirs() {
+        consider(dir, true, &mut found);
+        if let Some((b, _)) = found
+            .last()
+            .filter(|(b, _)| satisfies(b) && reachable(&b.dir))
+        {
+            return Ok(b.clone());
+        }
+    }
+    for dir in other_dirs(spec) {
+        consider(dir, false, &mut found);
+    }
     // An unreachable binary is still chosen when it is the only one: the
     // runtime's check then says why it cannot run.
     for want_reachable in [true, false] {
@@ -141,18 +163,22 @@ fn version_of(program: &Path, spec: &BinarySpec) -> Option<Version> {
     (spec.parse_version)(&text)
 }
 
-fn candidate_dirs(spec: &BinarySpec) -> Vec<(PathBuf, bool)> {
-    let mut dirs: Vec<(PathBuf, bool)> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| (d, true)).collect())
-        .unwrap_or_default();
-    for pattern in spec.search_dirs {
-        dirs.extend(expand(pattern).into_iter().map(|d| (d, false)));
-    }
+/// The directories of `PATH`, in order.
+fn path_dirs() -> Vec<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default()
+}
+
+/// The kind's usual install directories, then where its locator command
+/// (`pg_config --bindir`) points.
+fn other_dirs(spec: &BinarySpec) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = spec.search_dirs.iter().flat_map(|p| expand(p)).collect();
     if let Some((cmd, args)) = spec.locator {
         if let Ok(out) = Command::new(cmd).args(args).output() {
             let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
             if out.status.success() && !dir.is_empty() {
-                dirs.push((PathBuf::from(dir), false));
+                dirs.push(PathBuf::from(dir));
             }
         }
     }
