@@ -11,7 +11,9 @@
 //! A pool of databases already cloned (`bp_<template digest>_<n>`) is kept
 //! beside the template: asking for a database renames one of them to the
 //! test's name (one catalog update, a millisecond), and a thread tops the
-//! pool up in the background. The pool is shared by every process using the
+//! pool up in the background, on a connection it keeps. Each clone is
+//! logged into once before it joins the pool, so the test's own first
+//! login is not the database's first (which costs the server more). The pool is shared by every process using the
 //! server, filled by one at a time (an advisory lock), and belongs to the
 //! template: a new template's pool replaces the old one's.
 //!
@@ -43,6 +45,8 @@ const TEMPLATE_PREFIX: &str = "berth_tpl_";
 const TEMPLATE_LOCK: i64 = 0x6265_7274_6874_706c;
 /// Prefix of the pool's databases.
 const POOL_PREFIX: &str = "bp_";
+/// Prefix of a clone being made ready for the pool (see [`top_up`]).
+const WARMING_PREFIX: &str = "bw_";
 /// Advisory lock key for filling the pool, `berthpol` in ASCII.
 const POOL_LOCK: i64 = 0x6265_7274_6870_6f6c;
 /// How long `berth db refill` waits for another filler to let go: the one
@@ -209,18 +213,19 @@ impl Databases {
         else {
             return;
         };
-        let filler = Filler {
-            target: self.target.clone(),
+        let mut filler = Filler::new(
+            self.target.clone(),
             template,
-            size: self.pool_size,
-            strategy: self.clone_strategy.get().copied().unwrap_or(""),
-        };
+            self.pool_size,
+            self.clone_strategy.get().copied().unwrap_or(""),
+        );
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
         let _ = wake.try_send(());
         *refill = Some(wake);
         // Detached: it ends with the process, or when `Databases` drops
         // (its channel closes). A clone it was making when the process
-        // ended is either whole, under its pool name, or not there at all.
+        // ended is either whole, under its pool name, or under its
+        // warming name, which the next filler drops.
         std::thread::spawn(move || {
             while woken.recv().is_ok() {
                 let _ = filler.fill(PoolLock::Try);
@@ -253,12 +258,12 @@ impl Databases {
         if self.pool_size == 0 {
             return Ok(0);
         }
-        let filler = Filler {
-            target: self.target.clone(),
-            template: self.template()?,
-            size: self.pool_size,
-            strategy: self.clone_strategy()?,
-        };
+        let mut filler = Filler::new(
+            self.target.clone(),
+            self.template()?,
+            self.pool_size,
+            self.clone_strategy()?,
+        );
         off_runtime(|| filler.fill(PoolLock::Wait))
     }
 
@@ -576,11 +581,19 @@ fn pool_prefix(template: &str) -> String {
     format!("{POOL_PREFIX}{digest}_")
 }
 
-/// Drop the ready clones whose template is gone. Returns their names.
+/// The names of template `template`'s clones being made ready start with
+/// this (`berth_tpl_<digest>` → `bw_<digest>_`).
+fn warming_prefix(template: &str) -> String {
+    let digest = template.strip_prefix(TEMPLATE_PREFIX).unwrap_or(template);
+    format!("{WARMING_PREFIX}{digest}_")
+}
+
+/// Drop the ready clones, and those being made ready, whose template is
+/// gone. Returns their names.
 fn drop_orphaned_pool(c: &mut Client) -> Result<Vec<String>, postgres::Error> {
     let rows = c.query(
-        "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
-        &[&POOL_PREFIX],
+        "SELECT datname FROM pg_database WHERE starts_with(datname, $1) OR starts_with(datname, $2)",
+        &[&POOL_PREFIX, &WARMING_PREFIX],
     )?;
     let templates: Vec<String> = c
         .query(
@@ -593,7 +606,9 @@ fn drop_orphaned_pool(c: &mut Client) -> Result<Vec<String>, postgres::Error> {
     let mut dropped = Vec::new();
     for row in rows {
         let name: String = row.get(0);
-        if templates.iter().any(|t| name.starts_with(&pool_prefix(t))) {
+        let ready_or_warming =
+            |t: &String| name.starts_with(&pool_prefix(t)) || name.starts_with(&warming_prefix(t));
+        if templates.iter().any(ready_or_warming) {
             continue;
         }
         c.batch_execute(&format!(
@@ -616,77 +631,148 @@ enum PoolLock {
     Wait,
 }
 
-/// Tops a template's pool up, on a connection of its own.
+/// Tops a template's pool up, on a connection of its own, kept from one
+/// fill to the next: a login costs the server a new backend and a SCRAM
+/// exchange, more than a claim does, and every claim wakes the filler.
 struct Filler {
     target: Target,
     template: String,
     size: usize,
     strategy: &'static str,
+    connection: Option<Client>,
 }
 
 impl Filler {
+    fn new(target: Target, template: String, size: usize, strategy: &'static str) -> Filler {
+        Filler {
+            target,
+            template,
+            size,
+            strategy,
+            connection: None,
+        }
+    }
+
     /// Make clones until the pool holds `size`, unless another process is
     /// filling it. Returns how many it made.
-    fn fill(&self, lock: PoolLock) -> Result<usize> {
-        let t = &self.target;
-        let login = Login {
-            user: &t.user,
-            password: t.password.as_deref(),
-            database: MAINTENANCE_DB,
-        };
-        let fail = |e: postgres::Error| Error::Service {
-            service: t.service.clone(),
+    fn fill(&mut self, lock: PoolLock) -> Result<usize> {
+        let filled = self.fill_on_connection(lock);
+        if filled.is_err() {
+            // Whatever went wrong, the next fill starts on a new login.
+            self.connection = None;
+        }
+        filled.map_err(|e| Error::Service {
+            service: self.target.service.clone(),
             message: "its server failed to fill the pool of test databases".into(),
             hint: None,
             source: cause(DatabaseError(e)),
+        })
+    }
+
+    fn fill_on_connection(&mut self, lock: PoolLock) -> Result<usize, postgres::Error> {
+        let t = &self.target;
+        let login_to = |database: &str| {
+            let login = Login {
+                user: &t.user,
+                password: t.password.as_deref(),
+                database,
+            };
+            pg::connect(&t.endpoint, &login, Duration::from_secs(5))
         };
-        let mut c = pg::connect(&t.endpoint, &login, Duration::from_secs(5)).map_err(fail)?;
+        let c = match &mut self.connection {
+            Some(c) => c,
+            None => self.connection.insert(login_to(MAINTENANCE_DB)?),
+        };
         let locked = match lock {
             PoolLock::Try => c
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&POOL_LOCK])
-                .map_err(fail)?
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&POOL_LOCK])?
                 .get(0),
             PoolLock::Wait => {
                 c.batch_execute(&format!(
                     "SET lock_timeout = '{}s'",
                     POOL_LOCK_WAIT.as_secs()
-                ))
-                .map_err(fail)?;
-                c.batch_execute(&format!("SELECT pg_advisory_lock({POOL_LOCK})"))
-                    .map_err(fail)?;
+                ))?;
+                c.batch_execute(&format!("SELECT pg_advisory_lock({POOL_LOCK})"))?;
                 true
             }
         };
         if !locked {
             return Ok(0);
         }
-        let prefix = pool_prefix(&self.template);
-        let mut made = 0;
-        loop {
-            let ready: i64 = c
-                .query_one(
-                    "SELECT count(*) FROM pg_database WHERE starts_with(datname, $1)",
-                    &[&prefix],
-                )
-                .map_err(fail)?
-                .get(0);
-            if ready as usize >= self.size {
-                return Ok(made);
-            }
-            let mut n = [0u8; 6];
-            let _ = getrandom::getrandom(&mut n);
-            let name = format!(
-                "{prefix}{}",
-                n.iter().map(|b| format!("{b:02x}")).collect::<String>()
-            );
-            c.batch_execute(&format!(
-                "CREATE DATABASE {} TEMPLATE {}{}",
-                ident(&name),
-                ident(&self.template),
-                self.strategy
-            ))
-            .map_err(fail)?;
-            made += 1;
+        let made = top_up(c, &self.template, self.size, self.strategy, &login_to);
+        // The lock is the session's: it outlives this fill unless let go.
+        c.query_one("SELECT pg_advisory_unlock($1)", &[&POOL_LOCK])?;
+        made
+    }
+}
+
+/// Clone `template` until its pool holds `size` (the pool lock held on
+/// `c`). Each clone is made under a name of its own (`bw_`), logged into
+/// once, and only then renamed into the pool: a backend's first login to
+/// a database costs it a few milliseconds more than the next ones (caches
+/// to fill), and the test's own login is then a next one. What a filler
+/// killed midway left under that name is dropped first.
+fn top_up(
+    c: &mut Client,
+    template: &str,
+    size: usize,
+    strategy: &str,
+    login_to: &dyn Fn(&str) -> Result<Client, postgres::Error>,
+) -> Result<usize, postgres::Error> {
+    let warming = warming_prefix(template);
+    for row in c.query(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+        &[&warming],
+    )? {
+        let left: String = row.get(0);
+        c.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            ident(&left)
+        ))?;
+    }
+    let prefix = pool_prefix(template);
+    let mut made = 0;
+    loop {
+        let ready: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_database WHERE starts_with(datname, $1)",
+                &[&prefix],
+            )?
+            .get(0);
+        if ready as usize >= size {
+            return Ok(made);
         }
+        let mut n = [0u8; 6];
+        let _ = getrandom::getrandom(&mut n);
+        let suffix: String = n.iter().map(|b| format!("{b:02x}")).collect();
+        let staged = format!("{warming}{suffix}");
+        c.batch_execute(&format!(
+            "CREATE DATABASE {} TEMPLATE {}{strategy}",
+            ident(&staged),
+            ident(template),
+        ))?;
+        let mut first = login_to(&staged)?;
+        first.simple_query("SELECT 1")?;
+        drop(first);
+        // A closed connection's backend ends a moment later; a database
+        // with a backend in it cannot be renamed.
+        for _ in 0..1000 {
+            let inside: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1",
+                    &[&staged],
+                )?
+                .get(0);
+            if inside == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        c.batch_execute(&format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            ident(&staged),
+            ident(&format!("{prefix}{suffix}"))
+        ))?;
+        made += 1;
     }
 }

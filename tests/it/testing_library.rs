@@ -582,6 +582,35 @@ fn db_create_takes_from_the_pool_and_refills_it_in_the_background() {
     wait_until("refilled", Duration::from_secs(60), || {
         databases(&mut admin, "bp\\_%").len() == 2
     });
+    // A clone a killed filler was making ready (`bw_`, never handed out)
+    // is dropped by the next fill; ready clones were logged into once.
+    let digest = now[0].trim_start_matches("bp_").split('_').next().unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE bw_{digest}_dead"))
+        .unwrap();
+    let refill = s
+        .cmd(&["db", "refill"])
+        .env("BERTH_DB_POOL", "2")
+        .output()
+        .unwrap();
+    assert!(refill.status.success(), "{}", describe(&refill));
+    assert!(databases(&mut admin, "bw\\_%").is_empty());
+    assert_eq!(databases(&mut admin, "bp\\_%").len(), 2);
+    wait_until(
+        "each ready clone has had its first login",
+        Duration::from_secs(10),
+        || {
+            let never: i64 = admin
+                .query_one(
+                    "SELECT count(*) FROM pg_database d LEFT JOIN pg_stat_database s ON s.datid = d.oid \
+                     WHERE d.datname LIKE 'bp\\_%' AND coalesce(s.sessions, 0) = 0",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            never == 0
+        },
+    );
     for url in [first, second] {
         s.ok(&["db", "drop", url.rsplit('/').next().unwrap()]);
     }
