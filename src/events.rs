@@ -5,28 +5,6 @@
 use std::time::Duration;
 
 /// What happens to a service, as it happens.
-/// How a service's data went into a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stored {
-    /// Every block written anew.
-    Copied,
-    /// Its blocks shared with the data (a reflink): nothing written.
-    Cloned,
-    /// The data directory itself moved in (`reset`, which deletes the
-    /// data next): nothing written, nothing left to delete.
-    Moved,
-}
-
-impl Stored {
-    pub fn copied(cloned: bool) -> Stored {
-        if cloned {
-            Stored::Cloned
-        } else {
-            Stored::Copied
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     /// Downloading `image`: bytes done of total so far (layers still being
@@ -76,6 +54,28 @@ pub enum Phase {
     Skipped {
         because: String,
     },
+}
+
+/// How a service's data went into a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Every block written anew.
+    Copied,
+    /// Its blocks shared with the data (a reflink): nothing written.
+    Cloned,
+    /// The data directory itself moved in (`reset`, which deletes the
+    /// data next): nothing written, nothing left to delete.
+    Moved,
+}
+
+impl Stored {
+    pub fn copied(cloned: bool) -> Stored {
+        if cloned {
+            Stored::Cloned
+        } else {
+            Stored::Copied
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

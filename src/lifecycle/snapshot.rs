@@ -94,8 +94,7 @@ pub fn save_with(
             name: &name,
             automatic: None,
             heads: &heads,
-            checksum: Checksum::Now,
-            moving: false,
+            hold: Hold::Copy(Checksum::Now),
         };
         let taken = capture(&stack, runtimes, &store, taking, reporter);
         (taken, was_running, paused_at)
@@ -139,16 +138,11 @@ pub fn safety_net(
         n += 1;
         name = format!("{}-{n}", store::name_for_now(Some(reason)));
     }
-    let (checksum, moving) = match hold {
-        Hold::Copy(checksum) => (checksum, false),
-        Hold::Move => (Checksum::Now, true),
-    };
     let taking = Taking {
         name: &name,
         automatic: Some(why),
         heads: &[],
-        checksum,
-        moving,
+        hold,
     };
     let taken = capture(stack, runtimes, &store, taking, reporter)?;
     if taken.is_some() {
@@ -164,13 +158,10 @@ struct Taking<'a> {
     automatic: Option<&'a str>,
     /// The last migration applied to each database.
     heads: &'a [(String, i64)],
-    checksum: Checksum,
-    /// Move each service's data directory in where its runtime keeps one
-    /// (the data is deleted next), rather than copy it.
-    moving: bool,
+    hold: Hold,
 }
 
-/// How a safety snapshot holds the data it keeps.
+/// How a snapshot holds the data it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hold {
     /// A copy, checksummed when [`Checksum`] says: the data stays.
@@ -205,9 +196,12 @@ fn capture(
         name,
         automatic,
         heads,
-        checksum,
-        moving,
+        hold,
     } = taking;
+    let checksum = match hold {
+        Hold::Copy(checksum) => checksum,
+        Hold::Move => Checksum::Now,
+    };
     let mut with_data: Vec<&Service> = Vec::new();
     for svc in stack.services.iter().filter(|s| s.persist) {
         if runtimes.of(&svc.plan)?.has_data(&svc.plan)? {
@@ -226,20 +220,21 @@ fn capture(
             reporter.phase(&svc.name, Phase::Saving);
             kill_point::reached(|| format!("{}:save", svc.name));
             let dest = partial.join(&svc.name);
-            let (copied, digest, how) = if moving && move_in(&partial, svc, &*runtime, &dest)? {
-                let digest = tree_copy::digest(&dest)?;
-                let copied = Copied {
-                    files: digest.files,
-                    bytes: digest.bytes,
-                    cloned: false,
+            let (copied, digest, how) =
+                if hold == Hold::Move && move_in(&partial, svc, &*runtime, &dest)? {
+                    let digest = tree_copy::digest(&dest)?;
+                    let copied = Copied {
+                        files: digest.files,
+                        bytes: digest.bytes,
+                        cloned: false,
+                    };
+                    (copied, Some(digest), Stored::Moved)
+                } else {
+                    let (copied, digest) =
+                        runtime.save_data(&svc.plan, &dest, checksum == Checksum::Now)?;
+                    let how = Stored::copied(copied.cloned);
+                    (copied, digest, how)
                 };
-                (copied, Some(digest), Stored::Moved)
-            } else {
-                let (copied, digest) =
-                    runtime.save_data(&svc.plan, &dest, checksum == Checksum::Now)?;
-                let how = Stored::copied(copied.cloned);
-                (copied, digest, how)
-            };
             reporter.phase(
                 &svc.name,
                 Phase::Saved {

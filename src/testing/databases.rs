@@ -13,9 +13,10 @@
 //! test's name (one catalog update, a millisecond), and a thread tops the
 //! pool up in the background, on a connection it keeps. Each clone is
 //! logged into once before it joins the pool, so the test's own first
-//! login is not the database's first (which costs the server more). The pool is shared by every process using the
-//! server, filled by one at a time (an advisory lock), and belongs to the
-//! template: a new template's pool replaces the old one's.
+//! login is not the database's first (which costs the server more). The
+//! pool is shared by every process using the server, filled by one at a
+//! time (an advisory lock), and belongs to the template: a new template's
+//! pool replaces the old one's.
 //!
 //! Every call runs on a short-lived thread of its own: the synchronous
 //! `postgres` client blocks on an internal runtime, which must not happen
