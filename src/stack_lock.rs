@@ -57,12 +57,14 @@ impl StackLock {
                 }
                 let owner = dir.root.join("lock.owner");
                 let me = format!("`berth {command}` (pid {})", std::process::id());
-                let _ = std::fs::write(&owner, &me);
+                write_owner(&owner, &me);
                 return Ok(StackLock { _file: file, owner });
             }
             // The holder writes `lock.owner` just after locking: give it a
             // moment before settling for a vaguer description.
-            let owner = std::fs::read_to_string(dir.root.join("lock.owner")).ok();
+            let owner = std::fs::read_to_string(dir.root.join("lock.owner"))
+                .ok()
+                .filter(|o| !o.trim().is_empty());
             let known = owner.is_some();
             let holder = owner.unwrap_or_else(|| "another berth command".into());
             if started.elapsed() >= timeout {
@@ -90,6 +92,17 @@ impl StackLock {
             .and_then(|v| v.parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
+    }
+}
+
+/// Write `lock.owner` by rename, so that a waiter reading it at any moment
+/// sees no file or a whole one; a plain write truncates first, and a waiter
+/// that read in between once said it waited for "" (no fsync: the file only
+/// matters while its writer lives).
+fn write_owner(path: &std::path::Path, me: &str) {
+    let tmp = path.with_extension(format!("owner.tmp-{}", std::process::id()));
+    if std::fs::write(&tmp, me).is_err() || std::fs::rename(&tmp, path).is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
 }
 
