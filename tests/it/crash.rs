@@ -307,8 +307,11 @@ fn processes_under(dir: &Path) -> BTreeSet<i32> {
         .collect()
 }
 
+// A sweep's preparing `reset` is not what it tests (the reset sweep is):
+// it keeps no safety snapshot, which for containers would copy the data
+// out through the engine at every point.
 fn fresh(s: &Sandbox) {
-    s.ok(&["reset", "--yes"]);
+    s.ok(&["reset", "--yes", "--no-snapshot"]);
 }
 
 fn up(s: &Sandbox) {
@@ -316,7 +319,7 @@ fn up(s: &Sandbox) {
 }
 
 fn fresh_up(s: &Sandbox) {
-    s.ok(&["reset", "--yes"]);
+    fresh(s);
     s.ok(&["up"]);
 }
 
@@ -357,15 +360,37 @@ fn up_interrupted_at_every_point_is_completed_by_the_next_up_native() {
     up_sweep("crash-int", false, Signal::Int, &|_| true);
 }
 
+// Each command's sweep is a test of its own (a stack of its own), so the
+// test threads share them instead of one test running them in a row.
+
 #[test]
-fn down_and_reset_stopped_at_every_point_leave_a_stack_up_recovers() {
-    let name = "crash-down";
-    let s = project(name, false);
-    let check = |s: &Sandbox, context: &str| assert_complete(s, name, false, context);
+fn down_stopped_at_every_point_leaves_a_stack_up_recovers_native() {
+    down_sweep("crash-down", false);
+}
+
+#[test]
+fn reset_killed_at_every_point_loses_nothing_and_up_recovers_native() {
+    let name = "crash-reset";
+    reset_sweep(&project(name, false), name, false, Signal::Kill);
+}
+
+#[test]
+fn reset_interrupted_at_every_point_loses_nothing_and_up_recovers_native() {
+    let name = "crash-reset-int";
+    reset_sweep(&project(name, false), name, false, Signal::Int);
+}
+
+fn down_sweep(name: &str, containers: bool) {
+    let s = project(name, containers);
+    let label = if containers {
+        "down, container"
+    } else {
+        "down, native"
+    };
+    let check = |s: &Sandbox, context: &str| assert_complete(s, name, containers, context);
     for signal in [Signal::Kill, Signal::Int] {
-        sweep(&s, "down, native", &["down"], &up, &check, signal);
+        sweep(&s, label, &["down"], &up, &check, signal);
     }
-    reset_sweep(&s, name, false);
 }
 
 /// Stop `reset` at each of its points, and check, beside the stack being
@@ -373,7 +398,7 @@ fn down_and_reset_stopped_at_every_point_leave_a_stack_up_recovers() {
 /// before the reset is in the live data (the reset did not get to delete
 /// it, or its data moved into the snapshot was put back), or in the
 /// snapshot the reset took (restored to look).
-fn reset_sweep(s: &Sandbox, name: &str, containers: bool) {
+fn reset_sweep(s: &Sandbox, name: &str, containers: bool, signal: Signal) {
     let label = if containers {
         "reset, container"
     } else {
@@ -428,9 +453,7 @@ fn reset_sweep(s: &Sandbox, name: &str, containers: bool) {
         // run starts from the first again, so its points are the listed.
         s.ok(&["reset", "--yes", "--no-snapshot"]);
     };
-    for signal in [Signal::Kill, Signal::Int] {
-        sweep(s, label, &["reset", "--yes"], &marked_up, &check, signal);
-    }
+    sweep(s, label, &["reset", "--yes"], &marked_up, &check, signal);
 }
 
 /// The data a stopped `reset` moved into its snapshot goes back, even
@@ -663,18 +686,39 @@ fn up_interrupted_at_every_container_point_is_completed_by_the_next_up_container
 }
 
 #[test]
-fn down_reset_and_lock_stopped_at_every_point_containers() {
+fn down_stopped_at_every_point_leaves_a_stack_up_recovers_containers() {
     if !engine() {
         return;
     }
-    let name = "crash-ctr-down";
-    let s = project(name, true);
-    let check = |s: &Sandbox, context: &str| assert_complete(s, name, true, context);
-    for signal in [Signal::Kill, Signal::Int] {
-        sweep(&s, "down, container", &["down"], &up, &check, signal);
+    down_sweep("crash-ctr-down", true);
+}
+
+#[test]
+fn reset_killed_at_every_point_loses_nothing_and_up_recovers_containers() {
+    if !engine() {
+        return;
     }
-    reset_sweep(&s, name, true);
-    // `berth.lock` is written whole or not at all.
+    let name = "crash-ctr-reset";
+    reset_sweep(&project(name, true), name, true, Signal::Kill);
+}
+
+#[test]
+fn reset_interrupted_at_every_point_loses_nothing_and_up_recovers_containers() {
+    if !engine() {
+        return;
+    }
+    let name = "crash-ctr-reset-int";
+    reset_sweep(&project(name, true), name, true, Signal::Int);
+}
+
+/// `berth.lock` is written whole or not at all.
+#[test]
+fn lock_stopped_at_every_point_writes_it_whole_or_not_at_all_containers() {
+    if !engine() {
+        return;
+    }
+    let name = "crash-ctr-lock";
+    let s = project(name, true);
     let unlocked = |s: &Sandbox| {
         let _ = std::fs::remove_file(s.path().join("berth.lock"));
         s.ok(&["up"]);
