@@ -393,6 +393,7 @@ impl KindSettings for Generic {
             health: self
                 .exec_probe()
                 .map(|command| std::iter::once("CMD".to_string()).chain(command).collect()),
+            template: None,
         }
     }
 }

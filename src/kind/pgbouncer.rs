@@ -286,6 +286,7 @@ impl KindSettings for PgBouncer {
             ],
             stop_signal: StopSignal::Terminate,
             health: None,
+            template: None,
         }
     }
 }

@@ -381,6 +381,7 @@ impl KindSettings for Redis {
             files: Vec::new(),
             stop_signal: StopSignal::Terminate,
             health: Some(vec!["CMD-SHELL".into(), health]),
+            template: None,
         }
     }
 }

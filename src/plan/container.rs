@@ -31,6 +31,33 @@ pub struct ContainerLaunch {
     /// An engine health check in the engine's form (`["CMD-SHELL", "..."]`),
     /// so `docker ps` shows health; berth itself never waits on it.
     pub health: Option<Vec<String>>,
+    /// How a new data volume can be copied from one the image initialized
+    /// once, instead of the image initializing every new volume.
+    pub template: Option<VolumeTemplate>,
+}
+
+/// A kind's side of making a new data volume from a template: the image
+/// initializes a template volume once (with a throwaway secret, which is
+/// then removed), and every new data volume of the same image and settings
+/// starts as a copy of it and gets its own secret before anything can log
+/// in. Commands run inside the container, with its shell and tools.
+#[derive(Debug, Clone)]
+pub struct VolumeTemplate {
+    /// The environment the template is initialized with: the launch's,
+    /// its secret replaced by a throwaway one.
+    pub env: Vec<(String, String)>,
+    /// Which of `env` is the throwaway secret (left out of the labels).
+    pub secret_var: &'static str,
+    /// Succeeds when the image leaves the template as it would leave any
+    /// new volume: fails for an image with init scripts of its own (they
+    /// might depend on the secret, or on running per volume).
+    pub usable: Vec<String>,
+    /// Succeeds once the real server answers (not an init-time one).
+    pub ready: Vec<String>,
+    /// Removes the throwaway secret from the template.
+    pub forget_secret: Vec<String>,
+    /// Gives a new volume's server the stack's own secret.
+    pub set_secret: Vec<String>,
 }
 
 impl ContainerLaunch {

@@ -35,6 +35,9 @@ impl Cache {
     fn run(&self, s: &Sandbox, args: &[&str]) -> Output {
         s.cmd(args)
             .env("BERTH_CACHE_DIR", self.0.path())
+            // Native stacks, no engine: `cache clean` must not remove the
+            // volume templates the container tests share.
+            .env("DOCKER_HOST", "unix:///nonexistent/berth-test.sock")
             .output()
             .unwrap()
     }

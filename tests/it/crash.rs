@@ -92,10 +92,11 @@ fn points(s: &Sandbox, args: &[&str]) -> Vec<String> {
     assert!(out.status.success(), "berth {args:?}: {}", describe(&out));
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_file(&log);
-    // The cluster cache's points come only while it is empty (the first
-    // cold `up` of a machine): swept on a cache of its own below.
+    // The cluster cache's and the volume templates' points come only
+    // while they are missing (the first cold `up` of a machine or an
+    // image): swept on their own below.
     text.lines()
-        .filter(|p| !p.starts_with("skeleton:"))
+        .filter(|p| !p.starts_with("skeleton:") && !p.starts_with("template:"))
         .map(str::to_string)
         .collect()
 }
@@ -370,14 +371,12 @@ fn down_stopped_at_every_point_leaves_a_stack_up_recovers_native() {
 
 #[test]
 fn reset_killed_at_every_point_loses_nothing_and_up_recovers_native() {
-    let name = "crash-reset";
-    reset_sweep(&project(name, false), name, false, Signal::Kill);
+    reset_sweep("crash-reset", false, Signal::Kill);
 }
 
 #[test]
 fn reset_interrupted_at_every_point_loses_nothing_and_up_recovers_native() {
-    let name = "crash-reset-int";
-    reset_sweep(&project(name, false), name, false, Signal::Int);
+    reset_sweep("crash-reset-int", false, Signal::Int);
 }
 
 fn down_sweep(name: &str, containers: bool) {
@@ -397,8 +396,10 @@ fn down_sweep(name: &str, containers: bool) {
 /// whole after the next `up`, that nothing was lost: the row written
 /// before the reset is in the live data (the reset did not get to delete
 /// it, or its data moved into the snapshot was put back), or in the
-/// snapshot the reset took (restored to look).
-fn reset_sweep(s: &Sandbox, name: &str, containers: bool, signal: Signal) {
+/// snapshot the reset took (restored to look). The stack is one of its
+/// own, named `name`.
+fn reset_sweep(name: &str, containers: bool, signal: Signal) {
+    let s = &project(name, containers);
     let label = if containers {
         "reset, container"
     } else {
@@ -698,8 +699,7 @@ fn reset_killed_at_every_point_loses_nothing_and_up_recovers_containers() {
     if !engine() {
         return;
     }
-    let name = "crash-ctr-reset";
-    reset_sweep(&project(name, true), name, true, Signal::Kill);
+    reset_sweep("crash-ctr-reset", true, Signal::Kill);
 }
 
 #[test]
@@ -707,8 +707,7 @@ fn reset_interrupted_at_every_point_loses_nothing_and_up_recovers_containers() {
     if !engine() {
         return;
     }
-    let name = "crash-ctr-reset-int";
-    reset_sweep(&project(name, true), name, true, Signal::Int);
+    reset_sweep("crash-ctr-reset-int", true, Signal::Int);
 }
 
 /// `berth.lock` is written whole or not at all.
@@ -1017,6 +1016,9 @@ fn up_filling_the_cluster_cache_killed_at_every_point_leaves_it_whole_or_empty()
     let with_cache = |args: &[&str]| {
         let mut cmd = s.cmd(args);
         cmd.env("BERTH_CACHE_DIR", cache.path());
+        // No engine: `cache clean` must not remove the volume templates
+        // the container tests share.
+        cmd.env("DOCKER_HOST", "unix:///nonexistent/berth-test.sock");
         cmd
     };
     let empty = || {

@@ -28,6 +28,7 @@ mod recovery;
 mod root_friendly;
 mod snapshots;
 mod testing_library;
+mod volume_templates;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;

@@ -1,6 +1,8 @@
 //! `berth cache` and `berth cache clean`: the native runtime's cache of
 //! initialized data (a pristine PostgreSQL cluster per server version and
-//! superuser), which makes a cold `up` copy instead of running `initdb`.
+//! superuser), which makes a cold `up` copy instead of running `initdb`,
+//! and the container engine's volume templates, which do the same for
+//! containers.
 
 use serde::Serialize;
 
@@ -30,6 +32,20 @@ enum What {
 pub struct CacheReport {
     pub dir: String,
     pub entries: Vec<CachedEntry>,
+    /// The container engine's volume templates (none listed when no
+    /// engine answers).
+    pub volume_templates: Vec<CachedTemplate>,
+}
+
+#[derive(Serialize)]
+pub struct CachedTemplate {
+    pub volume: String,
+    pub image: String,
+    /// What it was initialized with, the secret left out.
+    pub env: String,
+    /// False for the marker of an image that cannot have one (it runs
+    /// init scripts of its own).
+    pub usable: bool,
 }
 
 #[derive(Serialize)]
@@ -51,7 +67,58 @@ pub fn report() -> Option<CacheReport> {
             .into_iter()
             .map(|(entry, sound)| CachedEntry { entry, sound })
             .collect(),
+        volume_templates: volume_templates().unwrap_or_default(),
     })
+}
+
+/// The engine's volume templates; `None` when no engine answers.
+fn volume_templates() -> Option<Vec<CachedTemplate>> {
+    #[cfg(feature = "container")]
+    {
+        use crate::runtime::container::{engine::Engine, runtime::volume_template};
+        let engine = Engine::new().ok()?;
+        let listed = volume_template::list(&engine).ok()?;
+        Some(
+            listed
+                .into_iter()
+                .map(|t| CachedTemplate {
+                    volume: t.volume,
+                    image: t.image,
+                    env: t.env,
+                    usable: t.usable,
+                })
+                .collect(),
+        )
+    }
+    #[cfg(not(feature = "container"))]
+    None
+}
+
+/// Remove the engine's volume templates, when an engine answers.
+fn clean_volume_templates() -> Result<()> {
+    #[cfg(feature = "container")]
+    {
+        use crate::runtime::container::{engine::Engine, runtime::volume_template};
+        let engine = Engine::new()?;
+        if engine.docker(None).is_err() {
+            return Ok(());
+        }
+        let (removed, in_use) = volume_template::remove_all(&engine)?;
+        if !removed.is_empty() {
+            note(&format!(
+                "removed {} volume template(s) from the container engine",
+                removed.len()
+            ));
+        }
+        if !in_use.is_empty() {
+            output::warning(&format!(
+                "kept {} volume template(s) a copy is reading now ({}); run `berth cache clean` again when it is done",
+                in_use.len(),
+                in_use.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -69,6 +136,7 @@ pub fn run(args: Args) -> Result<()> {
                 cache.root().display(),
                 fmt_bytes(freed)
             ));
+            clean_volume_templates()?;
         }
         None => {
             let Some(report) = report() else {
@@ -77,6 +145,31 @@ pub fn run(args: Args) -> Result<()> {
             if args.json {
                 output::print_json(&report);
                 return Ok(());
+            }
+            if !report.volume_templates.is_empty() {
+                let rows: Vec<Vec<String>> = report
+                    .volume_templates
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t.volume.clone(),
+                            t.image.clone(),
+                            t.env.clone(),
+                            if t.usable {
+                                "ready".into()
+                            } else {
+                                "not usable: the image runs init scripts".into()
+                            },
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(
+                        &["VOLUME TEMPLATE", "IMAGE", "INITIALIZED WITH", "STATE"],
+                        &rows
+                    )
+                );
             }
             if report.entries.is_empty() {
                 note(&format!(

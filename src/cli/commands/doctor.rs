@@ -174,6 +174,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
                     String::new()
                 }
             );
+            if !cache.volume_templates.is_empty() {
+                println!(
+                    "templates  {} volume template(s) in the container engine (`berth cache` lists them)",
+                    cache.volume_templates.len()
+                );
+            }
         }
         println!();
         let rows: Vec<Vec<String>> = report

@@ -20,7 +20,7 @@ use super::backup;
 use super::provision::{self, Role, Wanted};
 use crate::client::endpoint::url_escape;
 use crate::client::endpoint::Endpoint;
-use crate::client::postgres::{self as pg, Login};
+use crate::client::postgres::{self as pg, quote_ident, Login};
 use crate::client::scram;
 use crate::error::Result;
 use crate::kind::connection::{ConnectionValue, MASK};
@@ -30,7 +30,7 @@ use crate::kind::contract::{
 };
 use crate::kind::reading::{self, SettingValue, VersionConstraint};
 use crate::migrate::files::SqlDir;
-use crate::plan::container::{image_tag, ContainerFile, ContainerLaunch};
+use crate::plan::container::{image_tag, ContainerFile, ContainerLaunch, VolumeTemplate};
 use crate::plan::native::{
     first_version, Arg, BinarySpec, InitStep, NativeLaunch, ServerSpec, Skeleton,
 };
@@ -455,6 +455,66 @@ impl KindSettings for Postgres {
                 "CMD-SHELL".into(),
                 format!("pg_isready -h 127.0.0.1 -U {}", self.user),
             ]),
+            template: self.volume_template(ctx),
         }
+    }
+}
+
+/// The password a volume template is initialized with, and loses before
+/// it is done (its superuser's password is then NULL: no password logs in).
+const TEMPLATE_PASSWORD: &str = "berth-template";
+
+impl Postgres {
+    /// The official image's contract for a template: initialized with a
+    /// throwaway password, which is set to NULL over the container's Unix
+    /// socket (trusted inside the container, as `initdb` leaves it); a new
+    /// volume's server gets the stack's verifier the same way, before the
+    /// host can log in over TCP. None without a verifier to set.
+    fn volume_template(&self, ctx: &ServiceContext) -> Option<VolumeTemplate> {
+        let verifier = self.verifier(ctx)?;
+        let user = quote_ident(&self.user);
+        let psql = |sql: String| {
+            vec![
+                "psql".to_string(),
+                "-h".into(),
+                "/var/run/postgresql".into(),
+                "-U".into(),
+                self.user.clone(),
+                "-d".into(),
+                "postgres".into(),
+                "-v".into(),
+                "ON_ERROR_STOP=1".into(),
+                "-qc".into(),
+                sql,
+            ]
+        };
+        Some(VolumeTemplate {
+            env: vec![
+                ("POSTGRES_USER".into(), self.user.clone()),
+                ("POSTGRES_PASSWORD".into(), TEMPLATE_PASSWORD.into()),
+                ("POSTGRES_DB".into(), self.database.clone()),
+            ],
+            secret_var: "POSTGRES_PASSWORD",
+            usable: vec![
+                "sh".into(),
+                "-c".into(),
+                "[ -z \"$(ls -A /docker-entrypoint-initdb.d 2>/dev/null)\" ]".into(),
+            ],
+            // The init-time server listens on no TCP port.
+            ready: vec![
+                "pg_isready".into(),
+                "-q".into(),
+                "-h".into(),
+                "127.0.0.1".into(),
+                "-U".into(),
+                self.user.clone(),
+            ],
+            forget_secret: {
+                let mut forget = psql(format!("ALTER ROLE {user} PASSWORD NULL"));
+                forget.extend(["-qc".into(), "CHECKPOINT".into()]);
+                forget
+            },
+            set_secret: psql(format!("ALTER ROLE {user} PASSWORD '{verifier}'")),
+        })
     }
 }

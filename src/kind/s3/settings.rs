@@ -423,6 +423,7 @@ impl KindSettings for ObjectStore {
             // Recent MinIO images carry no HTTP client to check themselves
             // with; berth's own probe is a signed request from the host.
             health: None,
+            template: None,
         }
     }
 }

@@ -38,6 +38,7 @@ use crate::state::StateDir;
 use crate::tree_copy::{Copied, Digest};
 
 mod data;
+pub mod volume_template;
 
 /// How long to wait for a removal the engine is finishing for a killed
 /// berth.
@@ -309,24 +310,82 @@ impl ContainerRuntime {
         }
     }
 
-    /// The mounts of a service's container, creating its volumes when
-    /// persistent. Returns them and whether any volume was created now.
-    fn mounts(&self, plan: &ServicePlan, launch: &ContainerLaunch) -> Result<(Vec<Mount>, bool)> {
-        let service = plan.service.as_str();
+    /// Run `command` in container `name` (of `service`): whether it
+    /// succeeded, or what it said when it did not.
+    fn exec_in(
+        &self,
+        service: &str,
+        name: &str,
+        command: &[String],
+    ) -> Result<std::result::Result<(), String>> {
         let docker = self.engine.docker(Some(service))?;
+        // The timer is made inside the runtime: tokio's timers need one.
+        let ran = self.engine.block_on(async {
+            tokio::time::timeout(EXEC_PROBE_TIMEOUT, async {
+                let exec = docker
+                    .create_exec(
+                        name,
+                        CreateExecOptions {
+                            cmd: Some(command.to_vec()),
+                            attach_stdout: Some(true),
+                            attach_stderr: Some(true),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                let mut text = String::new();
+                if let StartExecResults::Attached { mut output, .. } =
+                    docker.start_exec(&exec.id, None).await?
+                {
+                    while let Some(Ok(chunk)) = output.next().await {
+                        text.push_str(&chunk.to_string());
+                    }
+                }
+                let inspected = docker.inspect_exec(&exec.id).await?;
+                Ok::<_, bollard::errors::Error>((inspected.exit_code, text))
+            })
+            .await
+        });
+        match ran {
+            Err(_) => Ok(Err(format!(
+                "`{}` did not finish within {}",
+                command.join(" "),
+                crate::time::fmt_duration(EXEC_PROBE_TIMEOUT)
+            ))),
+            Ok(Ok((Some(0), _))) => Ok(Ok(())),
+            Ok(Ok((code, text))) => {
+                let last = text.lines().last().unwrap_or("").trim().to_string();
+                Ok(Err(format!(
+                    "`{}` exited with {}{}",
+                    command.join(" "),
+                    code.map_or("no code".to_string(), |c| c.to_string()),
+                    if last.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {last}")
+                    }
+                )))
+            }
+            // Not running yet, or the program is missing: report, keep waiting.
+            Ok(Err(e)) => Ok(Err(e.to_string())),
+        }
+    }
+
+    /// The mounts of a service's container, creating its volumes when
+    /// persistent. Returns them and the volumes created now.
+    fn mounts(
+        &self,
+        plan: &ServicePlan,
+        launch: &ContainerLaunch,
+    ) -> Result<(Vec<Mount>, Vec<String>)> {
+        let service = plan.service.as_str();
         let mut mounts = Vec::new();
-        let mut created_any = false;
+        let mut created = Vec::new();
         if plan.persist {
             for (volume, target) in self.volumes_of(plan, launch) {
                 if !self.volume_exists(service, &volume)? {
-                    self.engine
-                        .block_on(docker.create_volume(VolumeCreateRequest {
-                            name: Some(volume.clone()),
-                            labels: Some(self.naming.labels(Some(service))),
-                            ..Default::default()
-                        }))
-                        .map_err(|e| service_error(service, "could not create its volume", e))?;
-                    created_any = true;
+                    self.create_volume(service, &volume)?;
+                    created.push(volume.clone());
                 }
                 mounts.push(Mount {
                     target: Some(target),
@@ -356,7 +415,74 @@ impl ContainerRuntime {
                 });
             }
         }
-        Ok((mounts, created_any))
+        Ok((mounts, created))
+    }
+
+    /// Create a volume of the service's, labelled as such.
+    fn create_volume(&self, service: &str, volume: &str) -> Result<()> {
+        self.create_volume_labelled(service, volume, self.naming.labels(Some(service)))
+    }
+
+    fn create_volume_labelled(
+        &self,
+        service: &str,
+        volume: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<()> {
+        let docker = self.engine.docker(Some(service))?;
+        self.engine
+            .block_on(docker.create_volume(VolumeCreateRequest {
+                name: Some(volume.to_string()),
+                labels: Some(labels),
+                ..Default::default()
+            }))
+            .map_err(|e| {
+                service_error(service, format!("could not create volume `{volume}`"), e)
+            })?;
+        Ok(())
+    }
+
+    /// The service's data volume in its current generation, with where it
+    /// is mounted.
+    fn data_volume(
+        &self,
+        plan: &ServicePlan,
+        launch: &ContainerLaunch,
+    ) -> Option<(String, String)> {
+        let path = launch.data_path?;
+        self.volumes_of(plan, launch)
+            .into_iter()
+            .find(|(_, target)| target == path)
+    }
+
+    /// Fill the data volume created now from the image's template, when
+    /// the kind has one. Whether it was filled; a copy that failed leaves
+    /// the volume empty again, for the image to initialize.
+    fn fill_new_volume(
+        &self,
+        plan: &ServicePlan,
+        launch: &ContainerLaunch,
+        created: &[String],
+    ) -> Result<bool> {
+        let (Some(template), Some((volume, target))) =
+            (&launch.template, self.data_volume(plan, launch))
+        else {
+            return Ok(false);
+        };
+        if !created.contains(&volume) {
+            return Ok(false);
+        }
+        let service = plan.service.as_str();
+        match self.fill_from_template(plan, launch, template, &volume, &target) {
+            Ok(filled) => Ok(filled),
+            Err(_) => {
+                // Slower, not wrong: the image initializes it as always.
+                self.remove_volume(service, &volume)?;
+                self.create_volume(service, &volume)?;
+                self.clear_pending(service);
+                Ok(false)
+            }
+        }
     }
 }
 
@@ -384,7 +510,10 @@ impl Runtime for ContainerRuntime {
     fn state(&self, plan: &ServicePlan) -> Result<RunState> {
         if let Some(c) = self.inspect(&plan.service)? {
             let state = c.state.unwrap_or_default();
-            if state.running == Some(true) {
+            // A server whose volume a killed berth left between the
+            // template's copy and the stack's secret is not the stack's:
+            // the next `up` replaces both (`clear_leftovers`).
+            if state.running == Some(true) && !self.pending(&plan.service) {
                 return Ok(RunState::Running {
                     pid: state.pid.unwrap_or(0) as i32,
                 });
@@ -424,6 +553,10 @@ impl Runtime for ContainerRuntime {
         if self.inspect(&plan.service)?.is_some() {
             self.remove_container(&plan.service)?;
         }
+        // A volume a killed berth left halfway from the template.
+        if self.pending(&plan.service) {
+            self.discard_pending(plan)?;
+        }
         // The service's volumes in other data generations: what a restore
         // (or one cut short) left behind.
         let launch = plan.container()?;
@@ -448,8 +581,10 @@ impl Runtime for ContainerRuntime {
         let service = plan.service.as_str();
         let docker = self.engine.docker(Some(service))?;
         let network = self.ensure_network(Some(service))?;
-        let (mounts, created_any) = self.mounts(plan, launch)?;
+        let (mounts, created) = self.mounts(plan, launch)?;
+        let created_any = !created.is_empty();
         kill_point::reached(|| format!("{service}:volumes"));
+        let filled = self.fill_new_volume(plan, launch, &created)?;
         // Without a volume there is nothing kept: every start initializes.
         let started = if !plan.persist
             || created_any
@@ -541,6 +676,11 @@ impl Runtime for ContainerRuntime {
         self.engine
             .block_on(docker.start_container(&name, None::<StartContainerOptions>))
             .map_err(|e| service_error(service, "could not start its container", e))?;
+        if filled {
+            if let Some(template) = &launch.template {
+                self.give_secret(plan, template)?;
+            }
+        }
         Ok(started)
     }
 
@@ -549,58 +689,11 @@ impl Runtime for ContainerRuntime {
         plan: &ServicePlan,
         command: &[String],
     ) -> Result<std::result::Result<(), String>> {
-        let docker = self.engine.docker(Some(&plan.service))?;
-        let name = self.naming.container(&plan.service);
-        // The timer is made inside the runtime: tokio's timers need one.
-        let ran = self.engine.block_on(async {
-            tokio::time::timeout(EXEC_PROBE_TIMEOUT, async {
-                let exec = docker
-                    .create_exec(
-                        &name,
-                        CreateExecOptions {
-                            cmd: Some(command.to_vec()),
-                            attach_stdout: Some(true),
-                            attach_stderr: Some(true),
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                let mut text = String::new();
-                if let StartExecResults::Attached { mut output, .. } =
-                    docker.start_exec(&exec.id, None).await?
-                {
-                    while let Some(Ok(chunk)) = output.next().await {
-                        text.push_str(&chunk.to_string());
-                    }
-                }
-                let inspected = docker.inspect_exec(&exec.id).await?;
-                Ok::<_, bollard::errors::Error>((inspected.exit_code, text))
-            })
-            .await
-        });
-        match ran {
-            Err(_) => Ok(Err(format!(
-                "`{}` did not finish within {}",
-                command.join(" "),
-                crate::time::fmt_duration(EXEC_PROBE_TIMEOUT)
-            ))),
-            Ok(Ok((Some(0), _))) => Ok(Ok(())),
-            Ok(Ok((code, text))) => {
-                let last = text.lines().last().unwrap_or("").trim().to_string();
-                Ok(Err(format!(
-                    "`{}` exited with {}{}",
-                    command.join(" "),
-                    code.map_or("no code".to_string(), |c| c.to_string()),
-                    if last.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {last}")
-                    }
-                )))
-            }
-            // Not running yet, or the program is missing: report, keep waiting.
-            Ok(Err(e)) => Ok(Err(e.to_string())),
-        }
+        self.exec_in(
+            &plan.service,
+            &self.naming.container(&plan.service),
+            command,
+        )
     }
 
     fn ensure_alive(&self, plan: &ServicePlan) -> Result<()> {

@@ -10,7 +10,7 @@ use std::path::Path;
 use bollard::body_try_stream;
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecResults};
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, VolumeCreateRequest};
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
     RemoveContainerOptionsBuilder, StartContainerOptions, UploadToContainerOptionsBuilder,
@@ -77,7 +77,6 @@ impl ContainerRuntime {
     ) -> Result<()> {
         let launch = plan.container()?;
         let service = plan.service.as_str();
-        let docker = self.engine.docker(Some(service))?;
         for (name, target) in self.volume_bases(launch) {
             let file = from.join(format!("{name}.tar"));
             if !file.is_file() {
@@ -88,13 +87,7 @@ impl ContainerRuntime {
             if self.volume_exists(service, &volume)? {
                 self.remove_volume(service, &volume)?;
             }
-            self.engine
-                .block_on(docker.create_volume(VolumeCreateRequest {
-                    name: Some(volume.clone()),
-                    labels: Some(self.naming.labels(Some(service))),
-                    ..Default::default()
-                }))
-                .map_err(|e| service_error(service, "could not create a volume", e))?;
+            self.create_volume(service, &volume)?;
             let helper = self.helper(plan, &volume, &target)?;
             let result = self
                 .upload(service, &helper, &target, &file)
@@ -491,14 +484,7 @@ impl ContainerRuntime {
                 if self.volume_exists(service, &volume)? {
                     self.remove_volume(service, &volume)?;
                 }
-                let docker = self.engine.docker(Some(service))?;
-                self.engine
-                    .block_on(docker.create_volume(VolumeCreateRequest {
-                        name: Some(volume.clone()),
-                        labels: Some(self.naming.labels(Some(service))),
-                        ..Default::default()
-                    }))
-                    .map_err(|e| service_error(service, "could not create a volume", e))?;
+                self.create_volume(service, &volume)?;
                 let helper = self.helper(plan, &volume, &data_path)?;
                 let uploaded = self.upload(service, &helper, &data_path, &archive);
                 self.remove_helper(service, &helper);
