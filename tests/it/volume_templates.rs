@@ -260,3 +260,55 @@ fn up_building_a_template_killed_at_every_point_recovers() {
         remove_volume(&template);
     }
 }
+
+/// An image with init scripts of its own initializes every new volume
+/// itself (its scripts run for each stack), and its template is only the
+/// marker saying so.
+#[test]
+fn an_image_with_init_scripts_initializes_each_volume_itself() {
+    if !engine() {
+        return;
+    }
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!("FROM {PG_IMAGE}\nCOPY 01_marker.sql /docker-entrypoint-initdb.d/\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        context.path().join("01_marker.sql"),
+        "CREATE TABLE made_by_init_script (n int);\n",
+    )
+    .unwrap();
+    let image = "berth-test/postgres-initscripts:15";
+    let built = Command::new("docker")
+        .args(["build", "-q", "-t", image])
+        .arg(context.path())
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", describe(&built));
+
+    let user = fresh_user("scripts");
+    let s = Sandbox::new(&format!(
+        "name = \"tpl-scripts\"\nruntime = \"container\"\n[services.db]\nkind = \"postgres\"\nimage = \"{image}\"\nuser = \"{user}\"\ndatabase = \"app\"\n"
+    ));
+    for round in ["first", "after reset"] {
+        s.ok(&["up"]);
+        assert!(
+            image_initialized(&s),
+            "{round}: the image initialized the volume"
+        );
+        let mut db = pg(&s.env(".env")["DB_URL"]);
+        let table: Option<String> = db
+            .query_one("SELECT to_regclass('made_by_init_script')::text", &[])
+            .unwrap()
+            .get(0);
+        assert!(table.is_some(), "{round}: the image's init script ran");
+        s.ok(&["reset", "--yes", "--no-snapshot"]);
+    }
+    let found = templates_for(&s, &user);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["usable"], false, "{found:?}");
+    remove_volume(found[0]["volume"].as_str().unwrap());
+    let _ = Command::new("docker").args(["rmi", "-f", image]).output();
+}

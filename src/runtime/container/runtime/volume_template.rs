@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, VolumeCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, ListVolumesOptionsBuilder,
     RemoveContainerOptionsBuilder, RemoveVolumeOptions, StartContainerOptions,
@@ -314,7 +314,22 @@ impl ContainerRuntime {
     ) -> Result<bool> {
         let docker = self.engine.docker(Some(service))?;
         // Made before its builder, which would make it without labels.
-        self.create_volume_labelled(service, name, template_labels(launch, template, name))?;
+        // Docker hands back a volume that exists; Podman refuses (409):
+        // another process made it a moment ago, and builds.
+        let made = self
+            .engine
+            .block_on(docker.create_volume(VolumeCreateRequest {
+                name: Some(name.to_string()),
+                labels: Some(template_labels(launch, template, name)),
+                ..Default::default()
+            }));
+        match made {
+            Ok(_) => {}
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => return Ok(false),
+            Err(e) => return Err(service_error(service, "could not create a template", e)),
+        }
         let mut labels = template_labels(launch, template, name);
         labels.insert(LABEL_BUILDER.into(), std::process::id().to_string());
         let body = ContainerCreateBody {
@@ -388,8 +403,7 @@ impl ContainerRuntime {
             .block_on(docker.start_container(name, None::<StartContainerOptions>))
             .map_err(|e| service_error(service, "could not start a template's builder", e))?;
         // Asked at once: init scripts run only after `initdb`.
-        let usable = self.wait_inside(service, name, &template.usable);
-        if usable.is_err() {
+        if !self.succeeds_inside(service, name, &template.usable)? {
             return Ok(false);
         }
         self.wait_inside(service, name, &template.ready)?;
@@ -474,6 +488,19 @@ impl ContainerRuntime {
                 e,
             )),
         }
+    }
+
+    /// Whether `command` succeeds in container `name`, asked a few times
+    /// (an exec into a container that has just started can fail for
+    /// reasons of the engine's): a command that fails each time fails.
+    fn succeeds_inside(&self, service: &str, name: &str, command: &[String]) -> Result<bool> {
+        for _ in 0..3 {
+            if self.exec_in(service, name, command)?.is_ok() {
+                return Ok(true);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(false)
     }
 
     /// Run `command` in container `name` until it succeeds.
