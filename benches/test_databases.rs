@@ -1,5 +1,8 @@
 //! Time from asking for a fresh migrated database to a usable connection,
 //! p50 and p95, beside the alternatives measured in the same run:
+//!   - the floor: the same 8 test processes, each test only opening a new
+//!     connection to a database that exists (the test's own login, which
+//!     no way of making databases saves);
 //!   - berth, from the pool of databases cloned ahead, under 8 parallel
 //!     test processes that each hold their database for a while (the test);
 //!   - berth, cloned on request (no pool): a clone of the template, then
@@ -23,7 +26,10 @@ const MIGRATIONS: usize = 50;
 
 /// Parallel test processes in the pooled measurement.
 const PROCESSES: usize = 8;
-/// How long each test holds its database (its own work).
+/// How long each test holds its database (its own work), on average: the
+/// tests last from half to one and a half times this. Tests of one length
+/// would keep the 8 processes in step, all asking at the same instant in
+/// every round, which no real suite does.
 const TEST_MS: u64 = 200;
 
 fn main() {
@@ -55,33 +61,27 @@ fn main() {
     drop(TestStack::start(&file).expect("attaches"));
     let attach_time = attached.elapsed();
 
-    // The pool: PROCESSES test processes at once, each asking for a
-    // database per test and holding it TEST_MS.
+    // The maintenance database, which always exists.
+    let server = {
+        let db = stack.database().unwrap();
+        let i = db.info();
+        format!(
+            "host={} port={} user={} password={} dbname=postgres",
+            i.host,
+            i.port,
+            i.user,
+            i.password.clone().unwrap_or_default()
+        )
+    };
+    // The floor, then the pool: PROCESSES test processes at once, each
+    // asking for a database per test (or only connecting to one that
+    // exists) and holding it for the test's length.
     let per_process = requests.div_ceil(PROCESSES);
-    let workers: Vec<_> = (0..PROCESSES)
-        .map(|_| {
-            Command::new(std::env::current_exe().unwrap())
-                .env("BENCH_TESTDB_WORKER", &file)
-                .env("BENCH_TESTDB_TESTS", per_process.to_string())
-                .env("BERTH_DB_POOL", PROCESSES.to_string())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let mut pooled = Vec::new();
-    let mut handed = Vec::new();
-    for w in workers {
-        let out = w.wait_with_output().unwrap();
-        assert!(out.status.success(), "a worker failed");
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let mut us = line.split(' ').filter_map(|n| n.parse::<u64>().ok());
-            if let (Some(total), Some(own)) = (us.next(), us.next()) {
-                pooled.push(Duration::from_micros(total));
-                handed.push(Duration::from_micros(own));
-            }
-        }
-    }
+    // This process's pool filler, woken by the databases above, is done
+    // by then.
+    std::thread::sleep(Duration::from_secs(1));
+    let (floor, _) = in_test_processes(&file, &server, per_process, Mode::Floor);
+    let (pooled, handed) = in_test_processes(&file, &server, per_process, Mode::Pool);
 
     // Cloned on request, one test after another.
     let unpooled = TestStack::builder(&file).pool(0).start().unwrap();
@@ -100,17 +100,6 @@ fn main() {
     // CREATE DATABASE + the migrations and seeds, by hand: one transaction
     // per file over one connection, the way a test suite without templates
     // prepares its database.
-    let server = {
-        let db = stack.database().unwrap();
-        let i = db.info();
-        format!(
-            "host={} port={} user={} password={} dbname=postgres",
-            i.host,
-            i.port,
-            i.user,
-            i.password.clone().unwrap_or_default()
-        )
-    };
     let files = sql_files(dir);
     let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
     let mut migrate = Vec::new();
@@ -163,7 +152,11 @@ fn main() {
     let p50_berth = percentile(&pooled, 50.0);
     for (name, samples) in [
         (
-            &*format!("berth: from the pool, {PROCESSES} processes, {TEST_MS} ms tests"),
+            &*format!("floor: a new connection only, {PROCESSES} processes"),
+            &floor,
+        ),
+        (
+            &*format!("berth: from the pool, {PROCESSES} processes, ~{TEST_MS} ms tests"),
             &pooled,
         ),
         (
@@ -207,6 +200,11 @@ fn main() {
         ms(template_time),
         ms(attach_time)
     );
+    println!(
+        "berth from the pool against the floor: p50 {:.2}x, p95 {:.2}x",
+        ms(p50_berth) / ms(percentile(&floor, 50.0)),
+        ms(percentile(&pooled, 95.0)) / ms(percentile(&floor, 95.0))
+    );
     println!("target: from the pool p50 < 5 ms, p95 < 10 ms");
     run(
         berth_bin,
@@ -215,22 +213,101 @@ fn main() {
     );
 }
 
-/// One test process of the pooled measurement: attach to the stack, then
-/// run its tests, printing each request's time to first query (µs).
+/// What each test of a measurement in parallel processes does.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Connect to a database that exists (the stack's own) and query it.
+    Floor,
+    /// Ask berth for a database, then connect to it and query it.
+    Pool,
+}
+
+/// Run `tests` tests in each of PROCESSES processes at once; each
+/// request's time to first query, and of it the time berth took to hand
+/// the database out.
+fn in_test_processes(
+    file: &Path,
+    server: &str,
+    tests: usize,
+    mode: Mode,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let workers: Vec<_> = (0..PROCESSES)
+        .map(|n| {
+            Command::new(std::env::current_exe().unwrap())
+                .env("BENCH_TESTDB_WORKER", file)
+                .env("BENCH_TESTDB_TESTS", tests.to_string())
+                .env("BENCH_TESTDB_SEED", (n + 1).to_string())
+                .env("BENCH_TESTDB_SERVER", server)
+                .env(
+                    "BENCH_TESTDB_MODE",
+                    if mode == Mode::Floor { "floor" } else { "pool" },
+                )
+                .env("BERTH_DB_POOL", PROCESSES.to_string())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut total = Vec::new();
+    let mut handed = Vec::new();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(out.status.success(), "a worker failed");
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let mut us = line.split(' ').filter_map(|n| n.parse::<u64>().ok());
+            if let (Some(all), Some(own)) = (us.next(), us.next()) {
+                total.push(Duration::from_micros(all));
+                handed.push(Duration::from_micros(own));
+            }
+        }
+    }
+    (total, handed)
+}
+
+/// One test process of a parallel measurement: attach to the stack, then
+/// run its tests, printing each request's time to first query (µs) and
+/// of it the handing out.
 fn worker(file: &Path) {
-    let tests: usize = std::env::var("BENCH_TESTDB_TESTS")
-        .ok()
+    let var = |k: &str| std::env::var(k).ok();
+    let tests: usize = var("BENCH_TESTDB_TESTS")
         .and_then(|n| n.parse().ok())
         .unwrap_or(25);
-    let stack = TestStack::start(file).expect("attaches");
+    let mut seed: u64 = var("BENCH_TESTDB_SEED")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let mode = match var("BENCH_TESTDB_MODE").as_deref() {
+        Some("floor") => Mode::Floor,
+        _ => Mode::Pool,
+    };
+    // The floor's processes leave the stack alone: attaching would start
+    // filling the pool beside them.
+    let stack = match mode {
+        Mode::Floor => None,
+        Mode::Pool => Some(TestStack::start(file).expect("attaches")),
+    };
+    let existing = var("BENCH_TESTDB_SERVER").unwrap_or_default();
     for _ in 0..tests {
         let t = Instant::now();
-        let db = stack.database().unwrap();
+        let (db, url) = match &stack {
+            None => (None, existing.clone()),
+            Some(stack) => {
+                let db = stack.database().unwrap();
+                let url = db.url().to_string();
+                (Some(db), url)
+            }
+        };
         let handed = t.elapsed();
-        let mut c = postgres::Client::connect(db.url(), postgres::NoTls).unwrap();
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
         c.simple_query("SELECT 1").unwrap();
         println!("{} {}", t.elapsed().as_micros(), handed.as_micros());
-        std::thread::sleep(Duration::from_millis(TEST_MS));
+        // A pseudo-random length from TEST_MS/2 to 3*TEST_MS/2, the same
+        // sequence in every run.
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis(
+            TEST_MS / 2 + (seed >> 33) % (TEST_MS + 1),
+        ));
         drop(c);
         drop(db);
     }

@@ -30,12 +30,17 @@ impl Target {
         }
     }
 
-    pub fn connect(&self) -> Result<Client> {
-        let login = Login {
+    /// Its credentials, for `database` on the same server.
+    pub fn login_to<'a>(&'a self, database: &'a str) -> Login<'a> {
+        Login {
             user: &self.user,
             password: self.password.as_deref(),
-            database: &self.database,
-        };
+            database,
+        }
+    }
+
+    pub fn connect(&self) -> Result<Client> {
+        let login = self.login_to(&self.database);
         pg::connect(&self.endpoint, &login, Duration::from_secs(5)).map_err(|e| Error::Migrate {
             service: self.service.clone(),
             message: format!(

@@ -11,7 +11,11 @@
 //! A pool of databases already cloned (`bp_<template digest>_<n>`) is kept
 //! beside the template: asking for a database renames one of them to the
 //! test's name (one catalog update, a millisecond), and a thread tops the
-//! pool up in the background, on a connection it keeps. Each clone is
+//! pool up in the background, on a connection it keeps. A test process
+//! that asks more than once (the testing library's) has that thread claim
+//! its next database ahead, so the test's own request touches no server
+//! at all; one claimed but never asked for goes back to the pool when the
+//! `Databases` drops, or to `gc` with its owner's end. Each clone is
 //! logged into once before it joins the pool, so the test's own first
 //! login is not the database's first (which costs the server more). The
 //! pool is shared by every process using the server, filled by one at a
@@ -23,7 +27,8 @@
 //! on an async runtime's thread, so this keeps the API usable from async
 //! tests too.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use postgres::Client;
@@ -31,7 +36,7 @@ use postgres::Client;
 use super::off_runtime::off_runtime;
 use super::owner;
 use crate::client::endpoint::url_escape;
-use crate::client::postgres::{self as pg, quote_ident, DatabaseError, Login};
+use crate::client::postgres::{self as pg, quote_ident, DatabaseError};
 use crate::error::{cause, Error, Result};
 use crate::events::Silent;
 use crate::kill_point;
@@ -102,6 +107,24 @@ pub struct Databases {
     pool_size: usize,
     /// Wakes the thread that tops the pool up (started at the first need).
     refill: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
+    /// Whether that thread claims this process's next database ahead.
+    claim_ahead: ClaimAhead,
+}
+
+/// This process's next database, claimed from the pool before it is
+/// asked for. Wanted once the process has asked twice: a process that
+/// asks once (a test runner's process per test, `berth db create`) would
+/// only throw the claimed one away.
+#[derive(Default)]
+struct ClaimAhead {
+    /// Set by [`Databases::with_claim_ahead`].
+    enabled: bool,
+    /// The process has asked before.
+    asked: AtomicBool,
+    /// Asked twice: the thread keeps `ready` filled.
+    wanted: Arc<AtomicBool>,
+    /// A database renamed to this process's name, not handed out yet.
+    ready: Arc<Mutex<Option<String>>>,
 }
 
 impl Databases {
@@ -115,7 +138,15 @@ impl Databases {
             fixture: None,
             pool_size: pool_size_from_env(),
             refill: Mutex::new(None),
+            claim_ahead: ClaimAhead::default(),
         }
+    }
+
+    /// Claim this process's next database before it is asked for, once it
+    /// has asked twice (the testing library: a process that runs tests).
+    pub fn with_claim_ahead(mut self) -> Databases {
+        self.claim_ahead.enabled = true;
+        self
     }
 
     /// Keep `size` clones ready (0: no pool; every database is cloned on
@@ -149,7 +180,11 @@ impl Databases {
             if self.pool_size > 0 {
                 // The pool's clones are made the same way.
                 self.clone_strategy()?;
-                let claimed = self.claim(t, &name);
+                if let Some(ready) = self.claimed_ahead(owner) {
+                    self.start_refill();
+                    return Ok(self.info(&ready));
+                }
+                let claimed = self.with_client(|c| claim(c, t, &name));
                 self.start_refill();
                 if claimed? {
                     kill_point::reached(|| format!("{}:db claimed", self.target.service));
@@ -172,30 +207,18 @@ impl Databases {
         Ok(self.info(&name))
     }
 
-    /// Rename a ready clone of `template` to `name`. Whether there was one
-    /// (processes racing for one: the loser takes the next).
-    fn claim(&self, template: &str, name: &str) -> Result<bool> {
-        let prefix = pool_prefix(template);
-        self.with_client(|c| {
-            let rows = c.query(
-                "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY random()",
-                &[&prefix],
-            )?;
-            for row in rows {
-                let ready: String = row.get(0);
-                match c.batch_execute(&format!(
-                    "ALTER DATABASE {} RENAME TO {}",
-                    ident(&ready),
-                    ident(name)
-                )) {
-                    Ok(()) => return Ok(true),
-                    // Taken by another process a moment ago.
-                    Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_DATABASE) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(false)
-        })
+    /// The database claimed ahead for `owner`, if it is this process and
+    /// there is one; from the second request on, the thread that tops the
+    /// pool up claims the next.
+    fn claimed_ahead(&self, owner: ProcessRecord) -> Option<String> {
+        let ahead = &self.claim_ahead;
+        if !ahead.enabled || owner::this_process().ok() != Some(owner) {
+            return None;
+        }
+        if ahead.asked.swap(true, Ordering::Relaxed) {
+            ahead.wanted.store(true, Ordering::Relaxed);
+        }
+        ahead.ready.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Wake the thread that tops the pool up, starting it the first time.
@@ -220,6 +243,8 @@ impl Databases {
             self.pool_size,
             self.clone_strategy.get().copied().unwrap_or(""),
         );
+        let wanted = Arc::clone(&self.claim_ahead.wanted);
+        let ready = Arc::clone(&self.claim_ahead.ready);
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
         let _ = wake.try_send(());
         *refill = Some(wake);
@@ -229,6 +254,9 @@ impl Databases {
         // warming name, which the next filler drops.
         std::thread::spawn(move || {
             while woken.recv().is_ok() {
+                if wanted.load(Ordering::Relaxed) {
+                    filler.claim_ahead(&ready);
+                }
                 let _ = filler.fill(PoolLock::Try);
             }
         });
@@ -416,11 +444,7 @@ impl Databases {
         // (`pg_internal.init`, removed by the migrations' catalog changes),
         // which every clone then copies: a test's first connection to its
         // database need not build that cache from the catalogs.
-        let warm = Login {
-            user: &self.target.user,
-            password: self.target.password.as_deref(),
-            database: &building,
-        };
+        let warm = self.target.login_to(&building);
         pg::connect(&self.target.endpoint, &warm, Duration::from_secs(5))
             .and_then(|mut c| c.simple_query("SELECT 1").map(drop))
             .map_err(db)?;
@@ -526,11 +550,7 @@ impl Databases {
 
     fn connect(&self) -> Result<Client> {
         let t = &self.target;
-        let login = Login {
-            user: &t.user,
-            password: t.password.as_deref(),
-            database: MAINTENANCE_DB,
-        };
+        let login = t.login_to(MAINTENANCE_DB);
         pg::connect(&t.endpoint, &login, Duration::from_secs(5)).map_err(|e| Error::Service {
             service: t.service.clone(),
             message: format!("the server at {} did not answer", t.endpoint),
@@ -552,19 +572,75 @@ impl Databases {
 impl Drop for Databases {
     fn drop(&mut self) {
         // Closing a synchronous client blocks on its runtime too.
-        let connections = std::mem::take(
+        let mut connections = std::mem::take(
             &mut self
                 .connections
                 .get_mut()
                 .unwrap_or_else(|p| p.into_inner())
                 .idle,
         );
-        off_runtime(move || drop(connections));
+        let unused = self
+            .claim_ahead
+            .ready
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let template = self
+            .template
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        off_runtime(move || {
+            // A database claimed ahead and never handed out is as fresh as
+            // the pool's: it goes back. Without a connection, `gc` drops it
+            // once this process is gone.
+            if let (Some(name), Some(template), Some(c)) =
+                (unused, template, connections.last_mut())
+            {
+                let back = format!("{}{}", pool_prefix(&template), random_suffix());
+                let _ = c.batch_execute(&format!(
+                    "ALTER DATABASE {} RENAME TO {}",
+                    ident(&name),
+                    ident(&back)
+                ));
+            }
+            drop(connections)
+        });
     }
 }
 
 fn ident(name: &str) -> String {
     quote_ident(name)
+}
+
+/// Rename a ready clone of `template` to `name`. Whether there was one
+/// (processes racing for one: the loser takes the next).
+fn claim(c: &mut Client, template: &str, name: &str) -> Result<bool, postgres::Error> {
+    let rows = c.query(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY random()",
+        &[&pool_prefix(template)],
+    )?;
+    for row in rows {
+        let ready: String = row.get(0);
+        match c.batch_execute(&format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            ident(&ready),
+            ident(name)
+        )) {
+            Ok(()) => return Ok(true),
+            // Taken by another process a moment ago.
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_DATABASE) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+/// Twelve random hex digits: a pool database's own part of its name.
+fn random_suffix() -> String {
+    let mut n = [0u8; 6];
+    let _ = getrandom::getrandom(&mut n);
+    n.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `BERTH_DB_POOL`, else [`DEFAULT_POOL_SIZE`].
@@ -670,20 +746,34 @@ impl Filler {
         })
     }
 
+    /// Claim this process's next database into `ready`, unless one is
+    /// there. A failure leaves it to the next request, which claims its own.
+    fn claim_ahead(&mut self, ready: &Mutex<Option<String>>) {
+        if ready.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            return;
+        }
+        let Ok(me) = owner::this_process() else {
+            return;
+        };
+        let name = owner::next_name(me);
+        let claimed = connected(&mut self.connection, &self.target)
+            .and_then(|c| claim(c, &self.template, &name));
+        match claimed {
+            Ok(true) => {
+                kill_point::reached(|| format!("{}:db claimed", self.target.service));
+                *ready.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
+            }
+            Ok(false) => {}
+            Err(_) => self.connection = None,
+        }
+    }
+
     fn fill_on_connection(&mut self, lock: PoolLock) -> Result<usize, postgres::Error> {
-        let t = &self.target;
+        let t = self.target.clone();
         let login_to = |database: &str| {
-            let login = Login {
-                user: &t.user,
-                password: t.password.as_deref(),
-                database,
-            };
-            pg::connect(&t.endpoint, &login, Duration::from_secs(5))
+            pg::connect(&t.endpoint, &t.login_to(database), Duration::from_secs(5))
         };
-        let c = match &mut self.connection {
-            Some(c) => c,
-            None => self.connection.insert(login_to(MAINTENANCE_DB)?),
-        };
+        let c = connected(&mut self.connection, &self.target)?;
         let locked = match lock {
             PoolLock::Try => c
                 .query_one("SELECT pg_try_advisory_lock($1)", &[&POOL_LOCK])?
@@ -705,6 +795,22 @@ impl Filler {
         c.query_one("SELECT pg_advisory_unlock($1)", &[&POOL_LOCK])?;
         made
     }
+}
+
+/// `connection`, logged in to the maintenance database anew if it is none.
+fn connected<'c>(
+    connection: &'c mut Option<Client>,
+    target: &Target,
+) -> Result<&'c mut Client, postgres::Error> {
+    if connection.is_none() {
+        let login = target.login_to(MAINTENANCE_DB);
+        *connection = Some(pg::connect(
+            &target.endpoint,
+            &login,
+            Duration::from_secs(5),
+        )?);
+    }
+    Ok(connection.as_mut().expect("connected above"))
 }
 
 /// Clone `template` until its pool holds `size` (the pool lock held on
@@ -743,9 +849,7 @@ fn top_up(
         if ready as usize >= size {
             return Ok(made);
         }
-        let mut n = [0u8; 6];
-        let _ = getrandom::getrandom(&mut n);
-        let suffix: String = n.iter().map(|b| format!("{b:02x}")).collect();
+        let suffix = random_suffix();
         let staged = format!("{warming}{suffix}");
         c.batch_execute(&format!(
             "CREATE DATABASE {} TEMPLATE {}{strategy}",

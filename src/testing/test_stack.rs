@@ -142,7 +142,7 @@ impl Builder {
             .iter()
             .filter_map(|s| s.migration_target())
             .map(|t| {
-                let mut databases = Databases::new(t);
+                let mut databases = Databases::new(t).with_claim_ahead();
                 if let Some(size) = self.pool {
                     databases = databases.with_pool(size);
                 }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Barrier};
 
-use berth::testing::TestStack;
+use berth::testing::{TestDatabase, TestStack};
 
 use super::*;
 
@@ -129,7 +129,9 @@ fn fifty_parallel_tests_each_get_their_own_migrated_database_and_leave_nothing()
     names.dedup();
     assert_eq!(names.len(), 50, "fifty different databases");
 
-    // Every handle is dropped: nothing is left on the server.
+    // Every handle is dropped, and the stack (which held the next
+    // database, claimed ahead): nothing is left on the server.
+    drop(Arc::into_inner(stack).expect("every test thread has ended"));
     let mut admin = server(&results[0].1);
     assert_eq!(databases(&mut admin, "bt\\_%"), Vec::<String>::new());
     assert_eq!(
@@ -542,6 +544,64 @@ fn databases_come_from_a_pool_cloned_ahead_that_follows_the_migrations() {
             let pool = databases(&mut admin, "bp\\_%");
             pool.len() == 3 && pool.iter().all(|n| !ready.contains(n))
         },
+    );
+}
+
+/// A process that asks again has its next database claimed ahead, so its
+/// request touches no server; one it never asked for goes back to the
+/// pool when the stack is dropped.
+#[test]
+fn a_process_asking_again_has_its_next_database_claimed_ahead() {
+    let s = project();
+    let file = s.path().join("berth.toml");
+    let stack = TestStack::builder(&file).pool(2).start().unwrap();
+    let first = stack.database().unwrap();
+    let mut admin = server(first.url());
+    let mine = format!("bt\\_{}\\_%", std::process::id());
+    wait_until("the pool holds 2", Duration::from_secs(20), || {
+        databases(&mut admin, "bp\\_%").len() == 2
+    });
+    assert_eq!(
+        databases(&mut admin, &mine),
+        [first.name()],
+        "after one request nothing is claimed ahead: a process may ask only once"
+    );
+    let second = stack.database().unwrap();
+    // This process's databases other than those handed out.
+    let ahead = |admin: &mut postgres::Client, handed: &[&TestDatabase]| -> Vec<String> {
+        databases(admin, &mine)
+            .into_iter()
+            .filter(|n| handed.iter().all(|h| h.name() != n))
+            .collect()
+    };
+    wait_until("the next is claimed ahead", Duration::from_secs(20), || {
+        ahead(&mut admin, &[&first, &second]).len() == 1
+    });
+    let claimed = ahead(&mut admin, &[&first, &second]);
+    let third = stack.database().unwrap();
+    assert_eq!(claimed, [third.name()], "handed out the one claimed ahead");
+    assert_eq!(owners(third.url()), ["seed"], "migrated and seeded");
+    wait_until("and the one after it", Duration::from_secs(20), || {
+        ahead(&mut admin, &[&first, &second, &third]).len() == 1
+    });
+    let unused = ahead(&mut admin, &[&first, &second, &third]).remove(0);
+    let oid: u32 = admin
+        .query_one("SELECT oid FROM pg_database WHERE datname = $1", &[&unused])
+        .unwrap()
+        .get(0);
+    drop((first, second, third));
+    drop(stack);
+    assert!(databases(&mut admin, "bt\\_%").is_empty(), "none left");
+    let back: String = admin
+        .query_one(
+            "SELECT datname::text FROM pg_database WHERE oid = $1",
+            &[&oid],
+        )
+        .unwrap()
+        .get(0);
+    assert!(
+        back.starts_with("bp_"),
+        "back in the pool, not dropped: {back}"
     );
 }
 
