@@ -121,10 +121,23 @@ struct ClaimAhead {
     enabled: bool,
     /// The process has asked before.
     asked: AtomicBool,
+    /// Shared with the thread that tops the pool up.
+    pocket: Arc<Pocket>,
+}
+
+/// What the thread that claims ahead and the requests share.
+#[derive(Default)]
+struct Pocket {
     /// Asked twice: the thread keeps `ready` filled.
-    wanted: Arc<AtomicBool>,
+    wanted: AtomicBool,
     /// A database renamed to this process's name, not handed out yet.
-    ready: Arc<Mutex<Option<String>>>,
+    ready: Mutex<Option<String>>,
+}
+
+impl Pocket {
+    fn ready(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Databases {
@@ -216,9 +229,9 @@ impl Databases {
             return None;
         }
         if ahead.asked.swap(true, Ordering::Relaxed) {
-            ahead.wanted.store(true, Ordering::Relaxed);
+            ahead.pocket.wanted.store(true, Ordering::Relaxed);
         }
-        ahead.ready.lock().unwrap_or_else(|p| p.into_inner()).take()
+        ahead.pocket.ready().take()
     }
 
     /// Wake the thread that tops the pool up, starting it the first time.
@@ -243,8 +256,9 @@ impl Databases {
             self.pool_size,
             self.clone_strategy.get().copied().unwrap_or(""),
         );
-        let wanted = Arc::clone(&self.claim_ahead.wanted);
-        let ready = Arc::clone(&self.claim_ahead.ready);
+        if self.claim_ahead.enabled {
+            filler.pocket = Some(Arc::clone(&self.claim_ahead.pocket));
+        }
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
         let _ = wake.try_send(());
         *refill = Some(wake);
@@ -254,9 +268,6 @@ impl Databases {
         // warming name, which the next filler drops.
         std::thread::spawn(move || {
             while woken.recv().is_ok() {
-                if wanted.load(Ordering::Relaxed) {
-                    filler.claim_ahead(&ready);
-                }
                 let _ = filler.fill(PoolLock::Try);
             }
         });
@@ -579,12 +590,7 @@ impl Drop for Databases {
                 .unwrap_or_else(|p| p.into_inner())
                 .idle,
         );
-        let unused = self
-            .claim_ahead
-            .ready
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let unused = self.claim_ahead.pocket.ready().take();
         let template = self
             .template
             .get_mut()
@@ -711,12 +717,15 @@ enum PoolLock {
 /// Tops a template's pool up, on a connection of its own, kept from one
 /// fill to the next: a login costs the server a new backend and a SCRAM
 /// exchange, more than a claim does, and every claim wakes the filler.
+/// With a pocket it claims the process's next database first, and again
+/// between clones: a fill can last as long as a test.
 struct Filler {
     target: Target,
     template: String,
     size: usize,
     strategy: &'static str,
     connection: Option<Client>,
+    pocket: Option<Arc<Pocket>>,
 }
 
 impl Filler {
@@ -727,6 +736,7 @@ impl Filler {
             size,
             strategy,
             connection: None,
+            pocket: None,
         }
     }
 
@@ -746,34 +756,19 @@ impl Filler {
         })
     }
 
-    /// Claim this process's next database into `ready`, unless one is
-    /// there. A failure leaves it to the next request, which claims its own.
-    fn claim_ahead(&mut self, ready: &Mutex<Option<String>>) {
-        if ready.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-            return;
-        }
-        let Ok(me) = owner::this_process() else {
-            return;
-        };
-        let name = owner::next_name(me);
-        let claimed = connected(&mut self.connection, &self.target)
-            .and_then(|c| claim(c, &self.template, &name));
-        match claimed {
-            Ok(true) => {
-                kill_point::reached(|| format!("{}:db claimed", self.target.service));
-                *ready.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
-            }
-            Ok(false) => {}
-            Err(_) => self.connection = None,
-        }
-    }
-
     fn fill_on_connection(&mut self, lock: PoolLock) -> Result<usize, postgres::Error> {
         let t = self.target.clone();
         let login_to = |database: &str| {
             pg::connect(&t.endpoint, &t.login_to(database), Duration::from_secs(5))
         };
         let c = connected(&mut self.connection, &self.target)?;
+        let pocket = self.pocket.clone();
+        let template = self.template.clone();
+        let mut claim_ahead = |c: &mut Client| match &pocket {
+            Some(pocket) => claim_ahead(c, &t.service, &template, pocket),
+            None => Ok(()),
+        };
+        claim_ahead(c)?;
         let locked = match lock {
             PoolLock::Try => c
                 .query_one("SELECT pg_try_advisory_lock($1)", &[&POOL_LOCK])?
@@ -790,11 +785,41 @@ impl Filler {
         if !locked {
             return Ok(0);
         }
-        let made = top_up(c, &self.template, self.size, self.strategy, &login_to);
+        let made = top_up(
+            c,
+            &self.template,
+            self.size,
+            self.strategy,
+            &login_to,
+            &mut claim_ahead,
+        );
         // The lock is the session's: it outlives this fill unless let go.
         c.query_one("SELECT pg_advisory_unlock($1)", &[&POOL_LOCK])?;
         made
     }
+}
+
+/// Claim the process's next database into `pocket`, if it is wanted and
+/// the pocket is empty. Finding the pool empty leaves it to the next
+/// request, which then clones its own.
+fn claim_ahead(
+    c: &mut Client,
+    service: &str,
+    template: &str,
+    pocket: &Pocket,
+) -> Result<(), postgres::Error> {
+    if !pocket.wanted.load(Ordering::Relaxed) || pocket.ready().is_some() {
+        return Ok(());
+    }
+    let Ok(me) = owner::this_process() else {
+        return Ok(());
+    };
+    let name = owner::next_name(me);
+    if claim(c, template, &name)? {
+        kill_point::reached(|| format!("{service}:db claimed"));
+        *pocket.ready() = Some(name);
+    }
+    Ok(())
 }
 
 /// `connection`, logged in to the maintenance database anew if it is none.
@@ -818,13 +843,15 @@ fn connected<'c>(
 /// once, and only then renamed into the pool: a backend's first login to
 /// a database costs it a few milliseconds more than the next ones (caches
 /// to fill), and the test's own login is then a next one. What a filler
-/// killed midway left under that name is dropped first.
+/// killed midway left under that name is dropped first. `between` runs
+/// before each clone.
 fn top_up(
     c: &mut Client,
     template: &str,
     size: usize,
     strategy: &str,
     login_to: &dyn Fn(&str) -> Result<Client, postgres::Error>,
+    between: &mut dyn FnMut(&mut Client) -> Result<(), postgres::Error>,
 ) -> Result<usize, postgres::Error> {
     let warming = warming_prefix(template);
     for row in c.query(
@@ -840,6 +867,7 @@ fn top_up(
     let prefix = pool_prefix(template);
     let mut made = 0;
     loop {
+        between(c)?;
         let ready: i64 = c
             .query_one(
                 "SELECT count(*) FROM pg_database WHERE starts_with(datname, $1)",
