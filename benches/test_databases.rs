@@ -2,7 +2,9 @@
 //! p50 and p95, beside the alternatives measured in the same run:
 //!   - the floor: the same 8 test processes, each test only opening a new
 //!     connection to a database that exists (the test's own login, which
-//!     no way of making databases saves);
+//!     no way of making databases saves), the way berth's URLs go (the
+//!     Unix socket, where the stack has one) and over TCP with the
+//!     password;
 //!   - berth, from the pool of databases cloned ahead, under 8 parallel
 //!     test processes that each hold their database for a while (the test);
 //!   - berth, cloned on request (no pool): a clone of the template, then
@@ -61,18 +63,23 @@ fn main() {
     drop(TestStack::start(&file).expect("attaches"));
     let attach_time = attached.elapsed();
 
-    // The maintenance database, which always exists.
-    let server = {
+    // The maintenance database, which always exists: over TCP with the
+    // password, and the way berth hands databases out (its URL, the Unix
+    // socket where the stack has one).
+    let (server, handed_way) = {
         let db = stack.database().unwrap();
         let i = db.info();
-        format!(
+        let tcp = format!(
             "host={} port={} user={} password={} dbname=postgres",
             i.host,
             i.port,
             i.user,
             i.password.clone().unwrap_or_default()
-        )
+        );
+        let (base, _) = db.url().rsplit_once('/').unwrap();
+        (tcp, format!("{base}/postgres"))
     };
+    let over_socket = handed_way.contains("@%2F");
     // The floor, then the pool: PROCESSES test processes at once, each
     // asking for a database per test (or only connecting to one that
     // exists) and holding it for the test's length.
@@ -80,7 +87,11 @@ fn main() {
     // This process's pool filler, woken by the databases above, is done
     // by then.
     std::thread::sleep(Duration::from_secs(1));
-    let (floor, _) = in_test_processes(&file, &server, per_process, Mode::Floor);
+    let (floor, _) = in_test_processes(&file, &handed_way, per_process, Mode::Floor);
+    let (floor_tcp, _) = match over_socket {
+        true => in_test_processes(&file, &server, per_process, Mode::Floor),
+        false => (floor.clone(), Vec::new()),
+    };
     let (pooled, handed) = in_test_processes(&file, &server, per_process, Mode::Pool);
 
     // Cloned on request, one test after another.
@@ -152,9 +163,13 @@ fn main() {
     let p50_berth = percentile(&pooled, 50.0);
     for (name, samples) in [
         (
-            &*format!("floor: a new connection only, {PROCESSES} processes"),
+            &*format!(
+                "floor: a new connection only, {PROCESSES} processes{}",
+                if over_socket { " (socket)" } else { "" }
+            ),
             &floor,
         ),
+        ("  the same over TCP with the password (SCRAM)", &floor_tcp),
         (
             &*format!("berth: from the pool, {PROCESSES} processes, ~{TEST_MS} ms tests"),
             &pooled,

@@ -33,6 +33,7 @@ mod kill_point;
 mod kind;
 mod lifecycle;
 mod migrate;
+mod os_user;
 mod plan;
 mod preflight;
 mod process;

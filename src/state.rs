@@ -224,6 +224,22 @@ impl StateDir {
     pub fn service_dir(&self, service: &str) -> PathBuf {
         self.services_dir().join(service)
     }
+    /// Where a service's server makes its Unix socket, for stacks whose
+    /// state is in memory (the testing library's): a tmpfs always takes a
+    /// socket and its paths are short, while a project's own directory may
+    /// be on a file system that takes none (a shared folder, a network
+    /// mount) or too deep for a socket path's 107 bytes. `None` elsewhere:
+    /// the server listens on TCP only.
+    pub fn socket_dir(&self, service: &str) -> Option<PathBuf> {
+        let real = std::fs::canonicalize(&self.root).ok()?;
+        if !real.starts_with(MEMORY_ROOT) {
+            return None;
+        }
+        let dir = real.join("sockets").join(service);
+        // The longest name a server puts there: `.s.PGSQL.65535.lock`.
+        (dir.as_os_str().len() + "/.s.PGSQL.65535.lock".len() <= 107).then_some(dir)
+    }
+
     pub fn run_file(&self, service: &str) -> PathBuf {
         self.root.join("run").join(format!("{service}.pid"))
     }

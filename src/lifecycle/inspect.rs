@@ -124,7 +124,7 @@ pub fn migration_targets(stack: &Stack, only: Option<&str>) -> Result<Vec<(Targe
 /// What `berth seed` loads seed files into.
 pub enum SeedTarget {
     /// A database: its SQL seed files.
-    Sql(Target),
+    Sql(Box<Target>),
     /// A service whose kind loads files of its own (an object store's).
     Files(Box<Service>),
 }
@@ -137,7 +137,7 @@ pub fn seed_targets(stack: &Stack, only: Option<&str>) -> Result<Vec<(SeedTarget
         which: "`postgres` services take SQL seeds, `s3` services files for their buckets",
     };
     choose(stack, only, &taking, |s| match s.migration_target() {
-        Some(target) => Some(SeedTarget::Sql(target)),
+        Some(target) => Some(SeedTarget::Sql(Box::new(target))),
         None => s
             .settings
             .seed_dir()

@@ -18,6 +18,14 @@ pub enum Arg {
     /// A file written by the runtime from [`ServerSpec::files`] or
     /// [`InitStep::WriteFile`], by name.
     File(&'static str),
+    /// `key=<path of file>`: a setting naming such a file.
+    FileSetting {
+        key: &'static str,
+        file: &'static str,
+    },
+    /// The directory for the server's Unix socket, empty when the stack
+    /// has none (see `StateDir::socket_dir`) and while initializing.
+    SocketDir,
 }
 
 impl Arg {

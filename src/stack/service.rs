@@ -104,6 +104,7 @@ impl Service {
         Some(Target {
             service: self.name.clone(),
             endpoint: self.endpoint(),
+            local: None,
             user: access.user,
             password: self.password.clone(),
             database: access.database,

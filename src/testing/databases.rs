@@ -81,7 +81,12 @@ pub struct DatabaseInfo {
     pub user: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// The quickest way in: over the server's Unix socket with peer
+    /// authentication (no password) when the stack has one and this
+    /// process's account started it, else `tcp_url`.
     pub url: String,
+    /// Over TCP with the password, for clients without Unix sockets.
+    pub tcp_url: String,
 }
 
 /// Test databases of one postgres service.
@@ -456,7 +461,7 @@ impl Databases {
         // which every clone then copies: a test's first connection to its
         // database need not build that cache from the catalogs.
         let warm = self.target.login_to(&building);
-        pg::connect(&self.target.endpoint, &warm, Duration::from_secs(5))
+        pg::connect(self.target.reach(), &warm, Duration::from_secs(5))
             .and_then(|mut c| c.simple_query("SELECT 1").map(drop))
             .map_err(db)?;
         // Only then does it get its name: a template is complete or absent.
@@ -493,20 +498,34 @@ impl Databases {
     fn info(&self, name: &str) -> DatabaseInfo {
         let t = &self.target;
         let password = t.password.clone();
+        let tcp_url = format!(
+            "postgres://{}:{}@{}:{}/{}",
+            url_escape(&t.user),
+            url_escape(password.as_deref().unwrap_or("")),
+            t.endpoint.host,
+            t.endpoint.port,
+            name
+        );
+        // The socket's directory as the host, percent-encoded: what libpq,
+        // rust-postgres and sqlx read as a Unix socket.
+        let url = match &t.local {
+            Some(local) => format!(
+                "postgres://{}@{}:{}/{}",
+                url_escape(&t.user),
+                url_escape(&local.host),
+                local.port,
+                name
+            ),
+            None => tcp_url.clone(),
+        };
         DatabaseInfo {
             service: t.service.clone(),
             name: name.to_string(),
             host: t.endpoint.host.clone(),
             port: t.endpoint.port,
             user: t.user.clone(),
-            url: format!(
-                "postgres://{}:{}@{}:{}/{}",
-                url_escape(&t.user),
-                url_escape(password.as_deref().unwrap_or("")),
-                t.endpoint.host,
-                t.endpoint.port,
-                name
-            ),
+            url,
+            tcp_url,
             password,
         }
     }
@@ -562,9 +581,9 @@ impl Databases {
     fn connect(&self) -> Result<Client> {
         let t = &self.target;
         let login = t.login_to(MAINTENANCE_DB);
-        pg::connect(&t.endpoint, &login, Duration::from_secs(5)).map_err(|e| Error::Service {
+        pg::connect(t.reach(), &login, Duration::from_secs(5)).map_err(|e| Error::Service {
             service: t.service.clone(),
-            message: format!("the server at {} did not answer", t.endpoint),
+            message: format!("the server at {} did not answer", t.reach()),
             hint: Some("start the stack with `berth up`".into()),
             source: cause(DatabaseError(e)),
         })
@@ -758,9 +777,8 @@ impl Filler {
 
     fn fill_on_connection(&mut self, lock: PoolLock) -> Result<usize, postgres::Error> {
         let t = self.target.clone();
-        let login_to = |database: &str| {
-            pg::connect(&t.endpoint, &t.login_to(database), Duration::from_secs(5))
-        };
+        let login_to =
+            |database: &str| pg::connect(t.reach(), &t.login_to(database), Duration::from_secs(5));
         let c = connected(&mut self.connection, &self.target)?;
         let pocket = self.pocket.clone();
         let template = self.template.clone();
@@ -829,11 +847,7 @@ fn connected<'c>(
 ) -> Result<&'c mut Client, postgres::Error> {
     if connection.is_none() {
         let login = target.login_to(MAINTENANCE_DB);
-        *connection = Some(pg::connect(
-            &target.endpoint,
-            &login,
-            Duration::from_secs(5),
-        )?);
+        *connection = Some(pg::connect(target.reach(), &login, Duration::from_secs(5))?);
     }
     Ok(connection.as_mut().expect("connected above"))
 }

@@ -26,6 +26,8 @@ use super::databases::{DatabaseInfo, Databases};
 use super::off_runtime::off_runtime;
 use super::owner;
 use super::redis::RedisServer;
+use crate::client::endpoint::Endpoint;
+use crate::client::postgres::{self as pg, Login};
 use crate::config::load;
 use crate::config::model::LoadOptions;
 use crate::error::{Error, Result};
@@ -33,6 +35,7 @@ use crate::events::Silent;
 use crate::lifecycle::inspect;
 use crate::lifecycle::snapshot::{self, RestoreOptions};
 use crate::lifecycle::up::{up, UpOptions};
+use crate::migrate::target::Target;
 use crate::snapshot::store::Store;
 use crate::stack::resolved::Stack;
 
@@ -141,7 +144,8 @@ impl Builder {
             .services
             .iter()
             .filter_map(|s| s.migration_target())
-            .map(|t| {
+            .map(|mut t| {
+                t.local = local_endpoint(&stack.dir, &t);
                 let mut databases = Databases::new(t).with_claim_ahead();
                 if let Some(size) = self.pool {
                     databases = databases.with_pool(size);
@@ -189,6 +193,27 @@ impl Builder {
         test_stack.gc()?;
         Ok(test_stack)
     }
+}
+
+/// The service's Unix socket, if this process logs in over it: the stack
+/// has one (its state is in memory, and the server runs natively) and
+/// peer authentication lets this account in (it started the server).
+fn local_endpoint(dir: &crate::state::StateDir, t: &Target) -> Option<Endpoint> {
+    let socket = dir.socket_dir(&t.service)?;
+    if !socket
+        .join(format!(".s.PGSQL.{}", t.endpoint.port))
+        .exists()
+    {
+        return None;
+    }
+    let local = Endpoint::new(socket.to_str()?, t.endpoint.port);
+    let login = Login {
+        user: &t.user,
+        password: None,
+        database: &t.database,
+    };
+    pg::probe(&local, &login).ok()?;
+    Some(local)
 }
 
 /// Restore snapshot `name` of the file's own (development) stack into the

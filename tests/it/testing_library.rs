@@ -676,6 +676,85 @@ fn db_create_takes_from_the_pool_and_refills_it_in_the_background() {
     }
 }
 
+/// A test stack's server also listens on a Unix socket in memory, where
+/// the account that started it logs in by peer authentication, with no
+/// password; the servers' own account, which reaches the socket too, is
+/// refused, and TCP still asks for the password.
+#[test]
+fn test_databases_are_reached_over_a_unix_socket_by_peer_authentication() {
+    use std::os::unix::fs::MetadataExt;
+    let s = project();
+    let stack = TestStack::start(s.path().join("berth.toml")).unwrap();
+    let db = stack.database().unwrap();
+    let info = db.info().clone();
+    let password = info.password.clone().expect("the stack has a password");
+    let (_, host) = info.url.split_once('@').expect("a user in the URL");
+    assert!(host.starts_with("%2Fdev%2Fshm%2F"), "{}", info.url);
+    assert!(!info.url.contains(&password), "{}", info.url);
+    assert_eq!(owners(db.url()), ["seed"], "rust-postgres over the socket");
+    assert_eq!(owners(&info.tcp_url), ["seed"], "and over TCP");
+
+    // The socket's directory is the servers' account's alone.
+    let dir = host.split(':').next().unwrap().replace("%2F", "/");
+    let meta = std::fs::metadata(&dir).unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o700, "{dir}");
+    assert!(
+        Path::new(&dir)
+            .join(format!(".s.PGSQL.{}", info.port))
+            .exists(),
+        "{dir}"
+    );
+
+    // libpq reads the same URL.
+    let psql = |url: &str| {
+        Command::new("psql")
+            .args([url, "-XAtc", "SELECT count(*) FROM items"])
+            .env_remove("PGPASSWORD")
+            .output()
+            .unwrap()
+    };
+    let out = psql(db.url());
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(stdout(&out).trim(), "1");
+
+    // Without the password, TCP lets nobody in.
+    let no_password = info.tcp_url.replace(&format!(":{password}@"), "@");
+    assert_ne!(no_password, info.tcp_url);
+    let out = Command::new("psql")
+        .args([&no_password, "-XAtc", "SELECT 1", "-w"])
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", describe(&out));
+
+    // Under root the servers run as another account (`nobody`), which can
+    // reach the socket's directory but is not mapped to any role. Not as
+    // root, the servers' account is this test's own, which is mapped.
+    if unsafe { libc::geteuid() } == 0 {
+        let servers = meta.uid();
+        assert_ne!(servers, 0, "servers do not run as root");
+        let out = Command::new("setpriv")
+            .args([
+                &format!("--reuid={servers}"),
+                &format!("--regid={}", meta.gid()),
+                "--clear-groups",
+                "psql",
+                db.url(),
+                "-XAtc",
+                "SELECT 1",
+                "-w",
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{}", describe(&out));
+        assert!(
+            stderr(&out).contains("Peer authentication failed"),
+            "{}",
+            describe(&out)
+        );
+    }
+}
+
 /// The `owner` column of `items`, sorted: whose rows a database holds.
 fn owners(url: &str) -> Vec<String> {
     pg(url)

@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     for (target, is_running) in targets {
         match target {
             SeedTarget::Sql(target) => {
-                let target = running(target, is_running, "seed")?;
+                let target = running(*target, is_running, "seed")?;
                 let files = runner::seed(&target, &progress)?;
                 let from = shown_path(&target.seeds.path);
                 done.push((target.service, files.len(), "seed file", from));

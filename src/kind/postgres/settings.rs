@@ -1,10 +1,13 @@
 //! PostgreSQL's settings: its keys, connection values, probe, and how it
 //! runs.
 //!
-//! Natively: `initdb` with scram-sha-256 for every connection and the
-//! password from a 0600 file (never trust), then `postgres` listening on
-//! 127.0.0.1 only, Unix sockets off (probes and apps use TCP, and socket
-//! paths have a length limit the state directory could exceed). In a
+//! Natively: `initdb` with scram-sha-256 and the password from a 0600
+//! file (never trust), then `postgres` listening on 127.0.0.1 with
+//! scram-sha-256, and, where the stack has a place for one (a state
+//! directory in memory: the testing library's), on a Unix socket in a
+//! 0700 directory of the servers' user with peer authentication for the
+//! one account that started it: a login the kernel vouches for, which
+//! costs a test no password exchange. In a
 //! container: the official image's contract (`POSTGRES_USER`,
 //! `POSTGRES_PASSWORD`, `POSTGRES_DB`, settings as `-c` arguments).
 
@@ -165,6 +168,33 @@ impl ServiceKind for PostgresKind {
 }
 
 impl Postgres {
+    /// Who logs in how, written at every start (`hba_file`, `ident_file`)
+    /// rather than kept in the data directory: TCP with the stack's SCRAM
+    /// password, as `initdb` set it up; the Unix socket, where there is
+    /// one, with peer authentication mapped from the one account that
+    /// starts the server (berth's own, root included) to the stack's
+    /// superuser. The servers' own user is not mapped: other processes
+    /// running as `nobody` reach the socket's directory, and must not log in.
+    fn access_files(&self) -> Vec<(&'static str, String)> {
+        let hba = "# Written by berth at every start; edits are lost.\n\
+                   local all all peer map=berth\n\
+                   host all all 127.0.0.1/32 scram-sha-256\n\
+                   host all all ::1/128 scram-sha-256\n\
+                   local replication all peer map=berth\n\
+                   host replication all 127.0.0.1/32 scram-sha-256\n\
+                   host replication all ::1/128 scram-sha-256\n";
+        let mut ident = "# Written by berth at every start; edits are lost.\n".to_string();
+        if let Some(me) = crate::os_user::current() {
+            let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            ident.push_str(&format!(
+                "berth {} {}\n",
+                quoted(&me.name),
+                quoted(&self.user)
+            ));
+        }
+        vec![("pg_hba.conf", hba.to_string()), ("pg_ident.conf", ident)]
+    }
+
     /// What provisioning sets up.
     fn wanted(&self, ctx: &ServiceContext) -> Wanted<'_> {
         Wanted {
@@ -389,8 +419,20 @@ impl KindSettings for Postgres {
             Arg::text(format!("listen_addresses={LOOPBACK}")),
             Arg::text("-c"),
             Arg::text(format!("port={}", ctx.port)),
+            // A socket where the stack has a place for one (in memory),
+            // else none; who may log in over it is `pg_hba.conf`'s.
+            Arg::text("-k"),
+            Arg::SocketDir,
             Arg::text("-c"),
-            Arg::text("unix_socket_directories="),
+            Arg::FileSetting {
+                key: "hba_file",
+                file: "pg_hba.conf",
+            },
+            Arg::text("-c"),
+            Arg::FileSetting {
+                key: "ident_file",
+                file: "pg_ident.conf",
+            },
         ];
         for (k, v) in &self.settings {
             args.push(Arg::text("-c"));
@@ -423,7 +465,7 @@ impl KindSettings for Postgres {
                 ],
             }),
             init: vec![personalize],
-            server: ServerSpec { program: "postgres".into(), args, env: Vec::new(), cwd: None, files: Vec::new(), stop_signal: StopSignal::Interrupt },
+            server: ServerSpec { program: "postgres".into(), args, env: Vec::new(), cwd: None, files: self.access_files(), stop_signal: StopSignal::Interrupt },
             alternative: None,
         }
     }

@@ -170,7 +170,7 @@ fn run_steps(
                 input,
             } => {
                 kill_point::reached(|| format!("{service}:init run {program}"));
-                let args = resolve_args(args, data, service_dir);
+                let args = resolve_args(args, data, service_dir, None);
                 // In a process group of its own: a Ctrl-C at the terminal
                 // lets it finish, and berth stops after it.
                 let mut cmd = command(&bin.path(program), args, service_dir);
@@ -220,12 +220,23 @@ pub fn leftovers(service_dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Arguments with the runtime's paths filled in.
-pub fn resolve_args(args: &[Arg], data: &Path, service_dir: &Path) -> Vec<String> {
+pub fn resolve_args(
+    args: &[Arg],
+    data: &Path,
+    service_dir: &Path,
+    socket_dir: Option<&Path>,
+) -> Vec<String> {
     args.iter()
         .map(|a| match a {
             Arg::Text(t) => t.clone(),
             Arg::DataDir => data.display().to_string(),
             Arg::File(name) => service_dir.join(name).display().to_string(),
+            Arg::FileSetting { key, file } => {
+                format!("{key}={}", service_dir.join(file).display())
+            }
+            Arg::SocketDir => socket_dir
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
         })
         .collect()
 }

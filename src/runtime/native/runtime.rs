@@ -24,6 +24,7 @@ use crate::client::endpoint::Endpoint;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::kill_point;
+use crate::plan::native::Arg;
 use crate::plan::native::NativeLaunch;
 use crate::plan::service_plan::ServicePlan;
 use crate::plan::service_plan::LOOPBACK;
@@ -128,6 +129,21 @@ impl NativeRuntime {
     /// `services/<service>`, or `services/<service>.gN` after a restore.
     fn service_dir(&self, plan: &ServicePlan) -> PathBuf {
         generation_dir(&self.dir, &plan.service, plan.generation)
+    }
+
+    /// The directory for the service's Unix socket, made: open to the
+    /// servers' user alone, who makes the socket in it (when berth runs as
+    /// root, root reaches it too). `None` where the stack has none.
+    fn socket_dir(&self, service: &str) -> Result<Option<PathBuf>> {
+        let Some(dir) = self.dir.socket_dir(service) else {
+            return Ok(None);
+        };
+        if let Some(parent) = dir.parent() {
+            fsutil::create_dir(parent, 0o711)?;
+        }
+        fsutil::create_dir(&dir, 0o700)?;
+        self.user.own(&dir)?;
+        Ok(Some(dir))
     }
 
     fn data_dir(&self, plan: &ServicePlan) -> PathBuf {
@@ -398,9 +414,18 @@ impl Runtime for NativeRuntime {
             .context(|| "could not duplicate the log handle".into())?;
         let program = bin.path(&launch.server.program);
         let cwd = launch.server.cwd.as_deref().unwrap_or(&service_dir);
+        let socket_dir = match launch.server.args.contains(&Arg::SocketDir) {
+            true => self.socket_dir(service)?,
+            false => None,
+        };
         let mut cmd = self.command(
             &program,
-            resolve_args(&launch.server.args, &data, &service_dir),
+            resolve_args(
+                &launch.server.args,
+                &data,
+                &service_dir,
+                socket_dir.as_deref(),
+            ),
             cwd,
         );
         cmd.envs(self.own_places(&service_dir)?);

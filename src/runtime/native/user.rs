@@ -3,7 +3,6 @@
 //! root it starts servers as `BERTH_SERVICE_USER`, else the user who ran
 //! `sudo`, else `nobody`. Otherwise servers run as berth's own user.
 
-use std::ffi::{CStr, CString};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
@@ -118,29 +117,20 @@ impl ServiceUser {
 }
 
 fn lookup_name(name: &str) -> Option<ServiceUser> {
-    let c = CString::new(name).ok()?;
-    // SAFETY: getpwnam_r with buffers we own; the result points into `buf`.
-    unsafe { lookup(|pwd, buf, len, out| libc::getpwnam_r(c.as_ptr(), pwd, buf, len, out)) }
+    crate::os_user::by_name(name).map(ServiceUser::from)
 }
 
 fn lookup_uid(uid: u32) -> Option<ServiceUser> {
-    // SAFETY: as above.
-    unsafe { lookup(|pwd, buf, len, out| libc::getpwuid_r(uid, pwd, buf, len, out)) }
+    crate::os_user::by_uid(uid).map(ServiceUser::from)
 }
 
-unsafe fn lookup(
-    call: impl Fn(*mut libc::passwd, *mut libc::c_char, usize, *mut *mut libc::passwd) -> libc::c_int,
-) -> Option<ServiceUser> {
-    let mut pwd: libc::passwd = std::mem::zeroed();
-    let mut buf = vec![0 as libc::c_char; 4096];
-    let mut out: *mut libc::passwd = std::ptr::null_mut();
-    if call(&mut pwd, buf.as_mut_ptr(), buf.len(), &mut out) != 0 || out.is_null() {
-        return None;
+impl From<crate::os_user::Account> for ServiceUser {
+    fn from(a: crate::os_user::Account) -> ServiceUser {
+        ServiceUser {
+            name: a.name,
+            uid: a.uid,
+            gid: a.gid,
+            switch: false,
+        }
     }
-    Some(ServiceUser {
-        name: CStr::from_ptr(pwd.pw_name).to_string_lossy().into_owned(),
-        uid: pwd.pw_uid,
-        gid: pwd.pw_gid,
-        switch: false,
-    })
 }
