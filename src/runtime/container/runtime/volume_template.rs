@@ -118,6 +118,17 @@ pub fn remove_all(engine: &Engine) -> Result<(Vec<String>, Vec<String>)> {
     Ok((removed, in_use))
 }
 
+/// One service's template: what builds it, copies it and names it.
+struct TemplateJob<'a> {
+    service: &'a str,
+    launch: &'a ContainerLaunch,
+    template: &'a VolumeTemplate,
+    /// The template volume's name (and its builder container's).
+    name: String,
+    /// Where the image keeps its data, in every container of the job.
+    data_path: &'a str,
+}
+
 impl ContainerRuntime {
     /// Fill the data volume `volume` (just created, mounted at `data_path`)
     /// from the launch's template. Whether it was filled: if not, the
@@ -136,12 +147,18 @@ impl ContainerRuntime {
         let Some(image_id) = self.images.find(service, launch.image_to_run())? else {
             return Ok(false);
         };
-        let name = template_name(&image_id, data_path, template);
+        let job = TemplateJob {
+            service,
+            launch,
+            template,
+            name: template_name(&image_id, data_path, template),
+            data_path,
+        };
         // From here until the secret is set, the volume is not the
         // stack's: a berth killed meanwhile leaves it for the next `up`
         // to discard.
         self.mark_pending(service)?;
-        let filled = self.copy_from(service, launch, template, &name, volume, data_path)?;
+        let filled = self.copy_from(&job, volume)?;
         if !filled {
             // Still empty: the image initializes it, and it is the stack's.
             self.clear_pending(service);
@@ -149,24 +166,16 @@ impl ContainerRuntime {
         Ok(filled)
     }
 
-    /// Copy template `name` (built if need be) into `volume`; whether it
-    /// was.
-    fn copy_from(
-        &self,
-        service: &str,
-        launch: &ContainerLaunch,
-        template: &VolumeTemplate,
-        name: &str,
-        volume: &str,
-        data_path: &str,
-    ) -> Result<bool> {
+    /// Copy the job's template (built if need be) into `volume`; whether
+    /// it was.
+    fn copy_from(&self, job: &TemplateJob, volume: &str) -> Result<bool> {
+        let service = job.service;
         // A template damaged (no marker) is built again, once.
         for _ in 0..2 {
-            let Some(source) = self.template_volume(service, launch, template, name, data_path)?
-            else {
+            let Some(source) = self.template_volume(job)? else {
                 return Ok(false);
             };
-            match self.copy_template(service, launch, &source, volume, data_path)? {
+            match self.copy_template(job, &source, volume)? {
                 Copy::Done => {
                     kill_point::reached(|| format!("{service}:volume filled"));
                     return Ok(true);
@@ -236,14 +245,8 @@ impl ContainerRuntime {
 
     /// The template volume, built when there is none; `None` when the
     /// image cannot have one.
-    fn template_volume(
-        &self,
-        service: &str,
-        launch: &ContainerLaunch,
-        template: &VolumeTemplate,
-        name: &str,
-        data_path: &str,
-    ) -> Result<Option<String>> {
+    fn template_volume(&self, job: &TemplateJob) -> Result<Option<String>> {
+        let (service, name) = (job.service, job.name.as_str());
         let docker = self.engine.docker(Some(service))?;
         let began = Instant::now();
         loop {
@@ -256,7 +259,7 @@ impl ContainerRuntime {
                     Builder::Alive => {}
                 },
                 Err(e) if not_found(&e) => {
-                    if self.build(service, launch, template, name, data_path)? {
+                    if self.build(job)? {
                         continue;
                     }
                 }
@@ -303,15 +306,17 @@ impl ContainerRuntime {
         Ok(Builder::Removed)
     }
 
-    /// Build template `name`: false when another process is building it.
-    fn build(
-        &self,
-        service: &str,
-        launch: &ContainerLaunch,
-        template: &VolumeTemplate,
-        name: &str,
-        data_path: &str,
-    ) -> Result<bool> {
+    /// Build the job's template: false when another process is building
+    /// it.
+    fn build(&self, job: &TemplateJob) -> Result<bool> {
+        let TemplateJob {
+            service,
+            launch,
+            template,
+            data_path,
+            ..
+        } = *job;
+        let name = job.name.as_str();
         let docker = self.engine.docker(Some(service))?;
         // Made before its builder, which would make it without labels.
         // Docker hands back a volume that exists; Podman refuses (409):
@@ -368,7 +373,7 @@ impl ContainerRuntime {
             }
         }
         kill_point::reached(|| "template:builder created".to_string());
-        let built = self.initialize(service, template, name, data_path);
+        let built = self.initialize(job);
         self.remove_quietly(service, name);
         match built {
             Ok(true) => {}
@@ -376,7 +381,7 @@ impl ContainerRuntime {
                 // Remembered as unusable, so no later `up` tries again.
                 let _ = self.remove_volume(service, name);
                 let mut labels = template_labels(launch, template, name);
-                labels.insert(LABEL_UNUSABLE.into(), "init scripts".into());
+                labels.insert(LABEL_UNUSABLE.into(), "its usable check failed".into());
                 self.create_volume_labelled(service, name, labels)?;
             }
             Err(e) => {
@@ -391,18 +396,14 @@ impl ContainerRuntime {
     /// Start the builder, let the image initialize the template, take the
     /// throwaway secret out, mark it whole and stop the server cleanly.
     /// False when the image cannot have a template.
-    fn initialize(
-        &self,
-        service: &str,
-        template: &VolumeTemplate,
-        name: &str,
-        data_path: &str,
-    ) -> Result<bool> {
+    fn initialize(&self, job: &TemplateJob) -> Result<bool> {
+        let (service, template, name) = (job.service, job.template, job.name.as_str());
         let docker = self.engine.docker(Some(service))?;
         self.engine
             .block_on(docker.start_container(name, None::<StartContainerOptions>))
             .map_err(|e| service_error(service, "could not start a template's builder", e))?;
-        // Asked at once: init scripts run only after `initdb`.
+        // Asked at once, before the image's own initialization goes on
+        // (see `VolumeTemplate::usable`).
         if !self.succeeds_inside(service, name, &template.usable)? {
             return Ok(false);
         }
@@ -413,7 +414,7 @@ impl ContainerRuntime {
             "sh".to_string(),
             "-c".into(),
             format!("touch \"$0\"/{COMPLETE}"),
-            data_path.to_string(),
+            job.data_path.to_string(),
         ];
         self.exec_in(service, name, &mark)?
             .map_err(|why| template_error(service, "could not mark a template whole", why))?;
@@ -426,14 +427,13 @@ impl ContainerRuntime {
 
     /// Copy template `source` into `volume`, in a container of the image
     /// that runs `cp` and ends.
-    fn copy_template(
-        &self,
-        service: &str,
-        launch: &ContainerLaunch,
-        source: &str,
-        volume: &str,
-        data_path: &str,
-    ) -> Result<Copy> {
+    fn copy_template(&self, job: &TemplateJob, source: &str, volume: &str) -> Result<Copy> {
+        let TemplateJob {
+            service,
+            launch,
+            data_path,
+            ..
+        } = *job;
         let docker = self.engine.docker(Some(service))?;
         let name = self.fill_container(service);
         self.remove_quietly(service, &name);
