@@ -230,7 +230,8 @@ impl Databases {
     /// pool up claims the next.
     fn claimed_ahead(&self, owner: ProcessRecord) -> Option<String> {
         let ahead = &self.claim_ahead;
-        if !ahead.enabled || owner::this_process().ok() != Some(owner) {
+        // The caller read this process's record from `/proc` already.
+        if !ahead.enabled || owner.pid != std::process::id() as i32 {
             return None;
         }
         if ahead.asked.swap(true, Ordering::Relaxed) {
