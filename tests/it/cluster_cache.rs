@@ -90,17 +90,7 @@ fn stacks_made_from_the_cache_accept_only_their_own_passwords() {
     assert_eq!(cache.entries(&b).len(), 1, "the second one copies it");
 
     let (env_a, env_b) = (a.env(".env"), b.env(".env"));
-    assert_ne!(env_a["PG_PASSWORD"], env_b["PG_PASSWORD"]);
-    assert!(logs_in(&env_a, &env_a["PG_PASSWORD"]));
-    assert!(logs_in(&env_b, &env_b["PG_PASSWORD"]));
-    assert!(
-        !logs_in(&env_a, &env_b["PG_PASSWORD"]),
-        "a refuses b's password"
-    );
-    assert!(
-        !logs_in(&env_b, &env_a["PG_PASSWORD"]),
-        "b refuses a's password"
-    );
+    assert_each_takes_only_its_own_password(logs_in, &env_a, &env_b, "PG_PASSWORD");
     // The cache's own password was thrown away when it was made: no file
     // of the cache holds a password, and each stack's verifier is its own.
     let verifier = |env: &BTreeMap<String, String>| -> String {

@@ -309,6 +309,21 @@ pub fn redis_cli(env: &BTreeMap<String, String>, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Two stacks' servers each let their user in with their own password
+/// (`key` in each env file) and refuse the other's.
+pub fn assert_each_takes_only_its_own_password(
+    logs_in: impl Fn(&BTreeMap<String, String>, &str) -> bool,
+    a: &BTreeMap<String, String>,
+    b: &BTreeMap<String, String>,
+    key: &str,
+) {
+    assert_ne!(a[key], b[key], "two stacks, two passwords");
+    assert!(logs_in(a, &a[key]), "a takes its own password");
+    assert!(logs_in(b, &b[key]), "b takes its own password");
+    assert!(!logs_in(a, &b[key]), "a refuses b's password");
+    assert!(!logs_in(b, &a[key]), "b refuses a's password");
+}
+
 pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let start = std::time::Instant::now();
     while !cond() {

@@ -98,17 +98,7 @@ fn stacks_made_from_one_template_each_accept_only_their_own_password() {
     );
 
     let (env_a, env_b) = (a.env(".env"), b.env(".env"));
-    assert_ne!(env_a["DB_PASSWORD"], env_b["DB_PASSWORD"]);
-    assert!(logs_in(&env_a, &env_a["DB_PASSWORD"]));
-    assert!(logs_in(&env_b, &env_b["DB_PASSWORD"]));
-    assert!(
-        !logs_in(&env_a, &env_b["DB_PASSWORD"]),
-        "b's password opens a"
-    );
-    assert!(
-        !logs_in(&env_b, &env_a["DB_PASSWORD"]),
-        "a's password opens b"
-    );
+    assert_each_takes_only_its_own_password(logs_in, &env_a, &env_b, "DB_PASSWORD");
     // What the template was initialized with opens neither.
     assert!(!logs_in(&env_a, "berth-template"));
     assert!(!logs_in(&env_b, "berth-template"));
