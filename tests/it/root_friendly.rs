@@ -47,6 +47,11 @@ fn a_project_closed_to_the_servers_user_comes_up_with_its_data_kept_outside() {
 
     // Said once: a later `up` of the same data is quiet about it.
     s.ok(&["down"]);
+    // An `up` killed after making a service's directory and before handing
+    // it to the servers' user leaves it root's: the next `up` hands it over.
+    let redis_dir = real.join("cache");
+    std::os::unix::fs::chown(&redis_dir, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&redis_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     let again = stderr(&s.ok(&["up"]));
     assert!(!again.contains("the servers' data is kept in"), "{again}");
     let env = s.env(".env");

@@ -290,8 +290,12 @@ impl NativeRuntime {
 impl Runtime for NativeRuntime {
     fn check(&self, plan: &ServicePlan) -> Result<Requirement> {
         let (launch, bin) = self.launch(plan)?;
-        let service_dir = self.service_dir(plan);
-        if let Some(blocked) = self.user.blocked_at(&service_dir) {
+        // The directories on the way to the service's, not the service's
+        // own: `start` makes that and hands it to the servers' user, and an
+        // `up` killed between the two leaves it closed to them until the
+        // next `start` hands it over again.
+        let services_dir = self.dir.services_dir();
+        if let Some(blocked) = self.user.blocked_at(&services_dir) {
             return Err(Error::Preflight {
                 service: Some(plan.service.clone()),
                 message: self.user.cannot_enter(&blocked),
