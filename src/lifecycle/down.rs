@@ -84,7 +84,7 @@ pub fn reset_with(
         // A snapshot needs the servers' files at rest; without one, they
         // are deleted and nothing need be written on the way out.
         let how = if options.snapshot {
-            Stop::Cleanly
+            Stop::SavingPersistent
         } else {
             Stop::Discarding
         };
