@@ -62,6 +62,10 @@ const POOL_LOCK_WAIT: Duration = Duration::from_secs(60);
 pub const DEFAULT_POOL_SIZE: usize = 4;
 /// Maintenance connections one `Databases` opens at most.
 const MAX_CONNECTIONS: usize = 4;
+/// How long a dropping `Databases` waits for its pool thread to finish
+/// what it is doing (a clone at most): a server that stopped answering is
+/// not waited for longer.
+const REFILL_STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// The maintenance connections of a `Databases`.
 #[derive(Default)]
@@ -110,10 +114,30 @@ pub struct Databases {
     fixture: Option<String>,
     /// How many clones to keep ready.
     pool_size: usize,
-    /// Wakes the thread that tops the pool up (started at the first need).
-    refill: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
+    /// The thread that tops the pool up (started at the first need).
+    refill: Mutex<Option<Refill>>,
     /// Whether that thread claims this process's next database ahead.
     claim_ahead: ClaimAhead,
+}
+
+/// The thread that tops the pool up, as its `Databases` holds it.
+struct Refill {
+    /// Wakes it; full means a wake-up is pending already.
+    wake: std::sync::mpsc::SyncSender<()>,
+    /// Tells it to stop after the clone it is making.
+    stop: Arc<AtomicBool>,
+    /// Disconnected when it has ended.
+    ended: std::sync::mpsc::Receiver<()>,
+}
+
+impl Refill {
+    /// Stop the thread and wait for it (a while): what it claimed ahead
+    /// is in the pocket once it has ended.
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        drop(self.wake);
+        let _ = self.ended.recv_timeout(REFILL_STOP_WAIT);
+    }
 }
 
 /// This process's next database, claimed from the pool before it is
@@ -243,9 +267,8 @@ impl Databases {
     /// Wake the thread that tops the pool up, starting it the first time.
     fn start_refill(&self) {
         let mut refill = self.refill.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(wake) = &*refill {
-            // Full means a wake-up is pending already.
-            let _ = wake.try_send(());
+        if let Some(running) = &*refill {
+            let _ = running.wake.try_send(());
             return;
         }
         let Some(template) = self
@@ -265,14 +288,17 @@ impl Databases {
         if self.claim_ahead.enabled {
             filler.pocket = Some(Arc::clone(&self.claim_ahead.pocket));
         }
+        let stop = Arc::clone(&filler.stop);
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let (ending, ended) = std::sync::mpsc::channel::<()>();
         let _ = wake.try_send(());
-        *refill = Some(wake);
-        // Detached: it ends with the process, or when `Databases` drops
-        // (its channel closes). A clone it was making when the process
-        // ended is either whole, under its pool name, or under its
-        // warming name, which the next filler drops.
+        *refill = Some(Refill { wake, stop, ended });
+        // It ends with the process, or when `Databases` drops and stops
+        // it. A clone it was making when the process ended is either
+        // whole, under its pool name, or under its warming name, which
+        // the next filler drops.
         std::thread::spawn(move || {
+            let _ending = ending;
             while woken.recv().is_ok() {
                 let _ = filler.fill(PoolLock::Try);
             }
@@ -602,6 +628,11 @@ impl Databases {
 
 impl Drop for Databases {
     fn drop(&mut self) {
+        // The pool thread first: a database it claimed ahead a moment ago
+        // is in the pocket only once it has ended.
+        if let Some(refill) = self.refill.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+            refill.stop();
+        }
         // Closing a synchronous client blocks on its runtime too.
         let mut connections = std::mem::take(
             &mut self
@@ -746,6 +777,9 @@ struct Filler {
     strategy: &'static str,
     connection: Option<Client>,
     pocket: Option<Arc<Pocket>>,
+    /// Set when its `Databases` drops: it stops after the clone it is
+    /// making.
+    stop: Arc<AtomicBool>,
 }
 
 impl Filler {
@@ -757,12 +791,16 @@ impl Filler {
             strategy,
             connection: None,
             pocket: None,
+            stop: Arc::new(AtomicBool::new(false)),
         }
     }
 
     /// Make clones until the pool holds `size`, unless another process is
     /// filling it. Returns how many it made.
     fn fill(&mut self, lock: PoolLock) -> Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
         let filled = self.fill_on_connection(lock);
         if filled.is_err() {
             // Whatever went wrong, the next fill starts on a new login.
@@ -783,11 +821,21 @@ impl Filler {
         let c = connected(&mut self.connection, &self.target)?;
         let pocket = self.pocket.clone();
         let template = self.template.clone();
-        let mut claim_ahead = |c: &mut Client| match &pocket {
-            Some(pocket) => claim_ahead(c, &t.service, &template, pocket),
-            None => Ok(()),
+        let stop = Arc::clone(&self.stop);
+        // Before the fill and between its clones: end if told to stop,
+        // else claim the process's next database if it wants one.
+        let mut between = |c: &mut Client| -> Result<bool, postgres::Error> {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            if let Some(pocket) = &pocket {
+                claim_ahead(c, &t.service, &template, pocket)?;
+            }
+            Ok(true)
         };
-        claim_ahead(c)?;
+        if !between(c)? {
+            return Ok(0);
+        }
         let locked = match lock {
             PoolLock::Try => c
                 .query_one("SELECT pg_try_advisory_lock($1)", &[&POOL_LOCK])?
@@ -810,7 +858,7 @@ impl Filler {
             self.size,
             self.strategy,
             &login_to,
-            &mut claim_ahead,
+            &mut between,
         );
         // The lock is the session's: it outlives this fill unless let go.
         c.query_one("SELECT pg_advisory_unlock($1)", &[&POOL_LOCK])?;
@@ -859,14 +907,14 @@ fn connected<'c>(
 /// a database costs it a few milliseconds more than the next ones (caches
 /// to fill), and the test's own login is then a next one. What a filler
 /// killed midway left under that name is dropped first. `between` runs
-/// before each clone.
+/// before each clone, and says whether to go on.
 fn top_up(
     c: &mut Client,
     template: &str,
     size: usize,
     strategy: &str,
     login_to: &dyn Fn(&str) -> Result<Client, postgres::Error>,
-    between: &mut dyn FnMut(&mut Client) -> Result<(), postgres::Error>,
+    between: &mut dyn FnMut(&mut Client) -> Result<bool, postgres::Error>,
 ) -> Result<usize, postgres::Error> {
     let warming = warming_prefix(template);
     for row in c.query(
@@ -882,7 +930,9 @@ fn top_up(
     let prefix = pool_prefix(template);
     let mut made = 0;
     loop {
-        between(c)?;
+        if !between(c)? {
+            return Ok(made);
+        }
         let ready: i64 = c
             .query_one(
                 "SELECT count(*) FROM pg_database WHERE starts_with(datname, $1)",
