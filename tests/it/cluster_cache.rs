@@ -154,8 +154,13 @@ fn a_damaged_cache_is_detected_and_rebuilt() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["sound"], true, "rebuilt: {entries:?}");
 
+    // The servers' versions, remembered there too, are forgotten with it.
+    let versions = cache.0.path().join("versions.json");
+    let remembered = std::fs::read_to_string(&versions).unwrap();
+    assert!(remembered.contains("postgres --version"), "{remembered}");
     cache.ok(&s, &["cache", "clean"]);
     assert!(cache.entries(&s).is_empty());
+    assert!(!versions.exists());
 }
 
 #[test]

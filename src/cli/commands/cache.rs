@@ -2,13 +2,15 @@
 //! initialized data (a pristine PostgreSQL cluster per server version and
 //! superuser), which makes a cold `up` copy instead of running `initdb`,
 //! and the container engine's volume templates, which do the same for
-//! containers.
+//! containers. `clean` also forgets the server programs' remembered
+//! versions.
 
 use serde::Serialize;
 
 use crate::diagnostic::Tone;
 use crate::error::{Error, Result};
 use crate::runtime::native::skeletons::{Entry, Skeletons};
+use crate::runtime::native::versions::Versions;
 use crate::units::fmt_bytes;
 
 use crate::cli::output::{self, note, paint, table};
@@ -131,6 +133,7 @@ pub fn run(args: Args) -> Result<()> {
     match args.what {
         Some(What::Clean) => {
             let freed = cache.clean()?;
+            Versions::locate().clean()?;
             note(&format!(
                 "removed the cache in `{}` ({} freed)",
                 cache.root().display(),

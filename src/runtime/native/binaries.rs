@@ -11,6 +11,7 @@ use std::process::Command;
 
 use semver::Version;
 
+use super::versions::Versions;
 use crate::error::{Error, Result};
 use crate::plan::native::BinarySpec;
 
@@ -155,11 +156,7 @@ fn version_of(program: &Path, spec: &BinarySpec) -> Option<Version> {
         // A program whose version berth does not check.
         return Some(Version::new(0, 0, 0));
     }
-    let out = Command::new(program)
-        .args(spec.version_args)
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = Versions::locate().stdout_of(program, spec.version_args)?;
     (spec.parse_version)(&text)
 }
 
