@@ -630,7 +630,12 @@ impl Drop for Databases {
     fn drop(&mut self) {
         // The pool thread first: a database it claimed ahead a moment ago
         // is in the pocket only once it has ended.
-        if let Some(refill) = self.refill.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(refill) = self
+            .refill
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             refill.stop();
         }
         // Closing a synchronous client blocks on its runtime too.
