@@ -10,4 +10,5 @@ pub mod init;
 pub mod runtime;
 pub mod skeletons;
 pub mod user;
+pub mod user_cache;
 pub mod versions;

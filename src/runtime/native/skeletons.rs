@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::binaries::Binary;
 use super::user::ServiceUser;
+use super::user_cache;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::kill_point;
@@ -69,20 +70,6 @@ pub enum Made {
     Built { replaced: Option<String> },
 }
 
-/// berth's per-user cache directory, where the environment puts it (see
-/// the module's documentation); none without a home.
-pub fn cache_root() -> Option<PathBuf> {
-    Some(
-        match std::env::var_os("BERTH_CACHE_DIR").filter(|d| !d.is_empty()) {
-            Some(dir) => PathBuf::from(dir),
-            None => match std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-                Some(dir) => PathBuf::from(dir).join("berth"),
-                None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/berth"),
-            },
-        },
-    )
-}
-
 /// The cache of one machine user.
 pub struct Skeletons {
     root: PathBuf,
@@ -92,7 +79,7 @@ impl Skeletons {
     /// The cache where the environment puts it; none without a home.
     pub fn locate() -> Option<Skeletons> {
         Some(Skeletons {
-            root: cache_root()?,
+            root: user_cache::root()?,
         })
     }
 

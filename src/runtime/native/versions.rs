@@ -8,7 +8,7 @@
 //! new file (another inode); an edit in place changes the change time,
 //! which no program can set back.
 //!
-//! `<cache>/versions.json` (the [`super::skeletons`] cache's directory),
+//! `<cache>/versions.json` (in [`super::user_cache`]),
 //! written whole by rename. Two commands adding answers at once may lose
 //! one of them, which a later command asks again: nothing depends on an
 //! answer being remembered.
@@ -66,7 +66,7 @@ impl Versions {
     /// remembered then).
     pub fn locate() -> Versions {
         Versions {
-            path: super::skeletons::cache_root().map(|root| root.join(FILE)),
+            path: super::user_cache::root().map(|root| root.join(FILE)),
         }
     }
 
