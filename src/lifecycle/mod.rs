@@ -5,13 +5,15 @@
 //! [`up`] starts in dependency order ([`schedule`]), waits for readiness
 //! ([`readiness`]), provisions, migrates and writes the env file; [`down`]
 //! stops and resets; [`restart`] stops some services and brings the stack up; [`status`] and [`inspect`] only read; [`images`]
-//! handles `berth.lock`; [`locking`] serializes commands on one stack.
+//! handles `berth.lock`; [`locking`] serializes commands on one stack;
+//! `port_race` tells when a chosen port was taken as its server started.
 
 pub mod backup;
 pub mod down;
 pub mod images;
 pub mod inspect;
 pub mod locking;
+mod port_race;
 pub mod readiness;
 pub mod restart;
 pub mod schedule;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::images;
 use super::locking;
+use super::port_race;
 use super::readiness::wait_ready;
 use super::schedule::{self, Outcome};
 use crate::config::layers::generic_var;
@@ -106,6 +107,45 @@ pub fn up_with(
     let began = Instant::now();
     let _lock = locking::lock(&config, &dir, "up", &options.interrupt, reporter)?;
     kill_point::reached(|| "up:locked".into());
+    let attempt = || {
+        up_locked(
+            config.clone(),
+            dir.clone(),
+            runtimes,
+            options,
+            reporter,
+            began,
+        )
+    };
+    match attempt() {
+        Err(e) => {
+            let Some(service) = port_race::lost_at_start(&e, &config) else {
+                return Err(e);
+            };
+            // Taken since the preflight found it free: moved, and the
+            // stack started again (what started is running and stays).
+            let mut state = dir.load()?;
+            let old = state.ports.get(&service).copied().unwrap_or(0);
+            let new = move_port(&config, &mut state, &service)?;
+            dir.save(&state)?;
+            reporter.warning(format!(
+                "port {old} of `{service}` was taken as its server started; moved to port {new}"
+            ));
+            attempt()
+        }
+        done => done,
+    }
+}
+
+/// [`up_with`] once, the stack's lock held.
+fn up_locked(
+    config: StackConfig,
+    dir: StateDir,
+    runtimes: &Runtimes,
+    options: &UpOptions,
+    reporter: &dyn Reporter,
+    began: Instant,
+) -> Result<(Stack, Vec<ServiceReport>)> {
     let mut state = dir.load()?;
     let mut changed = settle(&config, &mut state)?;
     let pins = images::pins(&config, runtimes, options.locked, reporter)?;

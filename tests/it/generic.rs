@@ -101,3 +101,38 @@ ready_timeout = "1s"
         describe(&out)
     );
 }
+
+/// A chosen port another program takes between `up`'s preflight and the
+/// server's own bind: `up` moves it and starts the service again. The
+/// server here says what a real one says the first time it runs.
+#[test]
+fn a_chosen_port_taken_as_the_server_starts_is_moved_and_the_start_retried() {
+    let stack = format!(
+        r#"name = "gen-race"
+
+[services.api]
+command = ["sh", "-c", "if [ ! -e flags/raced ]; then touch flags/raced; echo 'bind: Address already in use' >&2; exit 1; fi; exec perl {httpd}"]
+ready = {{ http = "/health" }}
+"#,
+        httpd = httpd_script()
+    );
+    let s = Sandbox::new(&stack);
+    let flags = s.path().join("flags");
+    std::fs::create_dir(&flags).unwrap();
+    std::fs::set_permissions(&flags, std::fs::Permissions::from_mode(0o777)).unwrap();
+
+    let up = s.ok(&["up"]);
+    let err = stderr(&up);
+    let port: u16 = s.env(".env")["API_PORT"].parse().unwrap();
+    let moved = err
+        .lines()
+        .find(|l| l.contains("was taken as its server started; moved to port"))
+        .unwrap_or_else(|| panic!("no word of the move: {err}"));
+    assert!(moved.ends_with(&format!("moved to port {port}")), "{moved}");
+    assert!(flags.join("raced").exists(), "the first start failed");
+    assert!(
+        http_get(port, "/health").is_some_and(|(code, _)| code == 200),
+        "the api answers on its new port"
+    );
+    s.ok(&["down"]);
+}
