@@ -22,6 +22,15 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
+/// `flags/` in the project, where the services' commands leave marks:
+/// open to all, as they may run as an unprivileged user (berth as root).
+fn flags_dir(s: &Sandbox) -> std::path::PathBuf {
+    let flags = s.path().join("flags");
+    std::fs::create_dir(&flags).unwrap();
+    std::fs::set_permissions(&flags, std::fs::Permissions::from_mode(0o777)).unwrap();
+    flags
+}
+
 #[test]
 fn a_native_command_with_http_and_exec_probes_starts_after_its_database() {
     let stack = format!(
@@ -44,10 +53,7 @@ depends_on = ["api"]
         httpd = httpd_script()
     );
     let s = Sandbox::new(&stack);
-    // The worker may run as an unprivileged user (berth as root): let it write.
-    let flags = s.path().join("flags");
-    std::fs::create_dir(&flags).unwrap();
-    std::fs::set_permissions(&flags, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let flags = flags_dir(&s);
 
     let up = s.ok(&["up", "--json"]);
     let reports: serde_json::Value = serde_json::from_slice(&up.stdout).unwrap();
@@ -117,9 +123,7 @@ ready = {{ http = "/health" }}
         httpd = httpd_script()
     );
     let s = Sandbox::new(&stack);
-    let flags = s.path().join("flags");
-    std::fs::create_dir(&flags).unwrap();
-    std::fs::set_permissions(&flags, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let flags = flags_dir(&s);
 
     let up = s.ok(&["up"]);
     let err = stderr(&up);
