@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use crate::config::model::{PortSetting, StackConfig};
 use crate::error::{IoContext, Result};
 use crate::plan::service_plan::LOOPBACK;
+use crate::preflight::ports;
 use crate::secret::{generate, state_key};
 use crate::state::State;
 
@@ -49,17 +50,14 @@ const DRAWS: usize = 64;
 /// checked free; the kernel's choice (from that range) when no draw is.
 pub fn free_port() -> Result<u16> {
     let (low, high) = ephemeral_range();
+    let span = CHOSEN_PORTS.end() - CHOSEN_PORTS.start() + 1;
     for _ in 0..DRAWS {
         let mut bytes = [0u8; 2];
         if getrandom::getrandom(&mut bytes).is_err() {
             break;
         }
-        let span = CHOSEN_PORTS.end() - CHOSEN_PORTS.start() + 1;
         let port = CHOSEN_PORTS.start() + u16::from_le_bytes(bytes) % span;
-        if (low..=high).contains(&port) {
-            continue;
-        }
-        if TcpListener::bind((LOOPBACK, port)).is_ok() {
+        if !(low..=high).contains(&port) && ports::is_free(port) {
             return Ok(port);
         }
     }
