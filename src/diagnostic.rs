@@ -54,6 +54,13 @@ pub fn render(e: &Error, paint: Paint) -> String {
     out
 }
 
+/// Everything `e` says (its message, details and causes) in lower case:
+/// for telling a failure by its words, where the words are all there is
+/// (an engine's answer, a server's log).
+pub fn said(e: &Error) -> String {
+    render(e, &plain).to_lowercase()
+}
+
 /// ` --> file:line:col`, the line, and a caret under the located text.
 /// Tabs become spaces and wide characters count twice, so the caret lands
 /// under the text on a terminal.

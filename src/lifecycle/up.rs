@@ -7,7 +7,7 @@
 //! a SIGKILL is completed by the next `up`; on a running stack `up` only
 //! re-checks health and rewrites the env file.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::images;
@@ -107,6 +107,8 @@ pub fn up_with(
     let began = Instant::now();
     let _lock = locking::lock(&config, &dir, "up", &options.interrupt, reporter)?;
     kill_point::reached(|| "up:locked".into());
+    // The service whose chosen port was taken as its server started.
+    let lost = Mutex::new(None);
     let attempt = || {
         up_locked(
             config.clone(),
@@ -115,11 +117,12 @@ pub fn up_with(
             options,
             reporter,
             began,
+            &lost,
         )
     };
     match attempt() {
         Err(e) => {
-            let Some(service) = port_race::lost_at_start(&e, &config) else {
+            let Some(service) = lost.lock().unwrap_or_else(|p| p.into_inner()).take() else {
                 return Err(e);
             };
             // Taken since the preflight found it free: moved, and the
@@ -145,6 +148,7 @@ fn up_locked(
     options: &UpOptions,
     reporter: &dyn Reporter,
     began: Instant,
+    lost: &Mutex<Option<String>>,
 ) -> Result<(Stack, Vec<ServiceReport>)> {
     let mut state = dir.load()?;
     let mut changed = settle(&config, &mut state)?;
@@ -201,7 +205,13 @@ fn up_locked(
     let job = |i: usize| {
         let svc = &stack.services[i];
         let runtime = runtimes.of(&svc.plan)?;
-        start_service(svc, runtime.as_ref(), &state, options, reporter, began)
+        let started = start_service(svc, runtime.as_ref(), &state, options, reporter, began);
+        if let Err(e) = &started {
+            if port_race::chosen(&stack.config, &svc.name) && runtime.lost_port(&svc.plan, e) {
+                *lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(svc.name.clone());
+            }
+        }
+        started
     };
     let name_of = |i: usize| stack.services[i].name.clone();
     let (outcomes, errors) = schedule::run(stack.services.len(), &waits, &job, &name_of);

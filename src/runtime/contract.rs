@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::client::endpoint::Endpoint;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::image_lock::ImageId;
 use crate::plan::service_plan::ServicePlan;
 use crate::tree_copy::{Copied, Digest};
@@ -123,6 +123,14 @@ pub trait Runtime: Send + Sync {
     /// not shut down cleanly. A clean stop unless the runtime has quicker.
     fn discard(&self, plan: &ServicePlan) -> Result<()> {
         self.stop(plan)
+    }
+
+    /// Whether `error`, from starting the service or waiting for it to
+    /// answer, says another program took its port: in this runtime's
+    /// words (its engine's, its server's log). `up` then moves a port berth
+    /// chose and tries once more.
+    fn lost_port(&self, _plan: &ServicePlan, _error: &Error) -> bool {
+        false
     }
 
     /// Delete the service's data. Only called when stopped.

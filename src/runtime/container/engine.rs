@@ -112,6 +112,15 @@ pub fn removal_in_progress(e: &bollard::errors::Error) -> bool {
     )
 }
 
+/// Whether the engine's words (lower case) say host port `port` was taken
+/// when it started a container: by its port allocator (another container
+/// holds it) or its userland proxy's bind (another program does). Both
+/// name the address, `127.0.0.1:<port>`.
+pub fn lost_port(said: &str, port: u16) -> bool {
+    (said.contains("port is already allocated") || said.contains("address already in use"))
+        && said.contains(&format!(":{port}"))
+}
+
 /// An engine error about one service, with the engine's words as cause.
 pub fn service_error(service: &str, what: impl Into<String>, e: bollard::errors::Error) -> Error {
     Error::Service {
@@ -127,5 +136,24 @@ pub fn stack_error(what: impl Into<String>, e: bollard::errors::Error) -> Error 
     Error::Engine {
         message: what.into(),
         source: cause(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The engine's words, as CI printed them.
+    const PROXY: &str = "docker responded with status code 500: driver failed programming external connectivity on endpoint berth-race-cache (60540e41): error starting userland proxy: listen tcp4 127.0.0.1:40341: bind: address already in use";
+    const ALLOCATOR: &str = "docker responded with status code 500: driver failed programming external connectivity on endpoint berth-race-cache (60540e41): bind for 127.0.0.1:24809 failed: port is already allocated";
+
+    #[test]
+    fn a_taken_host_port_is_told_from_the_engines_words() {
+        assert!(lost_port(PROXY, 40341));
+        assert!(lost_port(ALLOCATOR, 24809));
+        // Another of the container's ports (a fixed extra one), or
+        // another failure: not the service's own port to move.
+        assert!(!lost_port(ALLOCATOR, 24808));
+        assert!(!lost_port("no such image: berth-test/redis:7", 24809));
     }
 }

@@ -23,10 +23,11 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
-use super::engine::{not_found, removal_in_progress, service_error, stack_error, Engine};
+use super::engine::{self, not_found, removal_in_progress, service_error, stack_error, Engine};
 use super::images::{short_id, Images};
 use super::naming::{Naming, LABEL_SERVICE, LABEL_STACK};
 use crate::client::endpoint::Endpoint;
+use crate::diagnostic::said;
 use crate::error::{Error, Result};
 use crate::kill_point;
 use crate::plan::container::{ContainerFile, ContainerLaunch, VolumeSource};
@@ -694,6 +695,10 @@ impl Runtime for ContainerRuntime {
             &self.naming.container(&plan.service),
             command,
         )
+    }
+
+    fn lost_port(&self, plan: &ServicePlan, error: &Error) -> bool {
+        engine::lost_port(&said(error), plan.port)
     }
 
     fn ensure_alive(&self, plan: &ServicePlan) -> Result<()> {

@@ -21,6 +21,7 @@ use super::init::{self, resolve_args};
 use super::skeletons::{Made, Skeletons};
 use super::user::ServiceUser;
 use crate::client::endpoint::Endpoint;
+use crate::diagnostic::said;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::kill_point;
@@ -462,6 +463,13 @@ impl Runtime for NativeRuntime {
             .unwrap_or_else(|p| p.into_inner())
             .insert(service.to_string(), child);
         Ok(started)
+    }
+
+    fn lost_port(&self, _plan: &ServicePlan, error: &Error) -> bool {
+        // The kernel's EADDRINUSE, as the server wrote it to its log
+        // (a native service listens on its one port).
+        matches!(error, Error::ServiceExited { .. })
+            && said(error).contains("address already in use")
     }
 
     fn ensure_alive(&self, plan: &ServicePlan) -> Result<()> {
