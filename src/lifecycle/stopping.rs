@@ -77,9 +77,10 @@ pub fn stop_all(
             Stop::Discarding => true,
             Stop::SavingPersistent => !svc.persist,
         };
-        match discard {
-            false => runtime.stop(&svc.plan)?,
-            true => runtime.discard(&svc.plan)?,
+        if discard {
+            runtime.discard(&svc.plan)?;
+        } else {
+            runtime.stop(&svc.plan)?;
         }
         if was_running {
             phase(Phase::Stopped);
