@@ -10,17 +10,11 @@ use std::path::Path;
 use crate::error::{IoContext, Result};
 
 /// Write `contents` to `path` atomically: a temporary file in the same
-/// directory, fsync, rename over the target, fsync the directory.
+/// directory, fsync, rename over the target, fsync the directory. What is
+/// at `path` is replaced, never followed: a symbolic link planted there
+/// is replaced by the file, its target untouched. For a path the user
+/// chose, which may name a device, see [`write_output`].
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
-    // What is not a file (`/dev/null`, `/dev/stdout`, a pipe) is written
-    // to, not replaced: a rename would put a file where the device was.
-    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|mut f| f.write_all(contents))
-            .context(|| format!("could not write `{}`", path.display()));
-    }
     // A bare file name's parent is the empty path, which cannot be opened
     // (to sync it): it is the current directory.
     let dir = path
@@ -48,13 +42,89 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
         .context(|| format!("could not write `{}`", path.display()))
 }
 
+/// Write a file the user named (`--output`, an export): as
+/// [`write_atomic`], except that what is not a file (`/dev/null`,
+/// `/dev/stdout`, a pipe) is written to, not replaced: a rename would put
+/// a file where the device was.
+pub fn write_output(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(contents))
+            .context(|| format!("could not write `{}`", path.display()));
+    }
+    write_atomic(path, contents, mode)
+}
+
+/// Refuse a symbolic link at `path`. berth follows none in its state
+/// directory: whoever can write there (a shared checkout, a CI cache
+/// restored from elsewhere) could otherwise point one at any file that a
+/// berth run as root would then write, hand to the servers' user, or
+/// delete.
+pub fn refuse_link(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            let target = fs::read_link(path)
+                .map(|t| format!(" (to `{}`)", t.display()))
+                .unwrap_or_default();
+            Err(crate::error::Error::Preflight {
+                service: None,
+                message: format!(
+                    "`{}` is a symbolic link{target}; berth follows no link in its state directory",
+                    path.display()
+                ),
+                hint: Some(format!(
+                    "berth did not make it: remove it (`rm {}`) and run the command again",
+                    path.display()
+                )),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Open `path` to append to it, creating it with `mode`, without
+/// following a link there (a server's log, berth's notes in it).
+pub fn open_append(path: &Path, mode: u32) -> Result<File> {
+    refuse_link(path)?;
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .context(|| format!("could not open `{}`", path.display()))
+}
+
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Create `dir` (and parents) and set its mode.
+/// Replace the contents of `path` in place (a copy refreshed often, where
+/// a reader may see it partial), creating it with `mode`, without
+/// following a link there.
+pub fn overwrite(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    refuse_link(path)?;
+    OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .and_then(|mut f| f.write_all(contents))
+        .context(|| format!("could not write `{}`", path.display()))
+}
+
+/// Create `dir` (and parents) and set its mode, whatever the umask. A
+/// symbolic link at `dir` itself is refused, not followed: the mode (and
+/// the owner a caller hands it to next) would be its target's.
 pub fn create_dir(dir: &Path, mode: u32) -> Result<()> {
+    refuse_link(dir)?;
     fs::create_dir_all(dir).context(|| format!("could not create `{}`", dir.display()))?;
+    // Created between the check and here, or anything else.
+    refuse_link(dir)?;
     fs::set_permissions(dir, fs::Permissions::from_mode(mode))
         .context(|| format!("could not set the mode of `{}`", dir.display()))
 }
@@ -111,15 +181,27 @@ pub fn remove_dir_atomically(dir: &Path) -> Result<()> {
 /// What marks a directory being removed by [`remove_dir_atomically`].
 const REMOVING: &str = ".removing-";
 
-/// Delete what interrupted [`remove_dir_atomically`] calls left in `parent`.
+/// Delete what interrupted [`remove_dir_atomically`] calls left in
+/// `parent`, a directory that is berth's throughout.
 pub fn remove_leftovers(parent: &Path) -> Result<()> {
+    remove_leftovers_where(parent, |name| {
+        name.starts_with('.') && name.contains(REMOVING)
+    })
+}
+
+/// Delete what an interrupted [`remove_dir_atomically`] of `parent/name`
+/// left, and nothing else of `parent`, which may hold anything.
+pub fn remove_leftovers_of(parent: &Path, name: &str) -> Result<()> {
+    let prefix = format!(".{name}{REMOVING}");
+    remove_leftovers_where(parent, |n| n.starts_with(&prefix))
+}
+
+fn remove_leftovers_where(parent: &Path, ours: impl Fn(&str) -> bool) -> Result<()> {
     let Ok(entries) = fs::read_dir(parent) else {
         return Ok(());
     };
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') && name.contains(REMOVING) {
+        if ours(&entry.file_name().to_string_lossy()) {
             remove_dir(&entry.path())?;
         }
     }

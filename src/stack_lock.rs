@@ -9,7 +9,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, IoContext, Result};
@@ -39,10 +39,13 @@ impl StackLock {
         loop {
             dir.ensure()?;
             let path = dir.lock_file();
+            crate::fsutil::refuse_link(&path)?;
             let file = OpenOptions::new()
                 .create(true)
                 .truncate(false)
                 .write(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&path)
                 .context(|| format!("could not open the lock file `{}`", path.display()))?;
             // SAFETY: flock on a file descriptor we own.

@@ -11,7 +11,14 @@
 //!   logs/<service>.log     server output
 //! ```
 //!
-//! Everything here is generated: `berth reset` deletes it all.
+//! Everything berth makes here is generated, and `berth reset` deletes it;
+//! nothing else. The directory is berth's own: [`MARKER`] says so, and
+//! berth makes it only in a new or empty directory (or one whose every
+//! entry is one berth makes, from before the marker). A file someone else
+//! put here stays, and so does the directory holding it. No symbolic link
+//! inside is followed, except the two berth makes itself and checks
+//! against where they must point: an in-memory state directory's, and
+//! `services/` to the servers' home.
 //!
 //! When berth runs as root and the servers' unprivileged user cannot enter
 //! the project (a project under `/root`, the common case in dev
@@ -33,12 +40,49 @@ const MEMORY_ROOT: &str = "/dev/shm";
 /// cannot enter is kept, a directory per stack (root only).
 pub const SERVERS_HOME: &str = "/var/lib/berth/stacks";
 
+/// The file that marks a directory as a berth state directory.
+pub const MARKER: &str = "berth-state";
+
+/// Whether `name`, an entry of a state directory, is one berth makes
+/// there: only these does `reset` delete.
+pub fn is_berths(name: &str) -> bool {
+    const NAMES: [&str; 8] = [
+        MARKER,
+        "state.json",
+        "lock",
+        "lock.owner",
+        "services",
+        "run",
+        "logs",
+        "sockets",
+    ];
+    // Written by rename (`fsutil::write_atomic`, the lock's owner), scratch
+    // of backups and uploads, and what a removal cut short left.
+    const PREFIXES: [&str; 7] = [
+        ".state.json.tmp-",
+        ".berth-state.tmp-",
+        "lock.owner.tmp-",
+        ".backup-",
+        ".restore-",
+        ".upload-",
+        ".files-",
+    ];
+    NAMES.contains(&name)
+        || PREFIXES.iter().any(|p| name.starts_with(p))
+        || NAMES
+            .iter()
+            .any(|n| name.starts_with(&format!(".{n}.removing-")))
+}
+
 #[derive(Debug, Clone)]
 pub struct StateDir {
     pub root: PathBuf,
     /// Keep `services/` here, linked from the state directory (see the
     /// module's documentation); why, for the note `up` prints.
     servers_home: Option<(PathBuf, String)>,
+    /// The project directory and stack name of `.berth/<stack>`, which
+    /// say where its own links may point. None for a `--state-dir`.
+    stack: Option<(PathBuf, String)>,
 }
 
 impl StateDir {
@@ -46,19 +90,56 @@ impl StateDir {
         StateDir {
             root,
             servers_home: None,
+            stack: None,
         }
+    }
+
+    /// A state directory the user named (`--state-dir`): refused when it
+    /// is the project directory `project` or holds it, whose files
+    /// `reset` would otherwise be asked to sort from berth's.
+    pub fn chosen(root: &Path, project: &Path) -> Result<StateDir> {
+        let absolute = |p: &Path| {
+            let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            std::fs::canonicalize(&p).unwrap_or(p)
+        };
+        let (dir, project) = (absolute(root), absolute(project));
+        if project.starts_with(&dir) {
+            let what = if dir == project {
+                "is the project directory"
+            } else {
+                "holds the project directory"
+            };
+            return Err(Error::usage(
+                format!(
+                    "the state directory `{}` {what} `{}`; berth keeps data there and `berth reset` deletes it",
+                    root.display(),
+                    project.display()
+                ),
+                Some("name a directory of berth's own, like `--state-dir .berth/dev` (berth makes it), or leave `--state-dir` out".into()),
+            ));
+        }
+        Ok(StateDir::new(dir))
     }
 
     /// Keep the servers' data in a directory of this stack's own under
     /// [`SERVERS_HOME`] (`why` says what forced it). An existing real
     /// `services/` is kept where it is.
     pub fn with_servers_home(mut self, stack_root: &Path, name: &str, why: String) -> StateDir {
-        // A stable digest of the project's path: two projects may use one
-        // stack name, and every berth build must find the same directory.
-        let digest = crate::digest::sha256_hex(stack_root.as_os_str().as_encoded_bytes());
-        let home = Path::new(SERVERS_HOME).join(format!("{name}-{}", &digest[..16]));
-        self.servers_home = Some((home, why));
+        self.servers_home = Some((servers_home(stack_root, name), why));
         self
+    }
+
+    /// Where `services/` may link to: the servers' home of this stack.
+    fn own_services_link(&self) -> Option<PathBuf> {
+        let (project, name) = self.stack.as_ref()?;
+        Some(servers_home(project, name).join("services"))
+    }
+
+    /// Where the state directory itself may link to: its directory in
+    /// memory.
+    fn own_memory_link(&self) -> Option<PathBuf> {
+        let (project, name) = self.stack.as_ref()?;
+        memory_dir(project, name)
     }
 
     /// Where `services/` really is, and why, when it is a link elsewhere.
@@ -88,7 +169,10 @@ impl StateDir {
 
     /// `.berth/<stack>` beside the stack file.
     pub fn for_stack(stack_root: &Path, name: &str) -> StateDir {
-        StateDir::new(stack_root.join(".berth").join(name))
+        StateDir {
+            stack: Some((stack_root.to_path_buf(), name.to_string())),
+            ..StateDir::new(stack_root.join(".berth").join(name))
+        }
     }
 
     /// `.berth/<stack>` beside the stack file as a symbolic link to a
@@ -103,30 +187,21 @@ impl StateDir {
         if link.is_dir() && !link.is_symlink() {
             return Ok(dir);
         }
-        let memory = Path::new(MEMORY_ROOT);
-        if !memory.is_dir() {
+        let Some(target) = memory_dir(stack_root, name) else {
             return Ok(dir);
+        };
+        if link.is_symlink() && std::fs::read_link(link).ok().as_ref() != Some(&target) {
+            // Not the link berth makes: followed, it would put the stack's
+            // data (and a later `reset`) wherever it points.
+            fsutil::refuse_link(link)?;
         }
-        // A stable digest: the name is on disk and must be the same for
-        // every berth build that looks for it.
-        let digest = crate::digest::sha256_hex(stack_root.as_os_str().as_encoded_bytes());
-        // SAFETY: geteuid has no preconditions.
-        let uid = unsafe { libc::geteuid() };
-        let owner_dir = memory.join(format!("berth-{uid}"));
+        let owner_dir = target.parent().unwrap_or(Path::new(MEMORY_ROOT));
         // Traversable by the unprivileged user servers run as under root.
-        fsutil::create_dir(&owner_dir, 0o711)?;
-        let target = owner_dir.join(format!("{name}-{}", &digest[..16]));
+        fsutil::create_dir(owner_dir, 0o711)?;
         fsutil::create_dir(&target, 0o711)?;
-        // A link whose directory is gone (a reboot emptied memory, or a
-        // reset was cut short) is made again.
-        if link.is_symlink() && !link.exists() {
-            std::fs::remove_file(link)
-                .context(|| format!("could not remove `{}`", link.display()))?;
-        }
         if !link.is_symlink() {
             if let Some(parent) = link.parent() {
-                std::fs::create_dir_all(parent)
-                    .context(|| format!("could not create `{}`", parent.display()))?;
+                make_parent(parent)?;
             }
             std::os::unix::fs::symlink(&target, link).context(|| {
                 format!(
@@ -139,26 +214,114 @@ impl StateDir {
         Ok(dir)
     }
 
-    /// Delete the state directory. For an in-memory one, the directory the
-    /// link points to goes too; a link to anywhere else is only unlinked.
-    /// Removal is crash-safe: a directory is renamed aside before it is
+    /// Delete what berth made of the state directory. For an in-memory
+    /// one, the directory the link points to goes too; a link to
+    /// anywhere else is only unlinked, and so is a `services/` that does
+    /// not point at the servers' home. When the directory holds only
+    /// berth's, it goes whole and crash-safe: renamed aside before it is
     /// deleted, so a `reset` cut short never leaves half a data directory
-    /// for the next `up` to start.
-    pub fn remove(&self) -> Result<()> {
-        if let Ok(target) = std::fs::read_link(self.root.join("services")) {
-            if target.starts_with(SERVERS_HOME) {
+    /// for the next `up` to start. Otherwise berth's entries go one by
+    /// one, the data first, and the directory stays with what it holds
+    /// that berth did not make: returned, to be told.
+    pub fn remove(&self) -> Result<Vec<String>> {
+        let Ok(meta) = std::fs::symlink_metadata(&self.root) else {
+            return Ok(Vec::new());
+        };
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&self.root).ok();
+            let kept = match (target, self.own_memory_link()) {
+                (Some(target), Some(own)) if target == own => self.remove_in(&target)?,
+                _ => Vec::new(),
+            };
+            if kept.is_empty() {
+                fsutil::remove_dir_atomically(&self.root)?;
+            }
+            return Ok(kept);
+        }
+        self.remove_in(&self.root)
+    }
+
+    /// [`StateDir::remove`] of the real directory `dir`.
+    fn remove_in(&self, dir: &Path) -> Result<Vec<String>> {
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        self.claim(dir)?;
+        let services = dir.join("services");
+        if let (Ok(target), Some(own)) = (std::fs::read_link(&services), self.own_services_link()) {
+            if target == own {
                 fsutil::remove_dir_atomically(&target)?;
                 if let Some(home) = target.parent() {
                     let _ = std::fs::remove_dir(home);
                 }
             }
         }
-        if let Ok(target) = std::fs::read_link(&self.root) {
-            if target.starts_with(MEMORY_ROOT) {
-                fsutil::remove_dir_atomically(&target)?;
+        let (mut ours, theirs): (Vec<String>, Vec<String>) =
+            entries(dir).into_iter().partition(|name| is_berths(name));
+        if theirs.is_empty() {
+            fsutil::remove_dir_atomically(dir)?;
+            return Ok(Vec::new());
+        }
+        // The data first. The marker stays: the directory is still
+        // berth's, with someone's files in it.
+        ours.retain(|name| name != MARKER);
+        ours.sort_by_key(|name| name != "services");
+        for name in ours {
+            let path = dir.join(&name);
+            if path.is_dir() && !path.is_symlink() {
+                fsutil::remove_dir_atomically(&path)?;
+            } else {
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::io(
+                            format!("could not remove `{}`", path.display()),
+                            e,
+                        ))
+                    }
+                    _ => {}
+                }
             }
         }
-        fsutil::remove_dir_atomically(&self.root)
+        Ok(theirs)
+    }
+
+    /// Check that the existing directory `dir` is berth's before anything
+    /// is made or deleted in it: it has the marker, or is empty, or every
+    /// entry is one berth makes (a state directory from before the
+    /// marker); the marker is then written.
+    fn claim(&self, dir: &Path) -> Result<()> {
+        let marker = dir.join(MARKER);
+        fsutil::refuse_link(&marker)?;
+        if marker.is_file() {
+            return Ok(());
+        }
+        let theirs: Vec<String> = entries(dir).into_iter().filter(|n| !is_berths(n)).collect();
+        if !theirs.is_empty() {
+            let shown: Vec<String> = theirs.iter().take(3).map(|n| format!("`{n}`")).collect();
+            let more = match theirs.len() {
+                n if n > 3 => format!(" and {} more", n - 3),
+                _ => String::new(),
+            };
+            return Err(Error::usage(
+                format!(
+                    "`{}` is not a state directory of berth's: it holds {}{more}, which berth did not make",
+                    self.root.display(),
+                    shown.join(", ")
+                ),
+                Some(match self.stack {
+                    Some(_) => format!("move what berth did not make out of `{}`", self.root.display()),
+                    None => "give `--state-dir` a new or empty directory (berth makes it), or leave it out for `.berth/<stack>` beside the stack file".into(),
+                }),
+            ));
+        }
+        let text = format!(
+            "berth keeps a stack's state here{}. `berth reset` deletes what berth made in this directory, and nothing else.\n",
+            self.stack
+                .as_ref()
+                .map(|(_, name)| format!(" (stack `{name}`)"))
+                .unwrap_or_default()
+        );
+        fsutil::write_atomic(&marker, text.as_bytes(), 0o644)
     }
 
     pub fn exists(&self) -> bool {
@@ -167,19 +330,32 @@ impl StateDir {
 
     pub fn ensure(&self) -> Result<()> {
         if let Some(parent) = self.root.parent() {
-            std::fs::create_dir_all(parent)
-                .context(|| format!("could not create `{}`", parent.display()))?;
-            // What a removal cut short left beside the state directories.
-            fsutil::remove_leftovers(parent)?;
-        }
-        // An in-memory state directory whose memory was emptied: its link
-        // stays, and its directory is made again.
-        if let Ok(target) = std::fs::read_link(&self.root) {
-            if !self.root.exists() && target.starts_with(MEMORY_ROOT) {
-                fsutil::create_dir(&target, 0o711)?;
+            if self.stack.is_some() {
+                // `.berth/` is berth's too: a link there would move the
+                // stack's state wherever it points.
+                fsutil::refuse_link(parent)?;
             }
+            make_parent(parent)?;
+            // What a removal cut short left beside the state directory.
+            let name = self.root.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            fsutil::remove_leftovers_of(parent, name)?;
         }
-        fsutil::create_dir(&self.root, 0o711)?;
+        if self.root.is_symlink() {
+            match (std::fs::read_link(&self.root).ok(), self.own_memory_link()) {
+                // An in-memory state directory whose memory was emptied:
+                // its link stays, and its directory is made again.
+                (Some(target), Some(own)) if target == own => fsutil::create_dir(&target, 0o711)?,
+                _ => fsutil::refuse_link(&self.root)?,
+            }
+        } else {
+            if self.root.is_dir() {
+                // Before its mode is set: a directory of someone else's
+                // is left as it is.
+                self.claim(&self.root)?;
+            }
+            fsutil::create_dir(&self.root, 0o711)?;
+        }
+        self.claim(&self.root)?;
         self.ensure_services()?;
         for sub in ["run", "logs"] {
             fsutil::create_dir(&self.root.join(sub), 0o700)?;
@@ -190,6 +366,12 @@ impl StateDir {
     /// `services/`: here, or a link to the servers' home.
     fn ensure_services(&self) -> Result<()> {
         let link = self.root.join("services");
+        if link.is_symlink() {
+            // Only the link berth makes is followed.
+            if std::fs::read_link(&link).ok() != self.own_services_link() {
+                fsutil::refuse_link(&link)?;
+            }
+        }
         let home = match &self.servers_home {
             Some((home, _)) if !link.is_dir() || link.is_symlink() => home,
             // A real directory stays where it is, data and all.
@@ -249,6 +431,7 @@ impl StateDir {
 
     pub fn load(&self) -> Result<State> {
         let path = self.state_file();
+        fsutil::refuse_link(&path)?;
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Preflight {
                 service: None,
@@ -266,6 +449,63 @@ impl StateDir {
         })?;
         fsutil::write_atomic(&self.state_file(), &json, 0o600)
     }
+}
+
+/// The servers' home of the stack `name` of the project `stack_root`.
+fn servers_home(stack_root: &Path, name: &str) -> PathBuf {
+    // A stable digest of the project's path: two projects may use one
+    // stack name, and every berth build must find the same directory.
+    let digest = crate::digest::sha256_hex(stack_root.as_os_str().as_encoded_bytes());
+    Path::new(SERVERS_HOME).join(format!("{name}-{}", &digest[..16]))
+}
+
+/// The in-memory directory of the stack `name` of the project
+/// `stack_root`, where the machine has memory to put one in.
+fn memory_dir(stack_root: &Path, name: &str) -> Option<PathBuf> {
+    let memory = Path::new(MEMORY_ROOT);
+    if !memory.is_dir() {
+        return None;
+    }
+    // A stable digest: the name is on disk and must be the same for
+    // every berth build that looks for it.
+    let digest = crate::digest::sha256_hex(stack_root.as_os_str().as_encoded_bytes());
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    Some(
+        memory
+            .join(format!("berth-{uid}"))
+            .join(format!("{name}-{}", &digest[..16])),
+    )
+}
+
+/// Make the directory a state directory goes in when it is missing,
+/// traversable by the servers' user whatever the umask.
+fn make_parent(parent: &Path) -> Result<()> {
+    if parent.is_dir() {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    for dir in parent.ancestors() {
+        if dir.as_os_str().is_empty() || dir.is_dir() {
+            break;
+        }
+        missing.push(dir);
+    }
+    for dir in missing.into_iter().rev() {
+        fsutil::create_dir(dir, 0o711)?;
+    }
+    Ok(())
+}
+
+/// The names in `dir` (none when it cannot be read).
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What berth chose or generated for a stack, kept stable across restarts.
@@ -295,4 +535,16 @@ pub struct State {
     /// The snapshot the data was last restored from (`name@created`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_from: Option<String>,
+    /// The env file berth wrote last: `reset` deletes it only while it is
+    /// what berth wrote, and `up` replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_file: Option<WrittenFile>,
+}
+
+/// A file berth wrote outside its state directory, and what it wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WrittenFile {
+    pub path: PathBuf,
+    /// SHA-256 of the contents, hex.
+    pub sha256: String,
 }

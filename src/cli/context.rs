@@ -35,7 +35,7 @@ impl Context {
     pub fn load(&self) -> Result<(StackConfig, StateDir)> {
         let file = self.stack_file()?;
         let config = load::load(&file, &self.options, &|k| std::env::var(k).ok())?;
-        let dir = inspect::state_dir(&config, self.state_dir.as_deref());
+        let dir = inspect::state_dir(&config, self.state_dir.as_deref())?;
         Ok((config, dir))
     }
 

@@ -64,7 +64,7 @@ pub const TOP_KEYS: &[&str] = &[
     "snapshots",
 ];
 pub const PROFILE_KEYS: &[&str] = &["name", "runtime", "services", "env"];
-pub const ENV_KEYS: &[&str] = &["file", "vars"];
+pub const ENV_KEYS: &[&str] = &["file", "outside_project", "vars"];
 
 /// Parse the file's TOML; a syntax error points at its place.
 pub fn parse(source: &SourceFile) -> Result<Spanned<DeTable<'_>>> {

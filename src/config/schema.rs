@@ -57,6 +57,7 @@ pub fn stack_file() -> Value {
         "type": "object",
         "properties": {
             "file": { "description": "Where it is written, from the stack file's directory; default `.env`.", "type": "string" },
+            "outside_project": { "description": "Let `file` name a path outside the project directory (never under a system directory such as `/etc`).", "type": "boolean" },
             "vars": {
                 "description": "The variables it holds, instead of each kind's defaults: `${service.key}` references (`${db.url}`).",
                 "type": "object",

@@ -358,21 +358,28 @@ impl KindSettings for Redis {
 
     fn container(&self, ctx: &ServiceContext) -> ContainerLaunch {
         let mut args = vec!["redis-server".to_string()];
-        let mut health = "redis-cli".to_string();
+        let mut env = Vec::new();
+        let mut health = "redis-cli ping";
+        // The password travels in the container's environment, never in
+        // arguments: a container's processes are the host's, and `ps`
+        // shows every user their command lines. Redis reads it only from
+        // its configuration, so a shell writes that at the container's
+        // start, and the health check's client reads `REDISCLI_AUTH`.
         if let Some(pw) = ctx.password {
-            args.extend(["--requirepass".to_string(), pw.to_string()]);
-            health.push_str(" --no-auth-warning -a \"$REDIS_PASSWORD\"");
+            env.push(("REDIS_PASSWORD".to_string(), pw.to_string()));
+            args = vec![
+                "sh".into(),
+                "-c".into(),
+                WITH_PASSWORD.into(),
+                "redis".into(),
+            ];
+            health = "REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli ping";
         }
         args.extend(self.server_args(ctx.persist));
-        health.push_str(" ping");
         ContainerLaunch {
             image: self.default_image().unwrap_or_default(),
             pinned: None,
-            env: ctx
-                .password
-                .iter()
-                .map(|p| ("REDIS_PASSWORD".to_string(), p.to_string()))
-                .collect(),
+            env,
             args,
             port: CONTAINER_PORT,
             extra_ports: Vec::new(),
@@ -380,11 +387,25 @@ impl KindSettings for Redis {
             volumes: Vec::new(),
             files: Vec::new(),
             stop_signal: StopSignal::Terminate,
-            health: Some(vec!["CMD-SHELL".into(), health]),
+            health: Some(vec!["CMD-SHELL".into(), health.into()]),
             template: None,
         }
     }
 }
+
+/// A container's command when it has a password: the configuration file
+/// holding it, written from `REDIS_PASSWORD` by the shell's builtins and
+/// `sed` on a pipe (no argument carries it), then the image's entrypoint
+/// (the official image's contract) with the server's other options.
+const WITH_PASSWORD: &str = r#"set -e
+umask 022
+mkdir -p /tmp/berth
+{ echo '# written by berth at the start of the container; edit berth.toml instead'
+  printf 'requirepass "'
+  printf '%s' "$REDIS_PASSWORD" | sed 's/[\\"]/\\&/g'
+  printf '"\n'
+} > /tmp/berth/redis.conf
+exec docker-entrypoint.sh redis-server /tmp/berth/redis.conf "$@""#;
 
 /// A double-quoted Redis config string.
 fn quote(s: &str) -> String {

@@ -7,7 +7,8 @@ use super::locking;
 use super::snapshot::{self, Hold};
 use super::stopping::{stop_all, stop_unlisted, wipe_all, Stop};
 use crate::config::model::StackConfig;
-use crate::error::{Error, Result};
+use crate::envfile;
+use crate::error::Result;
 use crate::events::Reporter;
 use crate::interrupt::Interrupt;
 use crate::kill_point;
@@ -78,9 +79,11 @@ pub fn reset_with(
     reporter: &dyn Reporter,
 ) -> Result<Option<Manifest>> {
     let mut taken = None;
+    let mut recorded = None;
     if dir.exists() {
         let _lock = locking::lock(&config, &dir, "reset", &options.interrupt, reporter)?;
         let stack = inspect::open(config.clone(), dir.clone())?;
+        recorded = dir.load()?.env_file;
         // A snapshot needs the servers' files at rest; without one, they
         // are deleted and nothing need be written on the way out.
         let how = if options.snapshot {
@@ -109,15 +112,27 @@ pub fn reset_with(
             "its data is deleted with the rest",
         )?;
         kill_point::reached(|| "reset:remove state".into());
-        dir.remove()?;
+        let theirs = dir.remove()?;
+        if !theirs.is_empty() {
+            reporter.warning(format!(
+                "kept `{}`: it holds {}, which berth did not make",
+                dir.root.display(),
+                theirs
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         kill_point::reached(|| "reset:state removed".into());
     }
-    let env_file = config.env_file();
-    match std::fs::remove_file(&env_file) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(
-            format!("could not remove `{}`", env_file.display()),
-            e,
-        )),
-        _ => Ok(taken),
+    for removal in envfile::remove(recorded.as_ref(), &config.env_file())? {
+        if let envfile::Removal::Kept(path, why) = removal {
+            reporter.warning(format!(
+                "kept `{}`: {why}",
+                crate::diagnostic::shown_path(&path)
+            ));
+        }
     }
+    Ok(taken)
 }

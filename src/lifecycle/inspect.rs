@@ -19,9 +19,9 @@ use crate::suggest::list;
 /// `.berth/<stack>` beside the stack file; there, when the servers' user
 /// could not reach the servers' data, that is kept where it can (see
 /// [`crate::state`]).
-pub fn state_dir(config: &StackConfig, state_dir: Option<&Path>) -> StateDir {
-    match state_dir {
-        Some(d) => StateDir::new(std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf())),
+pub fn state_dir(config: &StackConfig, state_dir: Option<&Path>) -> Result<StateDir> {
+    Ok(match state_dir {
+        Some(d) => StateDir::chosen(d, &config.root)?,
         None => {
             let dir = StateDir::for_stack(&config.root, &config.name);
             match servers_shut_out(config, &dir) {
@@ -29,7 +29,7 @@ pub fn state_dir(config: &StackConfig, state_dir: Option<&Path>) -> StateDir {
                 None => dir,
             }
         }
-    }
+    })
 }
 
 /// Why native servers could not enter the stack's state directory (the

@@ -156,7 +156,7 @@ fn up_locked(
     let mut stack = Stack::resolve(config, dir, &state, &pins);
 
     if options.write_env {
-        envfile::ensure_ours(&stack.config.env_file())?;
+        envfile::ensure_ours(&stack.config.env_file(), stack.name())?;
     }
     let used: Vec<Arc<dyn Runtime>> = used_runtimes(&stack, runtimes)?;
     // What the services share (the container network) is made while each
@@ -242,7 +242,17 @@ fn up_locked(
     }
     if options.write_env {
         kill_point::reached(|| "up:env file".into());
-        envfile::write(&stack)?;
+        let written = envfile::write(&stack)?;
+        if let Some(mode) = written.was_open {
+            reporter.warning(format!(
+                "`{}` was readable by others (mode {mode:o}); it holds passwords, so it is 0600 now",
+                crate::diagnostic::shown_path(&written.file.path)
+            ));
+        }
+        if state.env_file.as_ref() != Some(&written.file) {
+            state.env_file = Some(written.file);
+            stack.dir.save(&state)?;
+        }
     }
     kill_point::reached(|| "up:done".into());
     Ok((stack, reports))

@@ -125,7 +125,7 @@ impl Builder {
         let dir = if self.in_memory {
             crate::state::StateDir::in_memory(&config.root, &config.name)?
         } else {
-            inspect::state_dir(&config, None)
+            inspect::state_dir(&config, None)?
         };
         let fixture = match &self.snapshot {
             Some(name) => Some(from_snapshot(&self.file, name, &config, &dir, &env)?),
@@ -227,7 +227,7 @@ fn from_snapshot(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String> {
     let own = load::load(file, &options(None, None), env)?;
-    let own_dir = inspect::state_dir(&own, None);
+    let own_dir = inspect::state_dir(&own, None)?;
     let manifest = Store::of(&own_dir).manifest(name)?;
     let identity = snapshot::identity(&manifest);
     dir.ensure()?;

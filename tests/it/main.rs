@@ -21,6 +21,7 @@ mod lifecycle;
 mod migrations;
 mod object_store;
 mod overrides;
+mod owned_paths;
 mod pooler;
 mod preflight;
 mod readme;

@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let env = |k: &str| std::env::var(k).ok();
     let config = load::load(&file, &options, &env)?;
     let as_written = load::load(&file, &ctx.options, &env)?;
-    let dir = inspect::state_dir(&config, ctx.state_dir.as_deref());
+    let dir = inspect::state_dir(&config, ctx.state_dir.as_deref())?;
     // Ports and secrets the stack has chosen, and any it has not yet,
     // chosen now for the export only (the state is not written).
     let mut state = dir.load()?;
@@ -116,7 +116,7 @@ fn write_all(dir: &Path, outputs: &[Output]) -> Result<()> {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::io(format!("could not create `{}`", parent.display()), e))?;
         }
-        fsutil::write_atomic(&path, out.text.as_bytes(), out.mode)?;
+        fsutil::write_output(&path, out.text.as_bytes(), out.mode)?;
     }
     Ok(())
 }

@@ -99,7 +99,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     load::parse(&absolute, toml.clone(), &LoadOptions::default(), &env).map_err(|e| Error::Internal {
         message: format!("the imported stack file does not load ({e}); please report this with the compose file"),
     })?;
-    fsutil::write_atomic(&target, toml.as_bytes(), 0o644)?;
+    fsutil::write_output(&target, toml.as_bytes(), 0o644)?;
 
     if args.json {
         output::print_json(&serde_json::json!({

@@ -104,7 +104,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let text = STARTER
         .replace("{name}", &name)
         .replace("{db}", &name.replace('-', "_"));
-    fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    fsutil::write_output(&path, text.as_bytes(), 0o644)?;
     note(&format!("wrote `{}`", path.display()));
     super::schema::refresh_beside(&path);
     let added = ignore(dir, &[".berth/", ".env"])?;
@@ -139,7 +139,7 @@ fn ignore(dir: &Path, entries: &[&str]) -> Result<Vec<String>> {
         text.push_str(e);
         text.push('\n');
     }
-    fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    fsutil::write_output(&path, text.as_bytes(), 0o644)?;
     Ok(missing.iter().map(|e| format!("`{e}`")).collect())
 }
 

@@ -29,7 +29,7 @@ pub fn run(args: Args) -> Result<()> {
     match args.output {
         None => emit(text.as_bytes())?,
         Some(path) => {
-            fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+            fsutil::write_output(&path, text.as_bytes(), 0o644)?;
             note(&format!("wrote `{}`", path.display()));
         }
     }
@@ -64,5 +64,5 @@ pub fn refresh_beside(stack_file: &Path) {
     if let Some(parent) = path.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
-    let _ = fsutil::write_atomic(&path, text.as_bytes(), 0o644);
+    let _ = fsutil::write_output(&path, text.as_bytes(), 0o644);
 }

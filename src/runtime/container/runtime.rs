@@ -800,8 +800,8 @@ impl Runtime for ContainerRuntime {
         // `berth logs` and error messages alike.
         let path = self.dir.log_file(service);
         if let Some(text) = self.logs_text(service) {
-            let _ = std::fs::create_dir_all(self.dir.root.join("logs"));
-            let _ = std::fs::write(&path, text);
+            let _ = crate::fsutil::create_dir(&self.dir.root.join("logs"), 0o700)
+                .and_then(|()| crate::fsutil::overwrite(&path, text.as_bytes(), 0o600));
         }
         path
     }

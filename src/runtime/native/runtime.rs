@@ -8,8 +8,7 @@
 //! `.berth/<stack>/run/<service>.pid`.
 
 use std::collections::HashMap;
-use std::fs::OpenOptions;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -230,12 +229,7 @@ impl NativeRuntime {
 
     /// A line of berth's own in the service's log.
     fn note_in_log(&self, service: &str, line: &str) {
-        if let Ok(mut log) = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(self.dir.log_file(service))
-        {
+        if let Ok(mut log) = fsutil::open_append(&self.dir.log_file(service), 0o600) {
             use std::io::Write;
             let _ = writeln!(log, "berth: {line}");
         }
@@ -259,6 +253,9 @@ impl NativeRuntime {
     /// Stop processes left in the service directory by a crash: a server
     /// whose record was lost, or an initialization that was cut short.
     fn clear_dir(&self, service_dir: &Path, stop: StopSignal) -> Result<()> {
+        // Through a planted link, the processes of whatever it points at
+        // would be stopped, and the files there taken for leftovers.
+        fsutil::refuse_link(service_dir)?;
         let orphans = process::processes_in(service_dir);
         if !orphans.is_empty() {
             for &pid in &orphans {
@@ -408,12 +405,9 @@ impl Runtime for NativeRuntime {
             self.user.own(&path)?;
         }
         let log_path = self.dir.log_file(service);
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&log_path)
-            .context(|| format!("could not open the log `{}`", log_path.display()))?;
+        // Opened here and handed to the server as its output: a link
+        // planted in `logs/` is refused, never written through.
+        let log = fsutil::open_append(&log_path, 0o600)?;
         let err_log = log
             .try_clone()
             .context(|| "could not duplicate the log handle".into())?;

@@ -56,10 +56,13 @@ impl ServiceUser {
         })
     }
 
-    /// Make `path` belong to this user (only when switching users).
+    /// Make `path` belong to this user (only when switching users). A
+    /// link there is refused, not followed: its target would be handed
+    /// over.
     pub fn own(&self, path: &Path) -> Result<()> {
         if self.switch {
-            std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid)).map_err(|e| {
+            crate::fsutil::refuse_link(path)?;
+            std::os::unix::fs::lchown(path, Some(self.uid), Some(self.gid)).map_err(|e| {
                 Error::io(
                     format!(
                         "could not hand `{}` to user `{}`",
