@@ -8,6 +8,7 @@
 //! be fooled (the official Postgres image's socket-only init server answers
 //! `pg_isready`).
 
+pub mod deadline;
 pub mod endpoint;
 pub mod http;
 pub mod postgres;

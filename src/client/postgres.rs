@@ -32,10 +32,28 @@ pub fn connect(
     config.connect(NoTls)
 }
 
+/// The most a probe waits, connection, login and query together.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A login and `SELECT 1`, within [`PROBE_TIMEOUT`] whatever the server
+/// does (see [`super::deadline`]).
 pub fn probe(endpoint: &Endpoint, login: &Login) -> Result<(), String> {
-    let mut client = connect(endpoint, login, Duration::from_secs(2)).map_err(|e| describe(&e))?;
-    client.simple_query("SELECT 1").map_err(|e| describe(&e))?;
-    Ok(())
+    let endpoint = endpoint.clone();
+    let (user, password, database) = (
+        login.user.to_string(),
+        login.password.map(str::to_string),
+        login.database.to_string(),
+    );
+    super::deadline::within(PROBE_TIMEOUT, move || {
+        let login = Login {
+            user: &user,
+            password: password.as_deref(),
+            database: &database,
+        };
+        let mut client = connect(&endpoint, &login, PROBE_TIMEOUT).map_err(|e| describe(&e))?;
+        client.simple_query("SELECT 1").map_err(|e| describe(&e))?;
+        Ok(())
+    })
 }
 
 /// The server's own words when it sent an error, else the client's.

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use super::document::{self, Document, Section};
 use super::layers::{self, EnvSetting, EnvValue};
 use super::model::{
-    LoadOptions, Override, PortSetting, StackConfig, DEFAULT_SNAPSHOTS_KEPT, FILE_NAME,
+    LoadOptions, Override, PortSetting, ServiceConfig, StackConfig, DEFAULT_SNAPSHOTS_KEPT,
+    FILE_NAME,
 };
 use super::names::{check_stack_name, from_directory};
 use super::origin::Origins;
@@ -147,8 +148,9 @@ fn resolve(
         env_values = rest;
         services.push(service::read(&scope, section, &mut mine)?);
     }
+    check_ports(&origins, &services)?;
     links::resolve(&origins, &mut services)?;
-    let (mut env, env_templates) = env_section::read(&origins, doc.env.take())?;
+    let (mut env, env_templates) = env_section::read(&origins, &root, doc.env.take())?;
     references::check(&origins, &services, &env_templates)?;
     graph::check_cycles(&origins, &services)?;
 
@@ -166,6 +168,16 @@ fn resolve(
             }
         }
     };
+    if services.is_empty() {
+        return Err(Error::Config {
+            message: format!(
+                "`{}` names no services: `berth up` would start nothing",
+                crate::diagnostic::shown_path(&source.path)
+            ),
+            location: None,
+            hint: Some("add a `[services.NAME]` table (`kind = \"postgres\"`, ...), or run `berth init` for a starter stack".into()),
+        });
+    }
     // `--name` other than the file's own: a separate instance of the stack.
     let instance = match options.name.clone() {
         Some(n) if n != own_name => {
@@ -268,6 +280,33 @@ fn check_other_profiles(origins: &Origins, doc: &Document, selected: Option<&str
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Two services on one fixed host port cannot both start: refused as the
+/// file is read, before anything starts, naming both.
+fn check_ports(origins: &Origins, services: &[ServiceConfig]) -> Result<()> {
+    let mut seen: Vec<(u16, &ServiceConfig)> = Vec::new();
+    for svc in services {
+        let Some(port) = svc.port.fixed() else {
+            continue;
+        };
+        if let Some((_, first)) = seen.iter().find(|(p, _)| *p == port) {
+            let span = svc.port_span.clone().unwrap_or_else(|| svc.span.clone());
+            return Err(origins.error(
+                &span,
+                format!(
+                    "services `{}` and `{}` both use port {port}; only one server can listen on it",
+                    first.name, svc.name
+                ),
+                Some(format!(
+                    "give `{}` another port, or `port = \"auto\"` for one berth chooses",
+                    svc.name
+                )),
+            ));
+        }
+        seen.push((port, svc));
     }
     Ok(())
 }

@@ -59,6 +59,8 @@ pub struct ServiceConfig {
     pub span: Span,
     /// The environment variable that set `port`, if one did.
     pub port_from_env: Option<String>,
+    /// Where `port` is set, when it is.
+    pub port_span: Option<Span>,
     /// The service's keys with the profile and the environment applied,
     /// as a table: what an export writes back as `berth.toml`.
     pub keys: toml::Table,

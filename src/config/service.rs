@@ -272,6 +272,7 @@ fn read_once(scope: &Scope, section: &Section<'_>) -> Result<ServiceConfig, Fail
             .as_ref()
             .and_then(|p| origins.var_at(&p.span()))
             .map(|(var, _)| var.to_string()),
+        port_span: keys.port.as_ref().map(|p| p.span()),
         settings,
         links: Links::new(),
         span: name_span,

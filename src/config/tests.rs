@@ -469,3 +469,30 @@ fn a_pooler_needs_one_postgres_upstream() {
         "error: `pool_size` must be at least 1\n --> /project/berth.toml:5:13\n  |\n5 | pool_size = 0\n  |             ^\n"
     );
 }
+
+// --- issue 35: what cannot work is refused as the file is read -------------
+
+#[test]
+fn two_services_on_one_port_are_refused_naming_both() {
+    assert_eq!(
+        error("[services.db]\nkind = \"postgres\"\nport = 32001\n[services.cache]\nkind = \"redis\"\nport = 32001\n"),
+        "error: services `db` and `cache` both use port 32001; only one server can listen on it\n --> /project/berth.toml:6:8\n  |\n6 | port = 32001\n  |        ^^^^^\nhint: give `cache` another port, or `port = \"auto\"` for one berth chooses\n"
+    );
+    // Chosen ports never collide: berth picks each free.
+    parse("[services.db]\nkind = \"postgres\"\n[services.cache]\nkind = \"redis\"\n");
+}
+
+#[test]
+fn a_stack_file_without_services_is_refused_with_the_way_to_start() {
+    for text in [
+        "",
+        "# only a comment\n",
+        "name = \"x\"\n[env]\nfile = \".env\"\n",
+    ] {
+        assert_eq!(
+            error(text),
+            "error: `/project/berth.toml` names no services: `berth up` would start nothing\nhint: add a `[services.NAME]` table (`kind = \"postgres\"`, ...), or run `berth init` for a starter stack\n",
+            "{text:?}"
+        );
+    }
+}

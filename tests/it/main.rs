@@ -13,6 +13,7 @@ mod containers;
 mod conveniences;
 mod crash;
 mod dashboard;
+mod deadlines;
 mod envfile;
 mod examples;
 mod foreground;

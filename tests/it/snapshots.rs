@@ -445,3 +445,49 @@ fn a_safety_snapshot_whose_checksums_a_kill_cut_off_still_restores_unless_touche
     );
     assert_eq!(notes(&env), ["first", "second"], "untouched");
 }
+
+/// Issue 35: a stack without a `database` key keeps its tables in the
+/// default database `postgres`, the one a restore used to connect to and
+/// so could not rename: its backup now restores, natively and in a
+/// container.
+#[test]
+fn issue_35_a_backup_of_the_default_postgres_database_restores() {
+    for containers in [false, true] {
+        if containers && !super::containers::engine() {
+            continue;
+        }
+        let image = match containers {
+            true => format!(
+                "runtime = \"container\"\nimage = \"{}\"\n",
+                super::containers::PG_IMAGE
+            ),
+            false => String::new(),
+        };
+        let s = Sandbox::new(&format!(
+            "name = \"default-db\"\n\n[services.postgres]\n{image}\n[env.vars]\nDATABASE_URL = \"${{postgres.url}}\"\n"
+        ));
+        std::fs::create_dir_all(s.path().join("migrations/postgres")).unwrap();
+        std::fs::write(
+            s.path().join("migrations/postgres/001_notes.sql"),
+            "CREATE TABLE notes (body text NOT NULL);\n",
+        )
+        .unwrap();
+        s.ok(&["up"]);
+        let env = s.env(".env");
+        assert!(
+            env["DATABASE_URL"].ends_with("/postgres"),
+            "the default database: {}",
+            env["DATABASE_URL"]
+        );
+        note(&env, "backed up");
+        s.ok(&["backup", "-o", "b.tar"]);
+        note(&env, "after the backup");
+        s.ok(&["restore", "b.tar", "--yes"]);
+        assert_eq!(notes(&env), ["backed up"], "containers: {containers}");
+        // Applied once, and known as applied: nothing runs again.
+        let out = s.ok(&["migrate", "status", "--json"]);
+        assert!(stdout(&out).contains("001_notes"), "{}", describe(&out));
+        s.ok(&["up"]);
+        assert_eq!(notes(&env), ["backed up"]);
+    }
+}

@@ -62,10 +62,20 @@ pub fn restore(
         hint: None,
         source: cause(DatabaseError(e)),
     };
+    // A database cannot be renamed by a session connected to it: when the
+    // backup holds the maintenance database itself (every stack without a
+    // `database` key), the swap is done from `template1`.
+    let restores_maintenance = files
+        .iter()
+        .any(|(f, _)| f.database.as_deref() == Some(MAINTENANCE_DB));
     let login = Login {
         user,
         password: ctx.password,
-        database: MAINTENANCE_DB,
+        database: if restores_maintenance {
+            SPARE_MAINTENANCE_DB
+        } else {
+            MAINTENANCE_DB
+        },
     };
     let mut admin = pg::connect(at, &login, Duration::from_secs(5))
         .map_err(|e| fail("could not connect".into(), e))?;
@@ -77,7 +87,10 @@ pub fn restore(
         let staging = format!("berth_restore_{}", short_digest(db));
         admin
             .batch_execute(&format!(
-                "CREATE DATABASE {} OWNER {}",
+                // From `template0`: a dump restores into a database with
+                // nothing of its own, and `template1` may be this very
+                // session's database, which a copy cannot be made of.
+                "CREATE DATABASE {} OWNER {} TEMPLATE template0",
                 quote_ident(&staging),
                 quote_ident(user)
             ))
@@ -148,6 +161,9 @@ pub fn restore(
     }
     Ok(())
 }
+
+/// The database a restore of [`MAINTENANCE_DB`] works from.
+const SPARE_MAINTENANCE_DB: &str = "template1";
 
 /// What a restore cut short left.
 fn drop_leftovers(admin: &mut postgres::Client) -> std::result::Result<(), postgres::Error> {
