@@ -430,15 +430,37 @@ impl StateDir {
     }
 
     pub fn load(&self) -> Result<State> {
+        match self.load_or_damage()? {
+            (state, None) => Ok(state),
+            (_, Some(damage)) => Err(Error::Preflight {
+                service: None,
+                message: damage,
+                hint: Some(
+                    "`berth down` still stops the stack's servers. A snapshot holds its data with the passwords it was made with (`berth snapshot list`, `berth snapshot restore NAME`); or move the file aside and set each service's `password` to the one its data has; `berth reset` starts the stack afresh (deleting its data)"
+                        .into(),
+                ),
+            }),
+        }
+    }
+
+    /// The state, or an empty one and what is wrong with the file when it
+    /// is damaged: for stopping, which needs nothing of it (a native
+    /// server is found by its run record, a container by its labels).
+    pub fn load_or_damage(&self) -> Result<(State, Option<String>)> {
         let path = self.state_file();
         fsutil::refuse_link(&path)?;
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Preflight {
-                service: None,
-                message: format!("the state file `{}` is damaged: {e}", path.display()),
-                hint: Some("`berth reset` starts the stack afresh (deleting its data)".into()),
+            Ok(bytes) => Ok(match serde_json::from_slice(&bytes) {
+                Ok(state) => (state, None),
+                Err(e) => (
+                    State::default(),
+                    Some(format!(
+                        "the state file `{}` is damaged ({e}): the ports berth chose and the passwords it generated for the stack are in it",
+                        path.display()
+                    )),
+                ),
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((State::default(), None)),
             Err(e) => Err(Error::io(format!("could not read `{}`", path.display()), e)),
         }
     }

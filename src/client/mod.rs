@@ -8,6 +8,11 @@
 //! be fooled (the official Postgres image's socket-only init server answers
 //! `pg_isready`).
 
+/// How a probe's answer starts when the server is up and refused the
+/// credentials berth gave it: not a server still starting, but one whose
+/// data holds another password (the readiness wait stops at once).
+pub const CREDENTIALS_REFUSED: &str = "the server refused the credentials";
+
 pub mod deadline;
 pub mod endpoint;
 pub mod http;

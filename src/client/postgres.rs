@@ -50,7 +50,13 @@ pub fn probe(endpoint: &Endpoint, login: &Login) -> Result<(), String> {
             password: password.as_deref(),
             database: &database,
         };
-        let mut client = connect(&endpoint, &login, PROBE_TIMEOUT).map_err(|e| describe(&e))?;
+        let mut client = connect(&endpoint, &login, PROBE_TIMEOUT).map_err(|e| {
+            if e.code() == Some(&postgres::error::SqlState::INVALID_PASSWORD) {
+                format!("{}: {}", super::CREDENTIALS_REFUSED, describe(&e))
+            } else {
+                describe(&e)
+            }
+        })?;
         client.simple_query("SELECT 1").map_err(|e| describe(&e))?;
         Ok(())
     })

@@ -144,6 +144,10 @@ pub fn probe(endpoint: &Endpoint, password: Option<&str>) -> Result<(), String> 
     if let Some(p) = password {
         match conn.command(&["AUTH", p]).map_err(|e| e.to_string())? {
             Reply::Simple(_) => {}
+            // WRONGPASS (Redis 6 and later), or "invalid password".
+            Reply::Error(e) if e.starts_with("WRONGPASS") || e.contains("invalid password") => {
+                return Err(format!("{}: AUTH: {e}", super::CREDENTIALS_REFUSED))
+            }
             Reply::Error(e) => return Err(format!("AUTH: {e}")),
             other => return Err(format!("AUTH: unexpected reply {other:?}")),
         }

@@ -27,10 +27,45 @@ pub fn load(
     options: &LoadOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<StackConfig> {
-    let text = std::fs::read_to_string(file)
+    let bytes = std::fs::read(file)
         .context(|| format!("could not read the stack file `{}`", file.display()))?;
     let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let text = String::from_utf8(bytes).map_err(|e| not_utf8(&file, e))?;
     parse(&file, text, options, env)
+}
+
+/// A stack file that is not UTF-8 (TOML is), shown at the first byte that
+/// is not, with the line as far as it reads.
+fn not_utf8(file: &Path, e: std::string::FromUtf8Error) -> Error {
+    let at = e.utf8_error().valid_up_to();
+    let bytes = e.into_bytes();
+    let valid = String::from_utf8_lossy(&bytes[..at]).into_owned();
+    // The rest of the line, each byte that is not UTF-8 shown as `\xNN`.
+    let mut rest = String::new();
+    for chunk in bytes[at..]
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default()
+        .utf8_chunks()
+    {
+        rest.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            rest.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    let offset = valid.len();
+    let shown = format!("{valid}{rest}");
+    let source = SourceFile::new(file, shown);
+    // The `\xNN` of the first bad byte.
+    let width = 4;
+    Error::Config {
+        message: format!(
+            "the stack file is not UTF-8: byte 0x{:02X} at offset {at}",
+            bytes[at]
+        ),
+        location: Some(Box::new(source.locate(&(offset..offset + width)))),
+        hint: Some("save the file as UTF-8 (TOML files are UTF-8)".into()),
+    }
 }
 
 /// Resolve stack-file text as if read from `file`.

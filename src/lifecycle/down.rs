@@ -14,6 +14,7 @@ use crate::interrupt::Interrupt;
 use crate::kill_point;
 use crate::runtime::registry::Runtimes;
 use crate::snapshot::store::Manifest;
+use crate::stack::resolved::{Pins, Stack};
 use crate::state::StateDir;
 
 /// Stop the stack, dependents before what they depend on. Returns the
@@ -34,7 +35,13 @@ pub fn down_with(
         return Ok(Vec::new());
     }
     let _lock = locking::lock(&config, &dir, "down", interrupt, reporter)?;
-    let stack = inspect::open(config, dir)?;
+    // Stopping needs nothing of the state: a damaged one does not keep
+    // the servers running.
+    let (state, damage) = dir.load_or_damage()?;
+    if let Some(damage) = damage {
+        reporter.warning(format!("{damage}; stopping the servers all the same"));
+    }
+    let stack = Stack::resolve(config, dir, &state, &Pins::new());
     let stopped = stop_all(&stack, runtimes, reporter, Stop::Cleanly)?;
     stop_unlisted(&stack, runtimes, reporter, "its data is kept")?;
     Ok(stopped)

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::client::CREDENTIALS_REFUSED;
 use crate::error::{Error, Result};
 use crate::events::Phase;
 use crate::interrupt::Interrupt;
@@ -36,6 +37,10 @@ pub fn wait_ready(
     let mut last;
     let mut announced = Instant::now();
     let mut alive_checked: Option<Instant> = None;
+    // Since when the server has refused berth's credentials, probe after
+    // probe: for a moment, while an image's initialization hands over to
+    // the real server, and no longer.
+    let mut refused_since: Option<Instant> = None;
     loop {
         match probe_once(svc, runtime)? {
             Ok(()) => {
@@ -48,6 +53,14 @@ pub fn wait_ready(
                 return Ok(());
             }
             Err(seen) => last = seen,
+        }
+        if last.starts_with(CREDENTIALS_REFUSED) {
+            let since = *refused_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= REFUSED_FOR {
+                return Err(credentials_refused(svc, &last));
+            }
+        } else {
+            refused_since = None;
         }
         // Whether it still runs is a question to the engine for a
         // container: asked a few times a second, not at every probe.
@@ -78,5 +91,26 @@ pub fn wait_ready(
         }
         std::thread::sleep(interval);
         interval = (interval * 3 / 2).min(Duration::from_millis(50));
+    }
+}
+
+/// How long a server may refuse berth's credentials before the wait stops.
+const REFUSED_FOR: Duration = Duration::from_secs(1);
+
+/// The server runs and answers, and refuses the password berth has for it:
+/// its data was made with another one, most likely because the stack's
+/// state (where a generated password is kept) was replaced or lost.
+fn credentials_refused(svc: &Service, seen: &str) -> Error {
+    Error::Service {
+        service: svc.name.clone(),
+        message: format!(
+            "runs, and refused berth's password ({}): its data was made with another one",
+            seen.trim_start_matches(CREDENTIALS_REFUSED).trim_start_matches(": ")
+        ),
+        hint: Some(format!(
+            "a password berth generated is kept in the stack's `state.json`; if that file was replaced or emptied, it is lost. A snapshot holds the passwords its data was made with (`berth snapshot list`, then `berth snapshot restore NAME`); or set `password = \"...\"` under `[services.{}]` to the one the data has; or `berth reset` starts the service afresh (deleting its data)",
+            svc.name
+        )),
+        source: None,
     }
 }

@@ -58,3 +58,39 @@ fn an_unknown_profile_on_the_command_line() {
         describe(&out)
     );
 }
+
+/// Issue 35: a stack file with bytes that are not UTF-8 is refused with
+/// the line it is on, each bad byte shown, and an empty one with the way
+/// to start; both exit 2.
+#[test]
+fn issue_35_a_stack_file_not_utf8_or_without_services_is_refused_with_where_and_how() {
+    let s = Sandbox::new("");
+    std::fs::write(
+        s.path().join("berth.toml"),
+        b"name = \"x\"\n[services.db]\nkind = \"postgres\"\n# caf\xe9 au lait\n",
+    )
+    .unwrap();
+    let out = s.run(&["up"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: the stack file is not UTF-8: byte 0xE9 at offset 48
+ --> berth.toml:4:6
+  |
+4 | # caf\\xE9 au lait
+  |      ^^^^
+hint: save the file as UTF-8 (TOML files are UTF-8)
+"
+    );
+    for text in ["", "# nothing yet\n", "name = \"x\"\n"] {
+        s.write_stack(text);
+        let out = s.run(&["up"]);
+        assert_eq!(out.status.code(), Some(2), "{text:?}: {}", describe(&out));
+        assert!(
+            stderr(&out).contains("names no services") && stderr(&out).contains("`berth init`"),
+            "{text:?}: {}",
+            describe(&out)
+        );
+        assert!(!s.path().join(".berth").exists(), "nothing made");
+    }
+}

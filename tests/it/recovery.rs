@@ -155,3 +155,51 @@ fn a_service_removed_from_the_stack_file_is_stopped_by_down_and_reset() {
     });
     assert!(!s.state_dir("removed").exists());
 }
+
+/// Issue 35: a state file emptied while the stack runs does not keep its
+/// servers running (`down` stops them, and says what is wrong), and a
+/// state that lost the generated passwords is reported as what it is, at
+/// once, not as a server that never became ready.
+#[test]
+fn issue_35_a_damaged_or_emptied_state_is_stopped_by_down_and_explained_by_up() {
+    let s = Sandbox::new(&pg_redis_stack("damaged", true));
+    s.ok(&["up"]);
+    let state = s.state_dir("damaged").join("state.json");
+    let kept = std::fs::read(&state).unwrap();
+    let (db, cache) = (pid_of(&s, "damaged", "db"), pid_of(&s, "damaged", "cache"));
+    std::fs::write(&state, "").unwrap();
+    let out = s.run(&["status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("is damaged") && stderr(&out).contains("`berth down` still stops"),
+        "{}",
+        describe(&out)
+    );
+    let out = s.ok(&["down"]);
+    assert!(
+        stderr(&out).contains("stopping the servers all the same"),
+        "{}",
+        describe(&out)
+    );
+    for pid in [db, cache] {
+        wait_until("the server stops", Duration::from_secs(10), || unsafe {
+            libc::kill(pid, 0) != 0
+        });
+    }
+
+    // The generated passwords lost: the server answers, and refuses.
+    std::fs::write(&state, "{}").unwrap();
+    let out = s.run(&["up"]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("refused berth's password") && err.contains("snapshot restore"),
+        "{err}"
+    );
+    assert!(!err.contains("did not become ready"), "{err}");
+
+    // With the state back, the data is all there.
+    let _ = s.run(&["down"]);
+    std::fs::write(&state, kept).unwrap();
+    s.ok(&["up"]);
+}
