@@ -226,9 +226,12 @@ impl KindSettings for Redis {
 
     fn connection(&self, ctx: &ServiceContext, at: &Endpoint) -> Vec<ConnectionValue> {
         let password = ctx.password.unwrap_or_default();
+        // The user `default` named: redis-cli reads `redis://:pw@` as an
+        // empty user name (`AUTH "" pw`, refused), while every Redis 6+
+        // client, redis-cli included, takes `default:pw`.
         let url = |pw: &str| match pw.is_empty() {
             true => format!("redis://{at}/0"),
-            false => format!("redis://:{pw}@{at}/0"),
+            false => format!("redis://default:{pw}@{at}/0"),
         };
         let shown = url(if password.is_empty() { "" } else { MASK });
         let mut url_value = ConnectionValue::secret("url", url(&url_escape(password)), shown);

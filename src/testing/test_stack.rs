@@ -432,7 +432,7 @@ pub struct TestRedis {
 }
 
 impl TestRedis {
-    /// `redis://:password@127.0.0.1:port`.
+    /// `redis://default:password@127.0.0.1:port`.
     pub fn url(&self) -> &str {
         &self.url
     }

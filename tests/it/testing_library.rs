@@ -158,7 +158,7 @@ fn redis_prefixes_are_isolated_and_cleared() {
     assert_ne!(a.prefix(), b.prefix());
     let url = a.url().to_string();
     let (host_port, password) = {
-        let rest = url.strip_prefix("redis://:").unwrap();
+        let rest = url.strip_prefix("redis://default:").unwrap();
         let (password, host_port) = rest.split_once('@').unwrap();
         (host_port.to_string(), password.to_string())
     };
