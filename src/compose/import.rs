@@ -357,18 +357,44 @@ impl Importer<'_> {
 
     /// The berth names of its dependencies: those berth can wait for, and
     /// imports (a service without an image is not imported).
-    fn depends_on(&self, svc: &ComposeService) -> Vec<String> {
-        svc.depends_on
-            .iter()
-            .filter(|d| d.condition != "service_completed_successfully")
-            .filter(|d| {
-                self.file
-                    .services
-                    .iter()
-                    .any(|s| s.name == d.service && s.image.is_some())
-            })
-            .filter_map(|d| self.names.get(&d.service).cloned())
-            .collect()
+    /// A dependency only some profiles add is kept only where each of
+    /// the service's own profiles adds it too (otherwise the service would
+    /// wait for a service its stack may not have), and reported where not.
+    fn depends_on(&mut self, svc: &ComposeService) -> Vec<String> {
+        let mut names = Vec::new();
+        for d in &svc.depends_on {
+            if d.condition == "service_completed_successfully" {
+                continue;
+            }
+            let Some(dep) = self
+                .file
+                .services
+                .iter()
+                .find(|s| s.name == d.service && s.image.is_some())
+            else {
+                continue;
+            };
+            let always_there = dep.profiles.is_empty()
+                || (!svc.profiles.is_empty()
+                    && svc.profiles.iter().all(|p| dep.profiles.contains(p)));
+            if !always_there {
+                let at = self.at(svc, "depends_on");
+                self.note(
+                    &svc.span,
+                    at,
+                    format!(
+                        "`{}` is only in the profile(s) {}: berth waits for it only where it is there, so this dependency is left out",
+                        d.service,
+                        dep.profiles.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                );
+                continue;
+            }
+            if let Some(name) = self.names.get(&d.service) {
+                names.push(name.clone());
+            }
+        }
+        names
     }
 
     /// A service of a kind berth knows.
@@ -598,6 +624,12 @@ impl Importer<'_> {
             comments: vec![self.origin(svc)],
             keys: Vec::new(),
         };
+        // A service named like a kind (`redis` running `valkey/valkey`)
+        // would otherwise become that kind: the kind comes from the
+        // image, never from the name.
+        if crate::kind::registry::lookup(name).is_some_and(|k| k.name() != "generic") {
+            t.set("kind", "generic");
+        }
         t.set("runtime", "container");
         t.set("image", image);
         if let Some(cmd) = &svc.command {

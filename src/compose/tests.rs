@@ -494,3 +494,88 @@ fn compose_file_format_2_reads_too() {
         "{notes:#?}"
     );
 }
+
+// --- issue 37: shapes of public compose files that stopped the import ----
+
+fn shape(name: &str) -> PathBuf {
+    fixture("shapes").join(name)
+}
+
+#[test]
+fn environment_names_with_dots_are_carried_as_compose_passes_them() {
+    let (_, config) = imported(&shape("elk.yml"), false);
+    let env = keys(&config, "elasticsearch")["env"]
+        .as_table()
+        .unwrap()
+        .clone();
+    assert_eq!(env["discovery.type"].as_str(), Some("single-node"));
+    assert_eq!(
+        env["cluster.routing.allocation.disk.threshold_enabled"].as_str(),
+        Some("false")
+    );
+    assert_eq!(env["ES_JAVA_OPTS"].as_str(), Some("-Xms512m -Xmx512m"));
+    let kibana = keys(&config, "kibana")["env"].as_table().unwrap().clone();
+    assert_eq!(
+        kibana["server.publicBaseUrl"].as_str(),
+        Some("http://localhost:5601")
+    );
+}
+
+#[test]
+fn a_service_named_like_a_kind_takes_its_kind_from_its_image() {
+    let (result, config) = imported(&shape("named-like-kinds.yml"), false);
+    let kinds: Vec<(&str, &str)> = config
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.kind()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("redis", "generic"),
+            ("postgres", "generic"),
+            ("app", "generic")
+        ]
+    );
+    assert!(
+        result.toml.contains("[services.redis]\nkind = \"generic\""),
+        "{}",
+        result.toml
+    );
+    assert_eq!(
+        keys(&config, "redis")["command"].as_array().unwrap()[0].as_str(),
+        Some("valkey-server")
+    );
+}
+
+#[test]
+fn a_dependency_only_a_profile_adds_is_kept_where_that_profile_is_and_reported_elsewhere() {
+    let (result, config) = imported(&shape("profiled-dependency.yml"), false);
+    let web = config.service("web").unwrap();
+    let deps: Vec<&str> = web.depends_on.iter().map(|(d, _)| d.as_str()).collect();
+    assert_eq!(deps, ["db"], "mailer is only in `jobs`");
+    assert!(
+        result
+            .report
+            .not_carried
+            .iter()
+            .any(|n| n.key.contains("web")
+                && n.key.contains("depends_on")
+                && n.note.contains("`mailer` is only in the profile(s) `jobs`")),
+        "{:?}",
+        result.report.not_carried
+    );
+    let jobs = load::parse(
+        &shape("berth.toml"),
+        result.toml.clone(),
+        &LoadOptions {
+            profile: Some("jobs".into()),
+            ..LoadOptions::default()
+        },
+        &no_env,
+    )
+    .unwrap_or_else(|e| panic!("{}\n{}", render(&e, &plain), result.toml));
+    let worker = jobs.service("worker").unwrap();
+    let deps: Vec<&str> = worker.depends_on.iter().map(|(d, _)| d.as_str()).collect();
+    assert_eq!(deps, ["mailer"], "in the same profile: kept");
+}

@@ -150,12 +150,12 @@ impl ServiceKind for GenericKind {
         let mut env = Vec::new();
         if let Some(vars) = &keys.env {
             for (var, value) in vars.get_ref() {
-                if !valid_env_name(var) {
+                if !valid_process_env_name(var) {
                     return Err(SettingsError::at(
                         vars.span(),
                         format!("`{var}` is not a valid environment variable name"),
                     )
-                    .hint("use letters, digits and `_`, not starting with a digit"));
+                    .hint("a name has no `=` and is not empty"));
                 }
                 env.push((var.clone(), template("env", value, value.get_ref())?));
             }
@@ -185,6 +185,14 @@ impl ServiceKind for GenericKind {
 }
 
 /// A name a shell and the engines accept for an environment variable.
+/// A name a process's environment can hold, as Compose and the engines
+/// take it: Elasticsearch's `cluster.routing.allocation.disk.threshold_enabled`,
+/// `JAVA-OPTS`. Only an env file's names are held to [`valid_env_name`]'s
+/// shell-safe form.
+pub fn valid_process_env_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['=', '\0'])
+}
+
 pub fn valid_env_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
