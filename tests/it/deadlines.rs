@@ -50,7 +50,7 @@ fn recorded_pid(s: &Sandbox, stack: &str, service: &str) -> i32 {
 }
 
 #[test]
-fn issue_35_status_answers_with_a_frozen_postgres_redis_and_pooler() {
+fn issue_35_status_answers_with_a_frozen_postgres_redis_pooler_and_object_store() {
     let s = Sandbox::new(
         r#"name = "frozen"
 
@@ -62,11 +62,14 @@ kind = "redis"
 
 [services.pool]
 kind = "pgbouncer"
+
+[services.files]
+kind = "s3"
 "#,
     );
     s.ok(&["up"]);
     let frozen = Frozen(
-        ["db", "cache", "pool"]
+        ["db", "cache", "pool", "files"]
             .iter()
             .map(|svc| recorded_pid(&s, "frozen", svc))
             .collect(),
@@ -147,4 +150,79 @@ fn issue_35_two_services_on_one_port_are_refused_before_anything_starts() {
         std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
         "nothing listens on {port}"
     );
+}
+
+/// Containers paused by the engine (the cgroup freezer: every process of
+/// each stopped, its published port still accepting), continued again
+/// when the test ends.
+struct Paused(Vec<String>);
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        for id in &self.0 {
+            let _ = std::process::Command::new("docker")
+                .args(["unpause", id])
+                .output();
+        }
+    }
+}
+
+#[test]
+fn issue_35_status_answers_with_frozen_containers() {
+    if !super::containers::engine() {
+        return;
+    }
+    let s = Sandbox::new(&format!(
+        r#"name = "frozen-ct"
+runtime = "container"
+
+[services.db]
+kind = "postgres"
+image = "{}"
+
+[services.cache]
+kind = "redis"
+image = "{}"
+
+[services.pool]
+kind = "pgbouncer"
+image = "{}"
+
+[services.files]
+kind = "s3"
+image = "{}"
+"#,
+        super::containers::PG_IMAGE,
+        super::containers::REDIS_IMAGE,
+        super::containers::PGBOUNCER_IMAGE,
+        super::containers::MINIO_IMAGE
+    ));
+    s.ok(&["up"]);
+    let ids = std::process::Command::new("docker")
+        .args(["ps", "-q", "--filter", "label=berth.stack=frozen-ct"])
+        .output()
+        .unwrap();
+    let paused = Paused(stdout(&ids).split_whitespace().map(String::from).collect());
+    assert_eq!(paused.0.len(), 4);
+    for id in &paused.0 {
+        let out = std::process::Command::new("docker")
+            .args(["pause", id])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    let (out, ended) = run_bounded(&s, &["status", "--json"], Duration::from_secs(60));
+    assert!(
+        ended,
+        "status hung on frozen containers: {}",
+        describe(&out)
+    );
+    let services: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(&out)));
+    for svc in services["services"].as_array().unwrap() {
+        assert_ne!(svc["health"], "ready", "{svc}");
+    }
+    drop(paused);
+    let (out, ended) = run_bounded(&s, &["status", "--json"], Duration::from_secs(60));
+    assert!(ended && out.status.success(), "{}", describe(&out));
 }
