@@ -551,3 +551,168 @@ image = "{}"
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "PONG");
 }
+
+/// `berth` as an unprivileged user: `nobody` when the tests run as root
+/// (the other tests here run as root), else the user running them.
+struct Unprivileged {
+    project: tempfile::TempDir,
+    home: tempfile::TempDir,
+    berth: PathBuf,
+    _bin: tempfile::TempDir,
+}
+
+impl Unprivileged {
+    fn new(stack: &str) -> Unprivileged {
+        let made = |prefix: &str| {
+            let d = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
+            std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+            d
+        };
+        let (project, home, bin) = (
+            made("berth-it-np-"),
+            made("berth-it-nh-"),
+            made("berth-it-nb-"),
+        );
+        // A copy the user can run wherever the build is.
+        let berth = bin.path().join("berth");
+        std::fs::copy(env!("CARGO_BIN_EXE_berth"), &berth).unwrap();
+        std::fs::set_permissions(&berth, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(project.path().join("berth.toml"), stack).unwrap();
+        let u = Unprivileged {
+            project,
+            home,
+            berth,
+            _bin: bin,
+        };
+        if Self::as_root() {
+            for dir in [u.project.path(), u.home.path()] {
+                let status = Command::new("chown")
+                    .args(["-R", "nobody:nogroup"])
+                    .arg(dir)
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+            }
+        }
+        u
+    }
+
+    fn as_root() -> bool {
+        unsafe { libc::geteuid() == 0 }
+    }
+
+    fn path(&self) -> &Path {
+        self.project.path()
+    }
+
+    /// `sh -c SCRIPT` as the user, in the project, `$0` being berth.
+    fn sh(&self, script: &str) -> Output {
+        let mut cmd = if Self::as_root() {
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "sh",
+                "-c",
+            ]);
+            c
+        } else {
+            let mut c = Command::new("sh");
+            c.arg("-c");
+            c
+        };
+        cmd.arg(script)
+            .arg(&self.berth)
+            .current_dir(self.path())
+            .env("HOME", self.home.path())
+            .env("BERTH_CACHE_DIR", self.home.path().join("cache"))
+            .stdin(std::process::Stdio::null());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("BERTH_") && k != "BERTH_CACHE_DIR" {
+                cmd.env_remove(k);
+            }
+        }
+        let out = cmd.output().unwrap();
+        assert_no_panic(&out);
+        out
+    }
+
+    fn berth(&self, args: &str) -> Output {
+        self.sh(&format!("exec \"$0\" {args}"))
+    }
+}
+
+impl Drop for Unprivileged {
+    fn drop(&mut self) {
+        let _ = self.berth("reset --yes --no-snapshot");
+        kill_recorded(&self.path().join(".berth/own-np"));
+    }
+}
+
+#[test]
+fn issue_34_as_an_unprivileged_user_berth_also_keeps_to_what_it_made() {
+    let u = Unprivileged::new(&cache_stack("own-np"));
+    let stack_file = std::fs::read_to_string(u.path().join("berth.toml")).unwrap();
+
+    // The project as a state directory: refused, nothing touched.
+    for args in ["--state-dir . up", "--state-dir . reset --yes"] {
+        let out = u.berth(args);
+        assert_eq!(out.status.code(), Some(2), "{args}: {}", describe(&out));
+    }
+    assert_eq!(
+        std::fs::read_to_string(u.path().join("berth.toml")).unwrap(),
+        stack_file
+    );
+
+    // Up under umask 000: modes as set, whatever the umask.
+    let out = u.sh("umask 000; exec \"$0\" up");
+    assert!(out.status.success(), "{}", describe(&out));
+    let state = u.path().join(".berth/own-np");
+    assert_eq!(mode(&u.path().join(".berth")), 0o711);
+    for secret in ["state.json", "lock", "logs/cache.log"] {
+        assert_eq!(mode(&state.join(secret)), 0o600, "{secret}");
+    }
+    assert_eq!(mode(&u.path().join(".env")), 0o600);
+    assert_no_secret_on_a_command_line_in(&state);
+
+    // A link planted at the server's log: refused, its target untouched.
+    let target = u.path().join("precious.txt");
+    std::fs::write(&target, "precious\n").unwrap();
+    let _ = u.berth("down");
+    let log = state.join("logs/cache.log");
+    std::fs::remove_file(&log).unwrap();
+    std::os::unix::fs::symlink(&target, &log).unwrap();
+    let out = u.berth("up");
+    assert!(
+        !out.status.success() && stderr(&out).contains("is a symbolic link"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n");
+    std::fs::remove_file(&log).unwrap();
+
+    // A foreign file in the state directory and a changed env file both
+    // survive `reset`.
+    let out = u.berth("up");
+    assert!(out.status.success(), "{}", describe(&out));
+    std::fs::write(state.join("notes.txt"), "mine\n").unwrap();
+    let env = u.path().join(".env");
+    let mut text = std::fs::read_to_string(&env).unwrap();
+    text.push_str("MINE=1\n");
+    std::fs::write(&env, &text).unwrap();
+    let out = u.berth("reset --yes");
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        std::fs::read_to_string(state.join("notes.txt")).unwrap(),
+        "mine\n"
+    );
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), text);
+}
+
+fn assert_no_secret_on_a_command_line_in(state: &Path) {
+    let secrets = generated_secrets(state);
+    assert!(!secrets.is_empty());
+    let found = command_lines_with(&secrets);
+    assert!(found.is_empty(), "secrets on command lines: {found:?}");
+}

@@ -248,15 +248,15 @@ impl Skeletons {
         let mut freed = 0;
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if !e.path().is_dir() {
+            // Only what berth made: an entry, one being built, or one
+            // being removed; anything else in the directory stays.
+            let Some(key) = key_of(&name) else {
+                continue;
+            };
+            if !e.path().is_dir() || e.path().is_symlink() {
                 continue;
             }
-            let key = name
-                .trim_start_matches('.')
-                .split(".partial-")
-                .next()
-                .unwrap_or_default()
-                .to_string();
+            let key = key.to_string();
             let _exclusive = self.lock(&key, libc::LOCK_EX)?;
             freed += std::fs::read(e.path().join(ENTRY))
                 .ok()
@@ -265,5 +265,45 @@ impl Skeletons {
             fsutil::remove_dir_atomically(&e.path())?;
         }
         Ok(freed)
+    }
+}
+
+/// The key of a name berth gives an entry of the cache: `<key>`,
+/// `.<key>.partial-<pid>` or `.<key>.removing-...`; none for any other.
+fn key_of(name: &str) -> Option<&str> {
+    let key = match name.strip_prefix('.') {
+        Some(rest) => {
+            rest.split_once(".partial-")
+                .or_else(|| rest.split_once(".removing-"))?
+                .0
+        }
+        None => name,
+    };
+    (key.len() == 24
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    .then_some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_of;
+
+    #[test]
+    fn clean_knows_berths_entries_from_anything_else() {
+        let key = "0123456789abcdef01234567";
+        assert_eq!(key_of(key), Some(key));
+        assert_eq!(key_of(&format!(".{key}.partial-42")), Some(key));
+        assert_eq!(key_of(&format!(".{key}.removing-42-0")), Some(key));
+        for theirs in [
+            "notes",
+            "0123456789ABCDEF01234567",
+            ".hidden",
+            "0123",
+            ".x.partial-1",
+        ] {
+            assert_eq!(key_of(theirs), None, "{theirs}");
+        }
     }
 }
