@@ -22,6 +22,12 @@ pub enum Phase {
         elapsed: Duration,
     },
     Provisioning,
+    /// Running the team's init script `file`, the `done + 1`th of `total`.
+    InitScript {
+        file: String,
+        done: usize,
+        total: usize,
+    },
     /// Applying migration `file`, the `done + 1`th of `total`.
     Migrating {
         file: String,

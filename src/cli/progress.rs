@@ -63,6 +63,9 @@ impl Progress {
                 format!("waiting ({}): {last}", fmt_duration(*elapsed))
             }
             Phase::Provisioning => "setting up".into(),
+            Phase::InitScript { file, done, total } => {
+                format!("init script {}/{total}: {file}", done + 1)
+            }
             Phase::Migrating { file, done, total } => {
                 format!("migrating {}/{total}: {file}", done + 1)
             }

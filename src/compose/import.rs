@@ -446,8 +446,14 @@ impl Importer<'_> {
                 {
                     self.note(&v.span, self.at(svc, "volumes"), "berth keeps the data in a volume of its own, not in this directory; `berth backup` and `restore` move data");
                 }
-            } else if kind == "postgres" && v.target == "/docker-entrypoint-initdb.d" {
-                self.note(&v.span, self.at(svc, "volumes"), "berth runs no init scripts: put schema changes in migrations (`migrations/<service>/NNN_name.sql`) and data in seeds, which `berth up` applies; databases, roles and extensions are keys of the service");
+            } else if kind == "postgres"
+                && v.target.trim_end_matches('/') == "/docker-entrypoint-initdb.d"
+            {
+                match v.source.as_deref().filter(|s| s.starts_with('.') || s.starts_with('/')) {
+                    // berth runs the directory's scripts as the image does.
+                    Some(dir) => t.set("init", dir.strip_prefix("./").unwrap_or(dir)),
+                    None => self.note(&v.span, self.at(svc, "volumes"), "init scripts come from a directory of the project (`init = \"DIR\"`), not from a named volume"),
+                }
             } else {
                 self.note(&v.span, self.at(svc, "volumes"), format!("`{}` is not where {kind} keeps its data; berth mounts nothing else into it", v.target));
             }

@@ -284,8 +284,8 @@ fn generic_services() {
         "error: `volumes` apply to containers; a native command reads host paths directly\n --> /project/berth.toml:3:11\n  |\n3 | volumes = [\"data:/data\"]\n  |           ^^^^^^^^^^^^^^\n"
     );
     assert_eq!(
-        error("[services.web]\ncommand = [\"web\"]\nenv = { \"1X\" = \"a\" }\n"),
-        "error: `1X` is not a valid environment variable name\n --> /project/berth.toml:3:7\n  |\n3 | env = { \"1X\" = \"a\" }\n  |       ^^^^^^^^^^^^^^\nhint: use letters, digits and `_`, not starting with a digit\n"
+        error("[services.web]\ncommand = [\"web\"]\nenv = { \"A=B\" = \"a\" }\n"),
+        "error: `A=B` is not a valid environment variable name\n --> /project/berth.toml:3:7\n  |\n3 | env = { \"A=B\" = \"a\" }\n  |       ^^^^^^^^^^^^^^^\nhint: a name has no `=` and is not empty\n"
     );
     assert_eq!(
         error("[services.web]\ncommand = [\"web\", \"${db\"]\n"),

@@ -346,6 +346,25 @@ pub trait KindSettings: Send + Sync + std::fmt::Debug {
         Ok(Restore::Done)
     }
 
+    /// The team's own one-time setup scripts (postgres's `init`: what the
+    /// official image runs from `/docker-entrypoint-initdb.d`), in the
+    /// order they run: when the service's data is first made, after
+    /// provisioning, before migrations.
+    fn init_scripts(&self) -> Result<Vec<PathBuf>> {
+        Ok(Vec::new())
+    }
+
+    /// Run one of [`KindSettings::init_scripts`] against the running
+    /// server, with the server's own tools where it runs.
+    fn run_init_script(
+        &self,
+        _ctx: &ServiceContext,
+        _tools: &dyn Tools,
+        _script: &Path,
+    ) -> Result<()> {
+        Ok(())
+    }
+
     /// Files that set the server up the way provisioning does, for a
     /// server berth does not start (an exported stack): put into its
     /// container before its first start.

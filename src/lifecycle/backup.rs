@@ -20,17 +20,16 @@ use sha2::{Digest, Sha256};
 
 use super::inspect;
 use super::locking;
+use super::tools::RuntimeTools;
 use super::up::{up_with, UpOptions};
-use crate::client::endpoint::Endpoint;
 use crate::config::model::StackConfig;
 use crate::error::{Error, Result};
 use crate::events::{Phase, Reporter, Stored};
 use crate::fsutil;
 use crate::interrupt::Interrupt;
 use crate::kill_point;
-use crate::kind::contract::{BackupFile, Restore, Tools};
-use crate::plan::service_plan::ServicePlan;
-use crate::runtime::contract::{RunState, Runtime, Server, Tool};
+use crate::kind::contract::{BackupFile, Restore};
+use crate::runtime::contract::{RunState, Server};
 use crate::runtime::registry::Runtimes;
 use crate::stack::resolved::{Pins, Stack};
 use crate::stack::service::Service;
@@ -71,50 +70,6 @@ impl BackupManifest {
             .flat_map(|s| &s.files)
             .map(|f| f.bytes)
             .sum()
-    }
-}
-
-/// A runtime's tools for one service, as a kind uses them.
-struct RuntimeTools<'a> {
-    runtime: &'a dyn Runtime,
-    plan: &'a ServicePlan,
-    endpoint: Endpoint,
-    data_dir: String,
-}
-
-impl<'a> RuntimeTools<'a> {
-    fn new(runtime: &'a dyn Runtime, plan: &'a ServicePlan) -> Result<RuntimeTools<'a>> {
-        Ok(RuntimeTools {
-            runtime,
-            plan,
-            endpoint: runtime.tool_endpoint(plan)?,
-            data_dir: runtime.tool_data_dir(plan).unwrap_or_default(),
-        })
-    }
-}
-
-impl Tools for RuntimeTools<'_> {
-    fn run(
-        &self,
-        argv: &[String],
-        env: &[(String, String)],
-        input: Option<&Path>,
-        out: &mut dyn Write,
-    ) -> Result<()> {
-        let tool = Tool {
-            argv: argv.to_vec(),
-            env: env.to_vec(),
-            input,
-        };
-        self.runtime.run_tool(self.plan, &tool, out)
-    }
-
-    fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
-    }
-
-    fn data_dir(&self) -> &str {
-        &self.data_dir
     }
 }
 

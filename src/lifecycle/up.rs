@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::images;
+use super::init_scripts;
 use super::locking;
 use super::port_race;
 use super::readiness::wait_ready;
@@ -416,12 +417,30 @@ fn start_service(
         };
         wait_ready(svc, runtime, &options.interrupt, &phase)?;
         kill_point::reached(|| format!("{}:ready", svc.name));
+        let mut action = action;
+        if action != UpAction::Initialized && init_scripts::cut_short(svc, runtime)? {
+            // Half set up by scripts cut short: made again, and every
+            // script run from the first.
+            reporter.warning(format!(
+                "the init scripts of service `{}` were cut short last time: its data is made again",
+                svc.name
+            ));
+            runtime.discard(&svc.plan)?;
+            runtime.wipe(&svc.plan)?;
+            phase(Phase::Starting);
+            runtime.start(&svc.plan, &|| phase(Phase::Initializing))?;
+            wait_ready(svc, runtime, &options.interrupt, &phase)?;
+            action = UpAction::Initialized;
+        }
         let fingerprint = provisioning_fingerprint(svc);
         if action == UpAction::Initialized || state.provisioned.get(&svc.name) != Some(&fingerprint)
         {
             phase(Phase::Provisioning);
             svc.provision()?;
             kill_point::reached(|| format!("{}:provisioned", svc.name));
+        }
+        if action == UpAction::Initialized {
+            init_scripts::run(svc, runtime, &options.interrupt, &phase)?;
         }
         // Before dependents start: an app that depends on the database
         // finds its schema in place.

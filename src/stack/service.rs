@@ -10,7 +10,7 @@ use crate::client::endpoint::Endpoint;
 use crate::error::Result;
 use crate::kind::connection::ConnectionValue;
 use crate::kind::contract::{
-    KeyValueAccess, KindSettings, Links, ObjectStoreAccess, Secrets, ServiceContext,
+    KeyValueAccess, KindSettings, Links, ObjectStoreAccess, Secrets, ServiceContext, Tools,
 };
 use crate::migrate::target::Target;
 use crate::plan::runtime_kind::RuntimeKind;
@@ -90,6 +90,12 @@ impl Service {
     /// The kind's provisioning (databases, roles, ...), once it answers.
     pub fn provision(&self) -> Result<()> {
         self.with_context(|ctx| self.settings.provision(ctx, &self.endpoint()))
+    }
+
+    /// Run one of the kind's init scripts (see
+    /// [`KindSettings::init_scripts`]) with `tools`.
+    pub fn run_init_script(&self, tools: &dyn Tools, script: &std::path::Path) -> Result<()> {
+        self.with_context(|ctx| self.settings.run_init_script(ctx, tools, script))
     }
 
     /// Load the kind's seed files other than SQL (files into buckets):

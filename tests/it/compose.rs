@@ -56,10 +56,8 @@ fn cleanmatex_compose_file_imports_and_comes_up_natively_and_in_a_container() {
         "{table}"
     );
     assert!(
-        stderr(&out).contains(
-            "docker-compose.yml:20 `services.postgres.volumes`: berth runs no init scripts"
-        ),
-        "{}",
+        !stderr(&out).contains("docker-compose.yml:20"),
+        "the init scripts' mount is carried over: {}",
         describe(&out)
     );
     // Writing over it needs `--force`.
@@ -93,6 +91,12 @@ fn cleanmatex_compose_file_imports_and_comes_up_natively_and_in_a_container() {
         version.starts_with("16"),
         "the version the image's tag names: {version}"
     );
+    // Its init script ran, `ALTER SYSTEM` included (issue 33).
+    let cost: String = pg(&env["POSTGRES_URL"])
+        .query_one("SHOW random_page_cost", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(cost, "1.1");
     let mut redis = BTreeMap::new();
     redis.insert("REDIS_HOST".to_string(), env["REDIS_HOST"].clone());
     redis.insert("REDIS_PORT".to_string(), env["REDIS_PORT"].clone());

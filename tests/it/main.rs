@@ -18,6 +18,7 @@ mod envfile;
 mod examples;
 mod foreground;
 mod generic;
+mod init_scripts;
 mod lifecycle;
 mod migrations;
 mod object_store;

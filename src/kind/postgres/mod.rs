@@ -1,7 +1,9 @@
 //! PostgreSQL: its settings and how it runs ([`settings`]), the
 //! databases, roles and extensions it sets up once ready ([`provision`]),
-//! and its portable backups ([`backup`]).
+//! its portable backups ([`backup`]), and a team's own one-time setup
+//! scripts ([`init_scripts`]).
 
 pub mod backup;
+pub mod init_scripts;
 pub mod provision;
 pub mod settings;

@@ -20,6 +20,7 @@ use toml::de::DeValue;
 use toml::Spanned;
 
 use super::backup;
+use super::init_scripts;
 use super::provision::{self, Role, Wanted};
 use crate::client::endpoint::url_escape;
 use crate::client::endpoint::Endpoint;
@@ -80,6 +81,11 @@ struct Keys {
     migrations: Option<String>,
     /// SQL seed data; default `seeds/<service>`.
     seeds: Option<String>,
+    /// One-time setup scripts (`*.sql`, `*.sql.gz`, `*.sh`), run in name
+    /// order when the data is first made, as the official image runs
+    /// `/docker-entrypoint-initdb.d`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    init: Option<Spanned<String>>,
 }
 
 /// One postgres service's settings.
@@ -95,6 +101,8 @@ pub struct Postgres {
     settings: Vec<(String, String)>,
     migrations: SqlDir,
     seeds: SqlDir,
+    /// The init scripts' directory.
+    init: Option<PathBuf>,
 }
 
 impl ServiceKind for PostgresKind {
@@ -163,6 +171,20 @@ impl ServiceKind for PostgresKind {
             settings: keys.settings.into_iter().map(|(k, v)| (k, v.0)).collect(),
             migrations: sql_dir(&keys.migrations, "migrations"),
             seeds: sql_dir(&keys.seeds, "seeds"),
+            init: match &keys.init {
+                None => None,
+                Some(dir) => {
+                    let path = scope.root.join(dir.get_ref());
+                    if !path.is_dir() {
+                        return Err(SettingsError::at(
+                            dir.span(),
+                            format!("`{}` is not a directory", dir.get_ref()),
+                        )
+                        .hint("name the directory holding the init scripts, from the stack file's directory"));
+                    }
+                    Some(path)
+                }
+            },
         }))
     }
 }
@@ -312,6 +334,29 @@ impl KindSettings for Postgres {
 
     fn provision(&self, ctx: &ServiceContext, at: &Endpoint) -> Result<()> {
         provision::run(&self.wanted(ctx), ctx, at)
+    }
+
+    fn init_scripts(&self) -> Result<Vec<PathBuf>> {
+        match &self.init {
+            Some(dir) => init_scripts::list(dir),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn run_init_script(
+        &self,
+        ctx: &ServiceContext,
+        tools: &dyn Tools,
+        script: &Path,
+    ) -> Result<()> {
+        let session = init_scripts::Session {
+            service: ctx.name,
+            user: &self.user,
+            password: ctx.password,
+            database: &self.database,
+            root: ctx.root,
+        };
+        init_scripts::run(&session, tools, script)
     }
 
     fn backs_up(&self) -> bool {

@@ -609,10 +609,15 @@ impl Runtime for NativeRuntime {
         let mut child = Command::new(&program_path)
             .args(&args)
             .env_clear()
-            .env(
-                "PATH",
-                std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
-            )
+            // The server's own directory first: a script's bare `psql` is
+            // the server's version, as in its container.
+            .env("PATH", {
+                let rest = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+                std::env::join_paths(
+                    std::iter::once(bin.dir.clone()).chain(std::env::split_paths(&rest)),
+                )
+                .unwrap_or(rest)
+            })
             .envs(tool.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

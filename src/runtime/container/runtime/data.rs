@@ -306,10 +306,14 @@ impl ContainerRuntime {
         let mut argv = tool.argv.clone();
         let staged = match tool.input {
             Some(input) => {
-                let inside = "/tmp/berth-input";
-                self.put_file(service, &name, input, inside)?;
+                // A name of its own: the removal of the one before, which
+                // is not waited for, must not take this one.
+                static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let inside = format!("/tmp/berth-input-{}-{n}", std::process::id());
+                self.put_file(service, &name, input, &inside)?;
                 for a in &mut argv {
-                    *a = a.replace("{input}", inside);
+                    *a = a.replace("{input}", &inside);
                 }
                 Some(inside)
             }
@@ -370,7 +374,7 @@ impl ContainerRuntime {
                     .create_exec(
                         &name,
                         CreateExecOptions::<String> {
-                            cmd: Some(vec!["rm".into(), "-f".into(), inside.into()]),
+                            cmd: Some(vec!["rm".into(), "-f".into(), inside]),
                             ..Default::default()
                         },
                     )
