@@ -126,7 +126,14 @@ fn failure(
     }
     details.push(format!("error code: {}", db.code().code()));
     let mut hint = db.hint().map(|h| format!("{h} (from PostgreSQL)"));
-    let ours = if replay.is_some() {
+    let ours = if *db.code() == postgres::error::SqlState::ACTIVE_SQL_TRANSACTION {
+        // `ALTER SYSTEM`, `CREATE DATABASE`, `VACUUM`: each migration runs
+        // in a transaction, which these refuse.
+        format!(
+            "nothing from this file was applied. A statement that cannot run in a transaction goes in a file of its own that starts with `-- {}`; one-time server setup (`ALTER SYSTEM`, `CREATE DATABASE`) belongs in init scripts (`init = \"DIR\"` under the service), which run outside transactions on new data",
+            super::sql::NO_TRANSACTION
+        )
+    } else if replay.is_some() {
         format!("nothing from this file was applied; fix it and run `{retry}` again")
     } else {
         format!("this file ran outside a transaction: check what it left behind (e.g. an INVALID index from `CREATE INDEX CONCURRENTLY`), fix it and run `{retry}` again")

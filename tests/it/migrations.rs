@@ -375,6 +375,13 @@ fn a_no_transaction_file_runs_create_index_concurrently() {
         "{}",
         describe(&out)
     );
+    // The way out is named (issue 33).
+    assert!(
+        stderr(&out).contains("starts with `-- berth:no-transaction`")
+            && stderr(&out).contains("init scripts (`init = \"DIR\"`"),
+        "{}",
+        describe(&out)
+    );
     assert_eq!(ledger(&mut db).len(), 2);
 
     // A no-transaction file holds one statement.
