@@ -407,7 +407,7 @@ DATABASE_URL = "${pool.url}"
         "a literal `$` escaped for Compose:\n{compose}"
     );
     assert!(
-        compose.contains("DATABASE_URL: \"postgres://app:${DB_PASSWORD_URL}@db:5432/app\""),
+        compose.contains("DATABASE_URL: \"postgresql://app:${DB_PASSWORD_URL}@db:5432/app\""),
         "inside a URL, the percent-encoded form:\n{compose}"
     );
     let dotenv = std::fs::read_to_string(out.join(".env")).unwrap();

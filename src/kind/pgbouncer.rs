@@ -198,7 +198,7 @@ impl KindSettings for PgBouncer {
         let database = self.upstream(ctx, "database");
         let url = |pw: &str| {
             format!(
-                "postgres://{}:{pw}@{at}/{}",
+                "postgresql://{}:{pw}@{at}/{}",
                 url_escape(&user),
                 url_escape(&database)
             )

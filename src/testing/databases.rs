@@ -526,7 +526,7 @@ impl Databases {
         let t = &self.target;
         let password = t.password.clone();
         let tcp_url = format!(
-            "postgres://{}:{}@{}:{}/{}",
+            "postgresql://{}:{}@{}:{}/{}",
             url_escape(&t.user),
             url_escape(password.as_deref().unwrap_or("")),
             t.endpoint.host,
@@ -537,7 +537,7 @@ impl Databases {
         // rust-postgres and sqlx read as a Unix socket.
         let url = match &t.local {
             Some(local) => format!(
-                "postgres://{}@{}:{}/{}",
+                "postgresql://{}@{}:{}/{}",
                 url_escape(&t.user),
                 url_escape(&local.host),
                 local.port,

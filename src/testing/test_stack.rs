@@ -396,10 +396,10 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// The quickest way in: `postgres://user@%2F<socket dir>:port/name`
+    /// The quickest way in: `postgresql://user@%2F<socket dir>:port/name`
     /// over the server's Unix socket by peer authentication when this
     /// process gets in that way (a native stack in memory it started),
-    /// else `postgres://user:password@127.0.0.1:port/name`, which
+    /// else `postgresql://user:password@127.0.0.1:port/name`, which
     /// [`DatabaseInfo::tcp_url`] always is.
     pub fn url(&self) -> &str {
         &self.info.url

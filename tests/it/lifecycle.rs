@@ -186,7 +186,7 @@ fn env_example_leaves_secrets_out_and_reads_the_same_before_and_after_up() {
     assert_eq!(vars["REDIS_PASSWORD"], "", "a secret alone is left empty");
     assert_eq!(
         vars["DATABASE_URL"],
-        format!("postgres://app:****@127.0.0.1:{port}/app"),
+        format!("postgresql://app:****@127.0.0.1:{port}/app"),
         "a URL keeps its shape"
     );
     assert!(!vars["REDIS_HOST"].is_empty());

@@ -5,6 +5,7 @@
 //! when dropped, so no server outlives its test.
 
 mod architecture;
+mod clients;
 mod cluster_cache;
 mod compose;
 mod concurrency;

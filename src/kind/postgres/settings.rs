@@ -286,7 +286,7 @@ impl KindSettings for Postgres {
         let password = ctx.password.unwrap_or_default();
         let url = |pw: &str| {
             format!(
-                "postgres://{}:{pw}@{at}/{}",
+                "postgresql://{}:{pw}@{at}/{}",
                 url_escape(&self.user),
                 url_escape(&self.database)
             )
