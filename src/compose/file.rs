@@ -513,7 +513,7 @@ fn read_service(reader: &mut Reader, key: &Node, node: &Node) -> Result<ComposeS
         match field {
             "image" => svc.image = Some(reader.text(v, "`image`")?),
             "command" => svc.command = Some(command(reader, v)?),
-            "environment" => environment = environment_of(reader, v)?,
+            "environment" => environment = environment_of(reader, v, &at)?,
             "env_file" => from_files = env_files(reader, v)?,
             "ports" => {
                 for p in v.seq().unwrap_or_default() {
@@ -635,28 +635,35 @@ pub fn split_words(text: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// `environment`: a mapping, or a list of `KEY=value` (a bare `KEY` takes
-/// the environment's value, as in Compose).
-fn environment_of(reader: &mut Reader, node: &Node) -> Result<Vec<(String, String)>> {
+/// `environment`: a mapping, or a list of `KEY=value`. A bare `KEY` is
+/// passed by Compose from the shell that runs it, at each `up`: its value
+/// in the importing shell is not written into the stack file (it may be a
+/// secret, and it is not the file's), and the key is reported instead.
+fn environment_of(reader: &mut Reader, node: &Node, at: &str) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
+    let passed = |reader: &mut Reader, key: &str, span: &Span| {
+        reader.note(
+            span,
+            format!("{at}.{key}"),
+            format!("`{key}` comes from the shell that runs Compose; berth writes no value from the importing shell into the stack file: set it under `env` (or `[env]`) if the service needs it"),
+        );
+    };
     if let Some(entries) = node.map() {
         for (k, v) in entries {
             let key = k.text().unwrap_or_default().to_string();
-            let value = if v.is_null() {
-                (reader.lookup)(&key).unwrap_or_default()
-            } else {
-                reader.text(v, "an environment value")?
-            };
-            out.push((key, value));
+            if v.is_null() {
+                passed(reader, &key, &k.span);
+                continue;
+            }
+            out.push((key, reader.text(v, "an environment value")?));
         }
     } else {
         for item in node.seq().unwrap_or_default() {
             let text = reader.text(item, "an environment entry")?;
-            let (key, value) = match text.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (text.clone(), (reader.lookup)(&text).unwrap_or_default()),
-            };
-            out.push((key, value));
+            match text.split_once('=') {
+                Some((k, v)) => out.push((k.to_string(), v.to_string())),
+                None => passed(reader, &text, &item.span),
+            }
         }
     }
     Ok(out)

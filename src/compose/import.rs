@@ -46,6 +46,9 @@ pub struct Report {
     pub services: Vec<ReportService>,
     /// What did not carry over, in file order.
     pub not_carried: Vec<ReportItem>,
+    /// Values made references to other services (`db:5432` →
+    /// `${db.host}:${db.port}`), in file order.
+    pub references: Vec<ReportItem>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -154,6 +157,8 @@ fn kind_data(kind: &str) -> &'static str {
 struct Importer<'a> {
     file: &'a ComposeFile,
     notes: Vec<Finding>,
+    /// Values made references to other services.
+    references: Vec<Finding>,
     /// compose name → berth name.
     names: BTreeMap<String, String>,
 }
@@ -165,6 +170,7 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
     let mut importer = Importer {
         file,
         notes: file.findings.clone(),
+        references: Vec::new(),
         names: file
             .services
             .iter()
@@ -259,21 +265,24 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
             line_of(file, &svc.span)
         ));
     }
-    let mut not_carried: Vec<ReportItem> = importer
-        .notes
-        .iter()
-        .map(|n| ReportItem {
-            line: line_of(file, &n.span),
-            key: n.key.clone(),
-            note: n.note.clone(),
-        })
-        .collect();
-    not_carried.sort_by_key(|i| i.line);
+    let items = |found: &[Finding]| {
+        let mut items: Vec<ReportItem> = found
+            .iter()
+            .map(|n| ReportItem {
+                line: line_of(file, &n.span),
+                key: n.key.clone(),
+                note: n.note.clone(),
+            })
+            .collect();
+        items.sort_by_key(|i| i.line);
+        items
+    };
     Ok(Imported {
         toml,
         report: Report {
             services: report,
-            not_carried,
+            not_carried: items(&importer.notes),
+            references: items(&importer.references),
         },
     })
 }
@@ -329,6 +338,7 @@ fn carried_stack(file: &ComposeFile, carried: &super::file::Carried) -> Result<I
         report: Report {
             services,
             not_carried: Vec::new(),
+            references: Vec::new(),
         },
     })
 }
@@ -639,9 +649,10 @@ impl Importer<'_> {
         t.set("runtime", "container");
         t.set("image", image);
         if let Some(cmd) = &svc.command {
+            let at = self.at(svc, "command");
             let args: Vec<toml::Value> = cmd
                 .iter()
-                .map(|a| toml::Value::String(self.rewrite(a)))
+                .map(|a| toml::Value::String(self.rewrite(a, (svc, at.clone()), false)))
                 .collect();
             t.set("command", toml::Value::Array(args));
         }
@@ -664,7 +675,9 @@ impl Importer<'_> {
         if !svc.environment.is_empty() {
             let mut env = toml::Table::new();
             for (k, v) in &svc.environment {
-                env.insert(k.clone(), toml::Value::String(self.rewrite(v)));
+                let at = format!("{}.{k}", self.at(svc, "environment"));
+                let value = self.rewrite(v, (svc, at), names_a_host(k));
+                env.insert(k.clone(), toml::Value::String(value));
             }
             t.set("env", toml::Value::Table(env));
         }
@@ -711,7 +724,12 @@ impl Importer<'_> {
     /// A value with references to other services (`db:5432`, a whole value
     /// `db`) made into berth's `${db.host}` and `${db.port}`, which
     /// resolve on whichever runtime each side runs; a literal `$` doubled.
-    fn rewrite(&self, value: &str) -> String {
+    ///
+    /// A whole value equal to a service's name is a host only under a
+    /// name that says so (`DB_HOST`, `REDIS_ADDR`; `host_key`): Gitea's
+    /// `DB_PASSWD: gitea` stays the password it is. Each reference made
+    /// is reported (`at`: the key it is under).
+    fn rewrite(&mut self, value: &str, at: (&ComposeService, String), host_key: bool) -> String {
         let mut out = value.replace('$', "$$");
         for svc in &self.file.services {
             let berth = &self.names[&svc.name];
@@ -720,14 +738,33 @@ impl Importer<'_> {
                 None => svc.ports.first().map(|p| p.target).unwrap_or(0),
             };
             if out == svc.name {
-                return format!("${{{berth}.host}}");
+                if host_key {
+                    out = format!("${{{berth}.host}}");
+                }
+                break;
             }
             if inside != 0 {
                 out = replace_host_port(&out, &svc.name, inside, berth);
             }
         }
+        if out != value.replace('$', "$$") {
+            self.references.push(Finding {
+                span: at.0.span.clone(),
+                key: at.1,
+                note: format!("`{value}` is `{out}`: the service it names, wherever it runs"),
+            });
+        }
         out
     }
+}
+
+/// Whether an environment variable's name says its value is a host
+/// (`DB_HOST`, `REDIS_ADDR`, `KAFKA_BROKER`).
+fn names_a_host(var: &str) -> bool {
+    let upper = var.to_ascii_uppercase();
+    ["HOST", "ADDR", "SERVER", "ENDPOINT", "BROKER"]
+        .iter()
+        .any(|w| upper.contains(w))
 }
 
 /// `name:port` (as a whole word) → `${berth.host}:${berth.port}`.

@@ -584,3 +584,79 @@ fn a_dependency_only_a_profile_adds_is_kept_where_that_profile_is_and_reported_e
     let deps: Vec<&str> = worker.depends_on.iter().map(|(d, _)| d.as_str()).collect();
     assert_eq!(deps, ["mailer"], "in the same profile: kept");
 }
+
+#[test]
+fn values_keep_their_meaning_and_shell_values_stay_out_of_the_stack_file() {
+    // A secret in the importing shell, which Compose would pass at `up`.
+    let shell = |k: &str| match k {
+        "SECRET_KEY" | "AUTHENTIK_SECRET_KEY" => Some("s3cr3t-from-the-shell".to_string()),
+        _ => None,
+    };
+    let path = shape("meanings.yml");
+    let file = file::read(&path, &shell).unwrap_or_else(|e| panic!("{}", render(&e, &plain)));
+    let result = import(&file, &Options { containers: false }).unwrap();
+    assert!(
+        !result.toml.contains("s3cr3t-from-the-shell"),
+        "{}",
+        result.toml
+    );
+    let config = load::parse(
+        &shape("berth.toml"),
+        result.toml.clone(),
+        &LoadOptions::default(),
+        &no_env,
+    )
+    .unwrap_or_else(|e| panic!("{}\n{}", render(&e, &plain), result.toml));
+    let gitea = keys(&config, "gitea")["env"].as_table().unwrap().clone();
+    assert_eq!(gitea["DB_HOST"].as_str(), Some("${db.host}"), "a host");
+    assert_eq!(
+        gitea["DB_PASSWD"].as_str(),
+        Some("gitea"),
+        "a password, not a host"
+    );
+    assert_eq!(
+        gitea["REDIS_ADDR"].as_str(),
+        Some("${cache.host}:${cache.port}")
+    );
+    assert!(!gitea.contains_key("SECRET_KEY"));
+    let server = keys(&config, "server");
+    assert_eq!(
+        server["command"].as_array().unwrap()[0].as_str(),
+        Some("server")
+    );
+    let env = server["env"].as_table().unwrap();
+    assert_eq!(
+        env["AUTHENTIK_POSTGRESQL__HOST"].as_str(),
+        Some("${db.host}")
+    );
+    assert!(!env.contains_key("AUTHENTIK_SECRET_KEY"));
+    // Each reference made is in the report, and each key left out.
+    let references: Vec<&str> = result
+        .report
+        .references
+        .iter()
+        .map(|r| r.key.as_str())
+        .collect();
+    assert_eq!(
+        references,
+        [
+            "services.gitea.environment.DB_HOST",
+            "services.gitea.environment.REDIS_ADDR",
+            "services.server.environment.AUTHENTIK_POSTGRESQL__HOST"
+        ]
+    );
+    for key in [
+        "services.gitea.environment.SECRET_KEY",
+        "services.server.environment.AUTHENTIK_SECRET_KEY",
+    ] {
+        assert!(
+            result
+                .report
+                .not_carried
+                .iter()
+                .any(|n| n.key == key && n.note.contains("comes from the shell")),
+            "{key}: {:?}",
+            result.report.not_carried
+        );
+    }
+}

@@ -107,6 +107,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             "written": target.display().to_string(),
             "services": imported.report.services,
             "not_carried": imported.report.not_carried,
+            "references": imported.report.references,
         }));
         return Ok(());
     }
@@ -132,6 +133,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         )
     );
     let shown = crate::diagnostic::shown_path(&compose);
+    for item in &imported.report.references {
+        note(&format!(
+            "{shown}:{} `{}`: {}",
+            item.line, item.key, item.note
+        ));
+    }
     for item in &imported.report.not_carried {
         warning(&format!(
             "{shown}:{} `{}`: {}",
