@@ -506,7 +506,14 @@ impl Importer<'_> {
                     t.set("settings", toml::Value::Table(settings));
                 }
             }
-            "redis" => self.redis_flags(svc, &mut t, &mut persist),
+            "redis" => {
+                self.redis_flags(svc, &mut t, &mut persist);
+                // A Redis the compose file runs without a password stays
+                // so: its clients were never given one.
+                if t.get("password").is_none() {
+                    t.set("password", "");
+                }
+            }
             "s3" => {
                 // The current names, then the ones older MinIO releases read.
                 let (root_user, access_key) = (take("MINIO_ROOT_USER"), take("MINIO_ACCESS_KEY"));

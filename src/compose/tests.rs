@@ -619,6 +619,11 @@ fn values_keep_their_meaning_and_shell_values_stay_out_of_the_stack_file() {
         Some("${cache.host}:${cache.port}")
     );
     assert!(!gitea.contains_key("SECRET_KEY"));
+    assert_eq!(
+        keys(&config, "cache")["password"].as_str(),
+        Some(""),
+        "a Redis without a password stays without one"
+    );
     let server = keys(&config, "server");
     assert_eq!(
         server["command"].as_array().unwrap()[0].as_str(),

@@ -110,7 +110,10 @@ impl Stack {
                     let ctx = ServiceContext {
                         name: &svc.name,
                         port: *port,
-                        password: secrets.get("password").map(String::as_str),
+                        password: secrets
+                            .get("password")
+                            .map(String::as_str)
+                            .filter(|p| !p.is_empty()),
                         secrets,
                         links: &svc.links,
                         persist: svc.persist,
@@ -140,7 +143,10 @@ impl Stack {
                 let ctx = ServiceContext {
                     name: &svc.name,
                     port,
-                    password: secrets.get("password").map(String::as_str),
+                    password: secrets
+                        .get("password")
+                        .map(String::as_str)
+                        .filter(|p| !p.is_empty()),
                     secrets: &secrets,
                     links: &svc.links,
                     persist: svc.persist,
@@ -163,7 +169,9 @@ impl Stack {
                     settings: Arc::clone(&svc.settings),
                     runtime: svc.runtime,
                     port,
-                    password: secrets.get("password").cloned(),
+                    // An empty password is none: a Redis with
+                    // `password = ""` asks for no AUTH.
+                    password: secrets.get("password").filter(|p| !p.is_empty()).cloned(),
                     secrets: secrets.clone(),
                     links: svc.links.clone(),
                     persist: svc.persist,
