@@ -522,7 +522,7 @@ fn read_service(reader: &mut Reader, key: &Node, node: &Node) -> Result<ComposeS
                     }
                 }
             }
-            "expose" => {}
+            "expose" => reader.note(&k.span, at, "on the stack's network every port of a service is reachable: nothing to declare"),
             "volumes" => {
                 for item in v.seq().unwrap_or_default() {
                     if let Some(volume) = volume(reader, item, &at)? {
@@ -772,7 +772,16 @@ fn port(reader: &mut Reader, node: &Node, at: &str) -> Result<Option<PortSpec>> 
     let (host, container) = match parts.as_slice() {
         [c] => (None, *c),
         [h, c] => (Some(*h), *c),
-        [_ip, h, c] => (Some(*h), *c),
+        [ip, h, c] => {
+            if !matches!(*ip, "127.0.0.1" | "localhost" | "[::1]") {
+                reader.note(
+                    &node.span,
+                    at.to_string(),
+                    format!("`{text}` is published on 127.0.0.1 only, not on `{ip}`: berth's services never listen beyond the machine"),
+                );
+            }
+            (Some(*h), *c)
+        }
         _ => {
             return Err(reader.error(
                 &node.span,
@@ -847,6 +856,22 @@ fn volume(reader: &mut Reader, node: &Node, at: &str) -> Result<Option<VolumeSpe
             ))
         }
     };
+    // `ro` and `rw` carry over; SELinux relabelling (`z`, `Z`) and
+    // propagation options do not.
+    let dropped: Vec<&str> = mode
+        .split(',')
+        .filter(|m| !m.is_empty() && *m != "ro" && *m != "rw")
+        .collect();
+    if !dropped.is_empty() {
+        reader.note(
+            &node.span,
+            at.to_string(),
+            format!(
+                "`:{}` on `{target}` is not carried over: berth mounts with the engine's defaults",
+                dropped.join(",")
+            ),
+        );
+    }
     Ok(Some(VolumeSpec {
         source: source.map(str::to_string),
         target: target.to_string(),
@@ -923,13 +948,18 @@ fn healthcheck(reader: &mut Reader, node: &Node, at: &str) -> Result<Option<Heal
             )),
         };
     for (k, _) in node.map().unwrap_or_default() {
-        if matches!(k.text(), Some("interval" | "retries" | "start_interval")) {
-            reader.note(
-                &k.span,
-                format!("{at}.{}", k.text().unwrap_or_default()),
-                "berth probes as often as it needs and waits up to `ready_timeout`",
-            );
-        }
+        let note = match k.text() {
+            Some("interval" | "retries" | "start_interval" | "start_period") => {
+                "berth probes as often as it needs and waits up to `ready_timeout` (default 60 s; set it on the service)"
+            }
+            Some("timeout") => "berth gives each `exec` probe 10 s",
+            _ => continue,
+        };
+        reader.note(
+            &k.span,
+            format!("{at}.{}", k.text().unwrap_or_default()),
+            note,
+        );
     }
     Ok(Some(Healthcheck::Command(command, test.span.clone())))
 }

@@ -665,3 +665,47 @@ fn values_keep_their_meaning_and_shell_values_stay_out_of_the_stack_file() {
         );
     }
 }
+
+#[test]
+fn what_compose_does_that_berth_does_differently_is_reported_with_its_line() {
+    let (result, _) = imported(&shape("reported.yml"), false);
+    let notes = notes(&result);
+    for expected in [
+        "6 services.web.ports",
+        "8 services.web.expose",
+        "11 services.web.volumes",
+        "12 services.web.volumes",
+        "15 services.web.healthcheck.interval",
+        "16 services.web.healthcheck.timeout",
+        "17 services.web.healthcheck.retries",
+        "18 services.web.healthcheck.start_period",
+    ] {
+        assert!(
+            notes.iter().any(|n| n == expected),
+            "{expected} in {notes:#?}"
+        );
+    }
+    assert!(
+        !notes.iter().any(|n| n == "7 services.web.ports"),
+        "loopback is what berth does: {notes:#?}"
+    );
+    let said: Vec<&str> = result
+        .report
+        .not_carried
+        .iter()
+        .map(|n| n.note.as_str())
+        .collect();
+    assert!(
+        said.iter()
+            .any(|n| n.contains("published on 127.0.0.1 only, not on `0.0.0.0`")),
+        "{said:#?}"
+    );
+    assert!(
+        said.iter().any(|n| n.contains("`:z` on `/srv/site`")),
+        "{said:#?}"
+    );
+    assert!(
+        said.iter().any(|n| n.contains("`:Z` on `/var/data`")),
+        "{said:#?}"
+    );
+}
