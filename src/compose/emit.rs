@@ -36,9 +36,15 @@ impl Yaml {
         self
     }
 
+    /// Set `key` (replacing its value where it is set already: a mapping
+    /// has each key once, which two services sharing a volume would
+    /// otherwise break).
     pub fn set(&mut self, key: &str, value: Yaml) {
         if let Yaml::Map(entries) = self {
-            entries.push((key.to_string(), value));
+            match entries.iter_mut().find(|(k, _)| k == key) {
+                Some((_, v)) => *v = value,
+                None => entries.push((key.to_string(), value)),
+            }
         }
     }
 

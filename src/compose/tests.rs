@@ -359,6 +359,12 @@ volumes = ["uploads:/srv/uploads"]
 ready = { http = "/health" }
 depends_on = ["pool", "cache"]
 
+# Shares the volume: the export declares it once (issue 37).
+[services.thumbnailer]
+image = "example/thumbnailer:1"
+volumes = ["uploads:/srv/uploads"]
+ready = "running"
+
 [env]
 file = ".env.local"
 [env.vars]

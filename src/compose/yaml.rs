@@ -98,28 +98,91 @@ enum Open {
 
 /// Parse the first document of `file`'s text. An empty file is an empty
 /// mapping.
+///
+/// A flow collection's closing `]` or `}` on a line of its own, indented
+/// no deeper than the key it belongs to (Sentry's compose file), is read
+/// as Compose's parser and libyaml read it, though YAML 1.2 and saphyr
+/// refuse it: such a line is indented a space more and the text parsed
+/// again. Spans still point into the file as written.
 pub fn parse(file: &SourceFile) -> Result<Node> {
-    let text = &file.text;
-    // saphyr counts in characters; spans are in bytes.
+    let mut text = file.text.clone();
+    // Where a space was put into `text`, in `text`'s current offsets.
+    let mut moved: Vec<usize> = Vec::new();
+    loop {
+        match parse_text(file, &text, &moved) {
+            Err(Parsed::Indent(line_start)) if moved.len() < 256 => {
+                for m in moved.iter_mut().filter(|m| **m >= line_start) {
+                    *m += 1;
+                }
+                moved.push(line_start);
+                text.insert(line_start, ' ');
+            }
+            Err(Parsed::Indent(_)) => {
+                return parse_text(file, &file.text, &[]).map_err(|e| match e {
+                    Parsed::Error(e) => e,
+                    Parsed::Indent(at) => error(
+                        file,
+                        at..at,
+                        "this is not valid YAML: invalid indentation",
+                        None,
+                    ),
+                })
+            }
+            Err(Parsed::Error(e)) => return Err(e),
+            Ok(node) => return Ok(node),
+        }
+    }
+}
+
+/// Why [`parse_text`] stopped.
+enum Parsed {
+    Error(Error),
+    /// A flow closer less indented than YAML 1.2 allows, on the line that
+    /// starts at this offset of the text parsed.
+    Indent(usize),
+}
+
+impl From<Error> for Parsed {
+    fn from(e: Error) -> Parsed {
+        Parsed::Error(e)
+    }
+}
+
+/// [`parse`] of `text`: `file`'s with a space put in at each of `moved`.
+fn parse_text(file: &SourceFile, text: &str, moved: &[usize]) -> std::result::Result<Node, Parsed> {
+    // saphyr counts in characters; spans are in bytes, of the file as
+    // written.
     let bytes_at: Vec<usize> = text
         .char_indices()
         .map(|(i, _)| i)
         .chain(std::iter::once(text.len()))
         .collect();
-    let byte = |chars: usize| bytes_at.get(chars).copied().unwrap_or(text.len());
+    let in_text = |chars: usize| bytes_at.get(chars).copied().unwrap_or(text.len());
+    let byte = |chars: usize| {
+        let at = in_text(chars);
+        at - moved.iter().filter(|m| **m < at).count()
+    };
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Node> = None;
 
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
+            let at = in_text(e.marker().index());
+            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let rest = text[line_start..].trim_start_matches(' ');
+            if e.info().contains("invalid indentation")
+                && (rest.starts_with(']') || rest.starts_with('}'))
+            {
+                return Parsed::Indent(line_start);
+            }
             let at = byte(e.marker().index());
-            error(
+            Parsed::Error(error(
                 file,
                 at..at,
                 format!("this is not valid YAML: {}", e.info()),
                 None,
-            )
+            ))
         })?;
         let start = byte(span.start.index());
         let end = byte(span.end.index());
@@ -161,7 +224,7 @@ pub fn parse(file: &SourceFile) -> Result<Node> {
                     }
                     Some(node)
                 }
-                _ => return Err(error(file, start..end, "unbalanced YAML sequence", None)),
+                _ => return Err(error(file, start..end, "unbalanced YAML sequence", None).into()),
             },
             Event::MappingEnd => match stack.pop() {
                 Some(Open::Map(entries, _, anchor, from)) => {
@@ -174,7 +237,7 @@ pub fn parse(file: &SourceFile) -> Result<Node> {
                     }
                     Some(node)
                 }
-                _ => return Err(error(file, start..end, "unbalanced YAML mapping", None)),
+                _ => return Err(error(file, start..end, "unbalanced YAML mapping", None).into()),
             },
             Event::DocumentEnd if root.is_some() => break,
             _ => None,
@@ -308,6 +371,31 @@ mod tests {
         assert_eq!(&text[b.span.clone()], "\"5432\"");
         assert!(tree("").map().unwrap().is_empty());
         assert!(tree("# only a comment\n").map().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_flow_closer_indented_as_compose_accepts_it_is_read() {
+        let text = "services:\n  web:\n    command: [\"run\",\n      \"--fast\"\n    ]\n    environment: {A: \"1\",\n      B: \"2\"\n    }\n  db:\n    image: pg\n";
+        let file = SourceFile::new(Path::new("compose.yml"), text.to_string());
+        let root = parse(&file).unwrap();
+        let web = root.get("services").unwrap().get("web").unwrap();
+        let args: Vec<&str> = web
+            .get("command")
+            .unwrap()
+            .seq()
+            .unwrap()
+            .iter()
+            .filter_map(Node::text)
+            .collect();
+        assert_eq!(args, ["run", "--fast"]);
+        assert_eq!(
+            web.get("environment").unwrap().get("B").unwrap().text(),
+            Some("2")
+        );
+        // Spans still point into the file as written.
+        let db = root.get("services").unwrap().get("db").unwrap();
+        let image = db.get("image").unwrap();
+        assert_eq!(&text[image.span.clone()], "pg");
     }
 
     #[test]
