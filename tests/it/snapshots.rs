@@ -491,3 +491,57 @@ fn issue_35_a_backup_of_the_default_postgres_database_restores() {
         assert_eq!(notes(&env), ["backed up"]);
     }
 }
+
+/// Issue 35: database names of every shape back up and restore: the
+/// default `postgres`, names that need quoting, that hold a path's `/`
+/// and `..`, that are not ASCII, and that are as long as PostgreSQL takes.
+#[test]
+fn issue_35_databases_named_anything_back_up_and_restore() {
+    let long = "l".repeat(63);
+    let names = [
+        "My App",
+        "quo\"te",
+        "../up/and/away",
+        "日本語",
+        long.as_str(),
+        "template_x",
+    ];
+    let list = names
+        .iter()
+        .map(|n| format!("{:?}", n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let s = Sandbox::new(&format!(
+        "name = \"names\"\n\n[services.postgres]\ndatabases = [{list}]\n\n[env.vars]\nDATABASE_URL = \"${{postgres.url}}\"\n"
+    ));
+    s.ok(&["up"]);
+    let url = s.env(".env")["DATABASE_URL"].clone();
+    let in_db = |db: &str| {
+        let mut config: postgres::Config = url.parse().unwrap();
+        config.dbname(db);
+        config.connect(postgres::NoTls).unwrap()
+    };
+    for db in names.iter().copied().chain(["postgres"]) {
+        in_db(db)
+            .batch_execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('backed up')")
+            .unwrap();
+    }
+    s.ok(&["backup", "-o", "names.tar"]);
+    for db in names.iter().copied().chain(["postgres"]) {
+        in_db(db)
+            .batch_execute("INSERT INTO kept VALUES ('after')")
+            .unwrap();
+    }
+    s.ok(&["restore", "names.tar", "--yes"]);
+    for db in names.iter().copied().chain(["postgres"]) {
+        let rows: Vec<String> = in_db(db)
+            .query("SELECT v FROM kept", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(rows, ["backed up"], "{db}");
+    }
+    // Nothing was written outside the archive's own place.
+    assert!(!s.path().join("up").exists());
+}

@@ -29,7 +29,7 @@ pub fn dump(
 ) -> Result<Vec<BackupFile>> {
     let mut files = Vec::new();
     for db in databases {
-        let file = format!("{db}.dump");
+        let file = dump_name(db);
         let path = dest.join(&file);
         let mut out = std::fs::File::create(&path)
             .map_err(|e| Error::io(format!("could not create `{}`", path.display()), e))?;
@@ -164,6 +164,21 @@ pub fn restore(
 
 /// The database a restore of [`MAINTENANCE_DB`] works from.
 const SPARE_MAINTENANCE_DB: &str = "template1";
+
+/// The archive's file for database `db`: its name where that is a safe
+/// file name, else one made of its digest. A database may be called
+/// `../x` or `a/b`; the archive keeps the real name beside the file.
+fn dump_name(db: &str) -> String {
+    let plain = !db.is_empty()
+        && !db.starts_with('.')
+        && db
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match plain {
+        true => format!("{db}.dump"),
+        false => format!("db-{}.dump", short_digest(db)),
+    }
+}
 
 /// What a restore cut short left.
 fn drop_leftovers(admin: &mut postgres::Client) -> std::result::Result<(), postgres::Error> {
