@@ -4,6 +4,8 @@
 //! ```text
 //! .berth/<stack>/          0711: service users may pass through, not list
 //!   state.json             0600: chosen ports, generated passwords, what was provisioned
+//!   secrets.json           0600: a copy of the generated passwords, which the data
+//!                          was made with (`state.json` may be emptied or replaced)
 //!   lock, lock.owner       the stack lock and who holds it
 //!   services/<service>/    0700, owned by the user the service runs as: its data
 //!                          (`<service>.gN/` for a later generation, after a restore)
@@ -46,9 +48,11 @@ pub const MARKER: &str = "berth-state";
 /// Whether `name`, an entry of a state directory, is one berth makes
 /// there: only these does `reset` delete.
 pub fn is_berths(name: &str) -> bool {
-    const NAMES: [&str; 8] = [
+    const NAMES: [&str; 10] = [
         MARKER,
         "state.json",
+        "state.json.damaged",
+        "secrets.json",
         "lock",
         "lock.owner",
         "services",
@@ -58,8 +62,9 @@ pub fn is_berths(name: &str) -> bool {
     ];
     // Written by rename (`fsutil::write_atomic`, the lock's owner), scratch
     // of backups and uploads, and what a removal cut short left.
-    const PREFIXES: [&str; 7] = [
+    const PREFIXES: [&str; 8] = [
         ".state.json.tmp-",
+        ".secrets.json.tmp-",
         ".berth-state.tmp-",
         "lock.owner.tmp-",
         ".backup-",
@@ -431,12 +436,15 @@ impl StateDir {
 
     pub fn load(&self) -> Result<State> {
         match self.load_or_damage()? {
-            (state, None) => Ok(state),
+            (mut state, None) => {
+                self.recover_secrets(&mut state);
+                Ok(state)
+            }
             (_, Some(damage)) => Err(Error::Preflight {
                 service: None,
                 message: damage,
                 hint: Some(
-                    "`berth down` still stops the stack's servers. A snapshot holds its data with the passwords it was made with (`berth snapshot list`, `berth snapshot restore NAME`); or move the file aside and set each service's `password` to the one its data has; `berth reset` starts the stack afresh (deleting its data)"
+                    "`berth down` still stops the stack's servers, and `berth up` sets the file aside and starts them again on their data, with the passwords berth keeps a copy of (`secrets.json`)"
                         .into(),
                 ),
             }),
@@ -465,11 +473,67 @@ impl StateDir {
         }
     }
 
+    /// For `up`: the state, and when its file is damaged, that file set
+    /// aside (`state.json.damaged`, nothing lost) and a new one begun,
+    /// with the generated passwords from their copy; what happened, to be
+    /// told.
+    pub fn load_setting_damage_aside(&self) -> Result<(State, Option<String>)> {
+        let (mut state, damage) = self.load_or_damage()?;
+        let told = match damage {
+            None => None,
+            Some(damage) => {
+                let aside = self.root.join("state.json.damaged");
+                std::fs::rename(self.state_file(), &aside)
+                    .context(|| format!("could not set `{}` aside", self.state_file().display()))?;
+                Some(format!(
+                    "{damage}; it is set aside as `{}`, and the passwords come from berth's copy (ports are chosen again)",
+                    aside.display()
+                ))
+            }
+        };
+        self.recover_secrets(&mut state);
+        Ok((state, told))
+    }
+
+    /// The copy of the generated passwords `save` keeps beside the state:
+    /// the state file may be replaced or emptied (by hand, by a tool),
+    /// while the servers' data keeps the passwords it was made with.
+    fn secrets_file(&self) -> PathBuf {
+        self.root.join("secrets.json")
+    }
+
+    /// Put back from the copy each generated password the state lacks.
+    fn recover_secrets(&self, state: &mut State) {
+        let path = self.secrets_file();
+        if fsutil::refuse_link(&path).is_err() {
+            return;
+        }
+        let Ok(bytes) = std::fs::read(&path) else {
+            return;
+        };
+        let Ok(kept) = serde_json::from_slice::<BTreeMap<String, String>>(&bytes) else {
+            return;
+        };
+        for (key, value) in kept {
+            state.passwords.entry(key).or_insert(value);
+        }
+    }
+
     pub fn save(&self, state: &State) -> Result<()> {
         let json = serde_json::to_vec_pretty(state).map_err(|e| Error::Internal {
             message: format!("the state did not serialize: {e}"),
         })?;
-        fsutil::write_atomic(&self.state_file(), &json, 0o600)
+        fsutil::write_atomic(&self.state_file(), &json, 0o600)?;
+        if !state.passwords.is_empty() {
+            let secrets =
+                serde_json::to_vec_pretty(&state.passwords).map_err(|e| Error::Internal {
+                    message: format!("the passwords did not serialize: {e}"),
+                })?;
+            if std::fs::read(self.secrets_file()).ok().as_deref() != Some(secrets.as_slice()) {
+                fsutil::write_atomic(&self.secrets_file(), &secrets, 0o600)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -151,7 +151,10 @@ fn up_locked(
     began: Instant,
     lost: &Mutex<Option<String>>,
 ) -> Result<(Stack, Vec<ServiceReport>)> {
-    let mut state = dir.load()?;
+    let (mut state, damage) = dir.load_setting_damage_aside()?;
+    if let Some(damage) = damage {
+        reporter.warning(damage);
+    }
     let mut changed = settle(&config, &mut state)?;
     let pins = images::pins(&config, runtimes, options.locked, reporter)?;
     let mut stack = Stack::resolve(config, dir, &state, &pins);

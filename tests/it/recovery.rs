@@ -157,15 +157,21 @@ fn a_service_removed_from_the_stack_file_is_stopped_by_down_and_reset() {
 }
 
 /// Issue 35: a state file emptied while the stack runs does not keep its
-/// servers running (`down` stops them, and says what is wrong), and a
-/// state that lost the generated passwords is reported as what it is, at
-/// once, not as a server that never became ready.
+/// servers running (`down` stops them, and says what is wrong), and the
+/// stack comes back with its data: `up` sets the damaged file aside and
+/// takes the generated passwords from berth's copy of them. With the copy
+/// lost too, a server that refuses berth's password is reported as what
+/// it is, at once, not as a server that never became ready.
 #[test]
-fn issue_35_a_damaged_or_emptied_state_is_stopped_by_down_and_explained_by_up() {
+fn issue_35_a_damaged_or_emptied_state_is_stopped_by_down_and_comes_back_with_its_data() {
     let s = Sandbox::new(&pg_redis_stack("damaged", true));
     s.ok(&["up"]);
-    let state = s.state_dir("damaged").join("state.json");
-    let kept = std::fs::read(&state).unwrap();
+    let env = s.env(".env");
+    pg(&env["DATABASE_URL"])
+        .batch_execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('here')")
+        .unwrap();
+    let dir = s.state_dir("damaged");
+    let state = dir.join("state.json");
     let (db, cache) = (pid_of(&s, "damaged", "db"), pid_of(&s, "damaged", "cache"));
     std::fs::write(&state, "").unwrap();
     let out = s.run(&["status"]);
@@ -187,8 +193,38 @@ fn issue_35_a_damaged_or_emptied_state_is_stopped_by_down_and_explained_by_up() 
         });
     }
 
-    // The generated passwords lost: the server answers, and refuses.
+    // Back with its data: the damaged file set aside, not lost.
+    let out = s.ok(&["up"]);
+    assert!(
+        stderr(&out).contains("it is set aside as"),
+        "{}",
+        describe(&out)
+    );
+    assert!(dir.join("state.json.damaged").is_file());
+    let env = s.env(".env");
+    let rows = pg(&env["DATABASE_URL"])
+        .query("SELECT v FROM kept", &[])
+        .unwrap();
+    assert_eq!(rows.len(), 1, "the data is all there");
+
+    // A state replaced by `{}`: the same.
+    s.ok(&["down"]);
     std::fs::write(&state, "{}").unwrap();
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    assert_eq!(
+        pg(&env["DATABASE_URL"])
+            .query("SELECT v FROM kept", &[])
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The passwords' copy lost as well: the server answers, and refuses.
+    s.ok(&["down"]);
+    let kept = std::fs::read(&state).unwrap();
+    std::fs::write(&state, "{}").unwrap();
+    std::fs::remove_file(dir.join("secrets.json")).unwrap();
     let out = s.run(&["up"]);
     assert!(!out.status.success(), "{}", describe(&out));
     let err = stderr(&out);
@@ -197,8 +233,6 @@ fn issue_35_a_damaged_or_emptied_state_is_stopped_by_down_and_explained_by_up() 
         "{err}"
     );
     assert!(!err.contains("did not become ready"), "{err}");
-
-    // With the state back, the data is all there.
     let _ = s.run(&["down"]);
     std::fs::write(&state, kept).unwrap();
     s.ok(&["up"]);
