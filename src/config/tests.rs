@@ -478,6 +478,11 @@ fn two_services_on_one_port_are_refused_naming_both() {
         error("[services.db]\nkind = \"postgres\"\nport = 32001\n[services.cache]\nkind = \"redis\"\nport = 32001\n"),
         "error: services `db` and `cache` both use port 32001; only one server can listen on it\n --> /project/berth.toml:6:8\n  |\n6 | port = 32001\n  |        ^^^^^\nhint: give `cache` another port, or `port = \"auto\"` for one berth chooses\n"
     );
+    // One service publishing a host port twice.
+    assert!(error("[services.web]\nruntime = \"container\"\nimage = \"x\"\ncontainer_port = 80\nport = 8080\nports = [\"8080:81\"]\n")
+        .contains("host port 8080 is published twice by service `web`"));
+    assert!(error("[services.web]\nruntime = \"container\"\nimage = \"x\"\ncontainer_port = 80\nports = [\"9000:81\", \"9000:82\"]\n")
+        .contains("host port 9000 is published twice"));
     // Chosen ports never collide: berth picks each free.
     parse("[services.db]\nkind = \"postgres\"\n[services.cache]\nkind = \"redis\"\n");
 }

@@ -243,6 +243,18 @@ impl KindSettings for Generic {
     fn validate(&self, shared: &SharedSettings) -> Result<(), SettingsError> {
         match shared.runtime {
             RuntimeKind::Container => {
+                // One host port, one server: `port` and each of `ports`
+                // take a host port of their own.
+                let mut taken: Vec<u16> = shared.fixed_port.into_iter().collect();
+                for mapping in &self.extra_ports {
+                    if taken.contains(&mapping.host) {
+                        return Err(SettingsError::key(
+                            "ports",
+                            format!("host port {} is published twice by service `{}` (`port` and `ports`, or twice in `ports`)", mapping.host, shared.service),
+                        ));
+                    }
+                    taken.push(mapping.host);
+                }
                 if shared.image.is_none() {
                     return Err(SettingsError::key(
                         "runtime",
