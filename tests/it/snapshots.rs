@@ -511,11 +511,15 @@ fn issue_35_databases_named_anything_back_up_and_restore() {
         .map(|n| format!("{:?}", n))
         .collect::<Vec<_>>()
         .join(", ");
+    // With a pooler in front, holding connections to the databases the
+    // restore swaps.
     let s = Sandbox::new(&format!(
-        "name = \"names\"\n\n[services.postgres]\ndatabases = [{list}]\n\n[env.vars]\nDATABASE_URL = \"${{postgres.url}}\"\n"
+        "name = \"names\"\n\n[services.postgres]\ndatabases = [{list}]\n\n[services.pool]\nkind = \"pgbouncer\"\n\n[env.vars]\nDATABASE_URL = \"${{postgres.url}}\"\nPOOL_URL = \"${{pool.url}}\"\n"
     ));
     s.ok(&["up"]);
     let url = s.env(".env")["DATABASE_URL"].clone();
+    let pool_url = s.env(".env")["POOL_URL"].clone();
+    let mut pooled = pg(&pool_url);
     let in_db = |db: &str| {
         let mut config: postgres::Config = url.parse().unwrap();
         config.dbname(db);
@@ -526,6 +530,11 @@ fn issue_35_databases_named_anything_back_up_and_restore() {
             .batch_execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('backed up')")
             .unwrap();
     }
+    assert_eq!(
+        pooled.query("SELECT v FROM kept", &[]).unwrap().len(),
+        1,
+        "through the pooler"
+    );
     s.ok(&["backup", "-o", "names.tar"]);
     for db in names.iter().copied().chain(["postgres"]) {
         in_db(db)
@@ -542,6 +551,20 @@ fn issue_35_databases_named_anything_back_up_and_restore() {
             .collect();
         assert_eq!(rows, ["backed up"], "{db}");
     }
+    // The pooler reaches the restored database: a new client at once, and
+    // the one it held before once it has noticed its server went.
+    let rows: Vec<String> = pg(&pool_url)
+        .query("SELECT v FROM kept", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(rows, ["backed up"], "a new client through the pooler");
+    let again = pooled.query("SELECT v FROM kept", &[]);
+    if again.is_err() {
+        pooled = pg(&pool_url);
+    }
+    assert_eq!(pooled.query("SELECT v FROM kept", &[]).unwrap().len(), 1);
     // Nothing was written outside the archive's own place.
     assert!(!s.path().join("up").exists());
 }
