@@ -48,8 +48,9 @@ pub const MARKER: &str = "berth-state";
 /// Whether `name`, an entry of a state directory, is one berth makes
 /// there: only these does `reset` delete.
 pub fn is_berths(name: &str) -> bool {
-    const NAMES: [&str; 10] = [
+    const NAMES: [&str; 11] = [
         MARKER,
+        "init-pending",
         "state.json",
         "state.json.damaged",
         "secrets.json",

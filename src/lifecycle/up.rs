@@ -209,7 +209,15 @@ fn up_locked(
     let job = |i: usize| {
         let svc = &stack.services[i];
         let runtime = runtimes.of(&svc.plan)?;
-        let started = start_service(svc, runtime.as_ref(), &state, options, reporter, began);
+        let started = start_service(
+            svc,
+            runtime.as_ref(),
+            &stack.dir,
+            &state,
+            options,
+            reporter,
+            began,
+        );
         if let Err(e) = &started {
             if port_race::chosen(&stack.config, &svc.name) && runtime.lost_port(&svc.plan, e) {
                 *lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(svc.name.clone());
@@ -392,6 +400,7 @@ fn port_taken(svc: &Service, config: &StackConfig) -> Error {
 fn start_service(
     svc: &Service,
     runtime: &dyn Runtime,
+    dir: &StateDir,
     state: &State,
     options: &UpOptions,
     reporter: &dyn Reporter,
@@ -409,6 +418,7 @@ fn start_service(
                     return Err(Error::Interrupted);
                 }
                 phase(Phase::Starting);
+                init_scripts::due_if_new(svc, runtime, dir)?;
                 kill_point::reached(|| format!("{}:start", svc.name));
                 let started = runtime.start(&svc.plan, &|| phase(Phase::Initializing))?;
                 kill_point::reached(|| format!("{}:started", svc.name));
@@ -421,7 +431,7 @@ fn start_service(
         wait_ready(svc, runtime, &options.interrupt, &phase)?;
         kill_point::reached(|| format!("{}:ready", svc.name));
         let mut action = action;
-        if action != UpAction::Initialized && init_scripts::cut_short(svc, runtime)? {
+        if action != UpAction::Initialized && init_scripts::due(svc, dir) {
             // Half set up by scripts cut short: made again, and every
             // script run from the first.
             reporter.warning(format!(
@@ -431,6 +441,7 @@ fn start_service(
             runtime.discard(&svc.plan)?;
             runtime.wipe(&svc.plan)?;
             phase(Phase::Starting);
+            init_scripts::due_if_new(svc, runtime, dir)?;
             runtime.start(&svc.plan, &|| phase(Phase::Initializing))?;
             wait_ready(svc, runtime, &options.interrupt, &phase)?;
             action = UpAction::Initialized;
@@ -442,8 +453,8 @@ fn start_service(
             svc.provision()?;
             kill_point::reached(|| format!("{}:provisioned", svc.name));
         }
-        if action == UpAction::Initialized {
-            init_scripts::run(svc, runtime, &options.interrupt, &phase)?;
+        if init_scripts::due(svc, dir) {
+            init_scripts::run(svc, runtime, dir, &options.interrupt, &phase)?;
         }
         // Before dependents start: an app that depends on the database
         // finds its schema in place.

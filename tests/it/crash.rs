@@ -1081,3 +1081,49 @@ fn up_filling_the_cluster_cache_killed_at_every_point_leaves_it_whole_or_empty()
     }
     println!("\n{}", rows.join("\n"));
 }
+
+/// Issue 33: `up` killed at each point of a service's init scripts (and
+/// the ones just before and after them): the next `up` makes the data
+/// again where the scripts did not finish, so every script has run
+/// exactly once on the data, and what `ALTER SYSTEM` set holds.
+#[test]
+fn up_killed_in_its_init_scripts_leaves_them_run_once_on_the_data() {
+    let s = Sandbox::new(
+        "name = \"crash-init\"\n\n[services.db]\nkind = \"postgres\"\ninit = \"initdb\"\n\n[env.vars]\nDATABASE_URL = \"${db.url}\"\n",
+    );
+    let dir = s.path().join("initdb");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("01-table.sql"),
+        "CREATE TABLE init_runs (script text);\nINSERT INTO init_runs VALUES ('01');\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("02-settings.sh"),
+        "#!/bin/bash\nset -e\npsql -v ON_ERROR_STOP=1 -c \"INSERT INTO init_runs VALUES ('02')\" -c \"ALTER SYSTEM SET random_page_cost = 1.1\"\n",
+    )
+    .unwrap();
+    let check = |s: &Sandbox, context: &str| {
+        let mut db = pg(&s.env(".env")["DATABASE_URL"]);
+        let runs: Vec<String> = db
+            .query("SELECT script FROM init_runs ORDER BY script", &[])
+            .unwrap_or_else(|e| panic!("{context}: {e}"))
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(runs, ["01", "02"], "{context}: each script once");
+        let cost: String = db.query_one("SHOW random_page_cost", &[]).unwrap().get(0);
+        assert_eq!(cost, "1.1", "{context}");
+    };
+    let wanted =
+        |p: &str| p.contains("init script") || p.ends_with(":provisioned") || p.ends_with(":ready");
+    sweep_some(
+        &s,
+        "up with init scripts, native",
+        &["up"],
+        &fresh,
+        &check,
+        Signal::Kill,
+        &wanted,
+    );
+}
