@@ -79,6 +79,21 @@ fn cleanmatex_comes_up_with_its_pooler_object_store_and_append_only_redis() {
         query_through(&env["DATABASE_URL"], "SELECT photo_key FROM order_items"),
         ["samples/shirt.txt"]
     );
+    // Its init script ran once on the new data, `ALTER SYSTEM` in effect.
+    assert_eq!(
+        query_through(
+            &env["DATABASE_URL"],
+            "SELECT current_setting('random_page_cost')"
+        ),
+        ["1.1"]
+    );
+    assert_eq!(
+        query_through(
+            &env["DATABASE_URL"],
+            "SELECT rolname::text FROM pg_roles WHERE rolname = 'cmx_readonly'"
+        ),
+        ["cmx_readonly"]
+    );
     // The seeded photo is in the bucket the env file names.
     assert!(boto3_ok(&env, &["get", "samples/shirt.txt"]).contains("photo of a shirt"));
     assert_eq!(
