@@ -53,6 +53,42 @@ pub fn stack(name: &str) -> String {
         )
 }
 
+/// One service of every kind berth has (postgres, redis, pgbouncer, s3),
+/// each in a container of the project's test images; the ids of their
+/// containers with [`stack_containers`].
+pub fn every_kind_stack(name: &str) -> String {
+    format!(
+        r#"name = "{name}"
+runtime = "container"
+
+[services.db]
+kind = "postgres"
+image = "{PG_IMAGE}"
+
+[services.cache]
+kind = "redis"
+image = "{REDIS_IMAGE}"
+
+[services.pool]
+kind = "pgbouncer"
+image = "{PGBOUNCER_IMAGE}"
+
+[services.files]
+kind = "s3"
+image = "{MINIO_IMAGE}"
+"#
+    )
+}
+
+/// The ids of the containers of stack `name`.
+pub fn stack_containers(name: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-q", "--filter", &format!("label=berth.stack={name}")])
+        .output()
+        .unwrap();
+    stdout(&out).split_whitespace().map(String::from).collect()
+}
+
 /// `docker ... --format` lines for this stack's objects of `kind`.
 pub fn objects(kind: &str, stack: &str) -> Vec<String> {
     let out = Command::new("docker")

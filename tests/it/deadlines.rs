@@ -172,37 +172,9 @@ fn issue_35_status_answers_with_frozen_containers() {
     if !super::containers::engine() {
         return;
     }
-    let s = Sandbox::new(&format!(
-        r#"name = "frozen-ct"
-runtime = "container"
-
-[services.db]
-kind = "postgres"
-image = "{}"
-
-[services.cache]
-kind = "redis"
-image = "{}"
-
-[services.pool]
-kind = "pgbouncer"
-image = "{}"
-
-[services.files]
-kind = "s3"
-image = "{}"
-"#,
-        super::containers::PG_IMAGE,
-        super::containers::REDIS_IMAGE,
-        super::containers::PGBOUNCER_IMAGE,
-        super::containers::MINIO_IMAGE
-    ));
+    let s = Sandbox::new(&super::containers::every_kind_stack("frozen-ct"));
     s.ok(&["up"]);
-    let ids = std::process::Command::new("docker")
-        .args(["ps", "-q", "--filter", "label=berth.stack=frozen-ct"])
-        .output()
-        .unwrap();
-    let paused = Paused(stdout(&ids).split_whitespace().map(String::from).collect());
+    let paused = Paused(super::containers::stack_containers("frozen-ct"));
     assert_eq!(paused.0.len(), 4);
     for id in &paused.0 {
         let out = std::process::Command::new("docker")

@@ -481,40 +481,12 @@ fn issue_34_no_generated_secret_on_a_container_command_line() {
     if !super::containers::engine() {
         return;
     }
-    let s = Sandbox::new(&format!(
-        r#"name = "own-argv-ct"
-runtime = "container"
-
-[services.db]
-kind = "postgres"
-image = "{}"
-
-[services.cache]
-kind = "redis"
-image = "{}"
-
-[services.pool]
-kind = "pgbouncer"
-image = "{}"
-
-[services.files]
-kind = "s3"
-image = "{}"
-"#,
-        super::containers::PG_IMAGE,
-        super::containers::REDIS_IMAGE,
-        super::containers::PGBOUNCER_IMAGE,
-        super::containers::MINIO_IMAGE
-    ));
+    let s = Sandbox::new(&super::containers::every_kind_stack("own-argv-ct"));
     s.ok(&["up"]);
     assert_no_secret_on_a_command_line(&s, "own-argv-ct");
     // What berth asked the engine to run, for every container.
     let secrets = generated_secrets(&s.state_dir("own-argv-ct"));
-    let ids = Command::new("docker")
-        .args(["ps", "-q", "--filter", "label=berth.stack=own-argv-ct"])
-        .output()
-        .unwrap();
-    let ids: Vec<String> = stdout(&ids).split_whitespace().map(String::from).collect();
+    let ids = super::containers::stack_containers("own-argv-ct");
     assert_eq!(ids.len(), 4, "every service's container");
     for id in ids {
         let out = Command::new("docker")
