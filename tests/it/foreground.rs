@@ -110,11 +110,11 @@ fn run_streams_prefixed_logs_and_ctrl_c_stops_the_stack_keeping_data() {
             && t.lines()
                 .any(|l| l.starts_with("db    | ") && l.contains("ready to accept connections"))
     });
-    assert!(
-        err.text().contains("Ctrl-C stops the stack"),
-        "{}",
-        err.text()
-    );
+    // Written before the logs start, but read by another thread than
+    // theirs: waited for, not taken as read already (CI caught the race).
+    err.wait_for("the note on Ctrl-C", |t| {
+        t.contains("Ctrl-C stops the stack")
+    });
     let env = s.env(".env");
     redis_cli(&env, &["SET", "kept", "yes"]);
     let running = health(&s);
@@ -131,11 +131,9 @@ fn run_streams_prefixed_logs_and_ctrl_c_stops_the_stack_keeping_data() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = wait_for_exit(&mut child);
     assert!(status.success(), "{status:?}\n{}", err.text());
-    assert!(
-        err.text().contains("is down; its data is kept"),
-        "{}",
-        err.text()
-    );
+    err.wait_for("the stack stopped", |t| {
+        t.contains("is down; its data is kept")
+    });
     let stopped = health(&s);
     assert!(stopped.iter().all(|(_, h)| h == "stopped"), "{stopped:?}");
     s.ok(&["up"]);
