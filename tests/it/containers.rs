@@ -204,6 +204,20 @@ fn objects_berth_did_not_create_survive_down_and_reset() {
         "{}",
         describe(&out)
     );
+    assert!(stderr(&out).contains("run `berth down` there"));
+    // With the other checkout's state directory gone, "there" is nowhere:
+    // the hint names how to remove what it left instead.
+    let (state, away) = (s.path().join(".berth"), s.path().join(".berth-away"));
+    std::fs::rename(&state, &away).unwrap();
+    let out = twin.run(&["up"]);
+    std::fs::rename(&away, &state).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("that directory no longer exists")
+            && stderr(&out).contains("docker rm -f -v berth-ct-own-"),
+        "{}",
+        describe(&out)
+    );
     std::fs::remove_dir_all(twin.path().join(".berth")).unwrap();
     drop(twin);
     s.ok(&["down"]);

@@ -2,7 +2,8 @@
 //! servers. Each test works in its own temporary project directory, so it
 //! has its own stack, state directory and ports, and tests run in parallel
 //! without touching a developer's own stacks. A sandbox resets its stack
-//! when dropped, so no server outlives its test.
+//! when dropped, so no server outlives its test, and the first sandbox of
+//! a run clears what a killed earlier run left (`leftovers`).
 
 mod architecture;
 mod clients;
@@ -20,6 +21,7 @@ mod examples;
 mod foreground;
 mod generic;
 mod init_scripts;
+mod leftovers;
 mod lifecycle;
 mod migrations;
 mod object_store;
@@ -41,6 +43,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use leftovers::kill_recorded;
+
 pub struct Sandbox {
     dir: tempfile::TempDir,
     /// Variables every `berth` of this sandbox gets (`set_env`).
@@ -50,8 +54,9 @@ pub struct Sandbox {
 impl Sandbox {
     /// A project directory holding `berth.toml` with `stack_file`.
     pub fn new(stack_file: &str) -> Sandbox {
+        leftovers::remove_orphans_once();
         let dir = tempfile::Builder::new()
-            .prefix("berth-it-")
+            .prefix(&leftovers::sandbox_prefix())
             .tempdir()
             .expect("temp dir");
         // Servers run as an unprivileged user when tests run as root; it
@@ -192,6 +197,7 @@ impl Drop for Sandbox {
                 kill_recorded(&dir);
             }
         }
+        leftovers::remove_of(self.path());
     }
 }
 
@@ -206,20 +212,6 @@ impl Sandbox {
             .keys()
             .find(|p| stack == format!("{name}-{p}"))
             .cloned()
-    }
-}
-
-fn kill_recorded(state_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(state_dir.join("run")) else {
-        return;
-    };
-    for e in entries.flatten() {
-        if let Some(pid) = std::fs::read_to_string(e.path())
-            .ok()
-            .and_then(|t| t.split_whitespace().next()?.parse::<i32>().ok())
-        {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
     }
 }
 

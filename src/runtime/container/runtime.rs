@@ -125,16 +125,24 @@ impl ContainerRuntime {
         if let Some(other) = self.naming.other_checkout(labels) {
             // Its ports and passwords are the other checkout's: probing it
             // from here could only time out.
+            let hint = if Path::new(other).exists() {
+                "run `berth down` there, or give this stack another name (`name` in the stack file, or `--name`)".to_string()
+            } else {
+                // Its checkout is gone, and with it the passwords: only
+                // the user can say whether the data in its volumes matters.
+                format!(
+                    "that directory no longer exists; if its data is not wanted, remove the container and its volumes (`docker rm -f -v {name}`, then `docker volume ls --filter label={}={}`), or give this stack another name (`name` in the stack file, or `--name`)",
+                    LABEL_STACK,
+                    self.naming.stack
+                )
+            };
             return Err(Error::Preflight {
                 service: Some(service.to_string()),
                 message: format!(
-                    "container `{name}` belongs to stack `{}` of another checkout (state in `{other}`)",
-                    self.naming.stack
+                    "container `{name}` belongs to stack `{}` of another checkout (state in `{other}`, not `{}`)",
+                    self.naming.stack, self.naming.state_dir
                 ),
-                hint: Some(
-                    "run `berth down` there, or give this stack another name (`name` in the stack file, or `--name`)"
-                        .into(),
-                ),
+                hint: Some(hint),
             });
         }
         Ok(Some(c))
