@@ -14,6 +14,7 @@ use crate::interrupt::Interrupt;
 use crate::kill_point;
 use crate::runtime::registry::Runtimes;
 use crate::snapshot::store::Manifest;
+use crate::snapshot::store::Store;
 use crate::stack::resolved::{Pins, Stack};
 use crate::state::StateDir;
 
@@ -91,6 +92,10 @@ pub fn reset_with(
         let _lock = locking::lock(&config, &dir, "reset", &options.interrupt, reporter)?;
         let stack = inspect::open(config.clone(), dir.clone())?;
         recorded = dir.load()?.env_file;
+        if options.snapshot {
+            // Before anything stops: the snapshot goes there.
+            Store::of(&dir).check_ours()?;
+        }
         // A snapshot needs the servers' files at rest; without one, they
         // are deleted and nothing need be written on the way out.
         let how = if options.snapshot {

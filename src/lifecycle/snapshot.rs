@@ -74,6 +74,7 @@ pub fn save_with(
     let name = name.unwrap_or_else(|| store::name_for_now(None));
     check_name(&name)?;
     let store = Store::of(&dir);
+    store.check_ours()?;
     if store.exists(&name) {
         return Err(Error::usage(
             format!("there is a snapshot `{name}` already"),

@@ -9,6 +9,12 @@
 //! when complete, so a snapshot that exists is whole; what a save cut
 //! short left is removed by the next save.
 //!
+//! The store is berth's own, as the state directory is: [`MARKER`] says
+//! so, and a directory of that name holding anything else is refused
+//! (`--state-dir DIR` puts the store at `DIR.snapshots`, a name the user
+//! may have used). `snapshot rm` deletes only a snapshot: a directory
+//! with a manifest, reached through no link.
+//!
 //! `reset`, which deletes the data next, moves a service's data directory
 //! into its safety snapshot rather than copy it, recording where from
 //! before it moves (`moved.json`). A partial snapshot holding moved data
@@ -33,6 +39,8 @@ const MANIFEST: &str = "manifest.json";
 const CHECKED: &str = "checked.json";
 /// Marks a snapshot being written.
 const PARTIAL: &str = ".partial-";
+/// Marks the store as berth's (see the module's documentation).
+pub const MARKER: &str = "berth-snapshots";
 /// In a snapshot being written: the services whose data directory was
 /// moved into it, each with the path it came from.
 const MOVED: &str = "moved.json";
@@ -117,6 +125,7 @@ impl Store {
     /// earlier saves cut short left ([`Store::recover`]).
     pub fn begin(&self, name: &str) -> Result<PathBuf> {
         fsutil::create_dir(&self.root, 0o700)?;
+        self.claim()?;
         self.recover()?;
         fsutil::remove_leftovers(&self.root)?;
         let partial = self
@@ -269,6 +278,7 @@ impl Store {
     }
 
     pub fn manifest(&self, name: &str) -> Result<Manifest> {
+        check_name(name)?;
         let path = self.path(name).join(MANIFEST);
         let text = std::fs::read(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -331,10 +341,64 @@ impl Store {
     }
 
     pub fn remove(&self, name: &str) -> Result<()> {
-        if !self.path(name).is_dir() {
+        check_name(name)?;
+        let path = self.path(name);
+        fsutil::refuse_link(&self.root)?;
+        fsutil::refuse_link(&path)?;
+        if !path.join(MANIFEST).is_file() {
             return Err(self.missing(name));
         }
-        fsutil::remove_dir_atomically(&self.path(name))
+        fsutil::remove_dir_atomically(&path)
+    }
+
+    /// Refuse a store that is not berth's (see [`Store::claim`]) before a
+    /// command stops anything to write a snapshot into it. A store not
+    /// made yet is berth's to make.
+    pub fn check_ours(&self) -> Result<()> {
+        fsutil::refuse_link(&self.root)?;
+        match self.root.try_exists() {
+            Ok(true) => self.claim(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Check that the store is berth's before a snapshot is written into
+    /// it: it has the marker, or holds nothing but snapshots and what
+    /// saves left (a store from before the marker); the marker is then
+    /// written.
+    fn claim(&self) -> Result<()> {
+        fsutil::refuse_link(&self.root)?;
+        let marker = self.root.join(MARKER);
+        fsutil::refuse_link(&marker)?;
+        if marker.is_file() {
+            return Ok(());
+        }
+        let theirs: Vec<String> = std::fs::read_dir(&self.root)
+            .map(|d| d.flatten().collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                !name.starts_with('.') && !e.path().join(MANIFEST).is_file()
+            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        if !theirs.is_empty() {
+            return Err(Error::usage(
+                format!(
+                    "`{}` is where berth keeps this stack's snapshots, but it holds {}, which berth did not make",
+                    self.root.display(),
+                    crate::suggest::list(&theirs)
+                ),
+                Some(format!(
+                    "move what berth did not make out of `{}` (or choose another `--state-dir`: the snapshots go beside it)",
+                    self.root.display()
+                )),
+            ));
+        }
+        let text =
+            "berth keeps a stack's snapshots here. `berth snapshot rm` deletes only a snapshot.\n";
+        fsutil::write_atomic(&marker, text.as_bytes(), 0o644)
     }
 
     /// Remove the oldest automatic snapshots beyond `keep`. Returns their
@@ -424,6 +488,33 @@ mod tests {
         let partial = store.root.join(format!("{PARTIAL}reset-0"));
         fsutil::create_dir(&partial, 0o700).unwrap();
         (project, store, partial)
+    }
+
+    #[test]
+    fn the_store_is_berths_and_rm_deletes_only_a_snapshot() {
+        let project = tempfile::tempdir().unwrap();
+        let store = Store::of(&StateDir::new(project.path().join("stack")));
+        // A store from before the marker: only snapshots in it.
+        fsutil::create_dir(&store.root.join("old"), 0o700).unwrap();
+        std::fs::write(store.root.join("old").join(MANIFEST), "{}").unwrap();
+        store.check_ours().unwrap();
+        assert!(store.root.join(MARKER).is_file(), "adopted");
+        // Not a snapshot, or not a name: refused, left where it is.
+        std::fs::create_dir(store.root.join("notes")).unwrap();
+        for name in ["notes", "../stack", "."] {
+            assert!(store.remove(name).is_err(), "{name}");
+        }
+        assert!(store.root.join("notes").is_dir());
+        store.remove("old").unwrap();
+        assert!(!store.root.join("old").exists());
+
+        // Someone's directory of that name.
+        let other = Store::of(&StateDir::new(project.path().join("other")));
+        std::fs::create_dir(&other.root).unwrap();
+        std::fs::write(other.root.join("plan.txt"), "mine").unwrap();
+        assert!(other.check_ours().is_err());
+        assert!(other.begin("x").is_err());
+        assert!(!other.root.join(MARKER).exists());
     }
 
     #[test]

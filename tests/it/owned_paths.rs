@@ -90,7 +90,7 @@ fn issue_34_a_state_dir_that_is_the_project_or_holds_it_is_refused() {
 
 #[test]
 fn issue_34_a_foreign_file_in_a_state_dir_survives_and_a_foreign_dir_is_refused() {
-    let s = Sandbox::new(&cache_stack("own-foreign"));
+    let s = Sandbox::new(&format!("{}persist = true\n", cache_stack("own-foreign")));
     // A directory holding someone's files is not berth's to fill.
     std::fs::create_dir(s.path().join("mine")).unwrap();
     std::fs::write(s.path().join("mine/notes.txt"), "mine\n").unwrap();
@@ -144,6 +144,54 @@ fn issue_34_a_foreign_file_in_a_state_dir_survives_and_a_foreign_dir_is_refused(
     s.ok(&["--state-dir", "state", "up"]);
     s.ok(&["--state-dir", "state", "reset", "--yes", "--no-snapshot"]);
     assert!(state.join("notes.txt").is_file());
+
+    // The snapshots beside it (`state.snapshots`) are berth's too, and
+    // `snapshot rm` deletes only a snapshot there.
+    s.ok(&["--state-dir", "state", "up"]);
+    s.ok(&["--state-dir", "state", "snapshot", "save", "first"]);
+    let store = s.path().join("state.snapshots");
+    assert!(
+        store.join("berth-snapshots").is_file(),
+        "the store's marker"
+    );
+    std::fs::create_dir(store.join("notes")).unwrap();
+    std::fs::write(store.join("notes/keep.txt"), "kept\n").unwrap();
+    for name in ["notes", "../state", "../mine"] {
+        let out = s.run(&["--state-dir", "state", "snapshot", "rm", name]);
+        assert_ne!(out.status.code(), Some(0), "{name}: {}", describe(&out));
+    }
+    assert!(store.join("notes/keep.txt").is_file());
+    assert!(state.join("berth-state").is_file());
+    assert!(s.path().join("mine/notes.txt").is_file());
+    s.ok(&["--state-dir", "state", "snapshot", "rm", "first"]);
+    assert!(!store.join("first").exists());
+    s.ok(&["--state-dir", "state", "down"]);
+
+    // A directory of that name the user made is not filled: a reset that
+    // would keep a snapshot there is refused before it deletes anything.
+    let _other = StateDirGuard {
+        sandbox: &s,
+        dir: "other",
+    };
+    s.ok(&["--state-dir", "other", "up"]);
+    std::fs::create_dir(s.path().join("other.snapshots")).unwrap();
+    std::fs::write(s.path().join("other.snapshots/plan.txt"), "mine\n").unwrap();
+    let out = s.run(&["--state-dir", "other", "reset", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("holds `plan.txt`, which berth did not make"),
+        "{}",
+        describe(&out)
+    );
+    assert!(s.path().join("other/services").is_dir(), "nothing deleted");
+    s.ok(&["--state-dir", "other", "status"]);
+    assert_eq!(
+        std::fs::read_dir(s.path().join("other.snapshots"))
+            .unwrap()
+            .count(),
+        1,
+        "nothing written there"
+    );
 }
 
 #[test]
