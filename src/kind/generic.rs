@@ -383,6 +383,7 @@ impl KindSettings for Generic {
                     "install `{program}`, or correct `command` in `[services.{}]`",
                     ctx.name
                 ),
+                provides: None,
             },
             skeleton: None,
             init: Vec::new(),

@@ -238,6 +238,7 @@ impl KindSettings for PgBouncer {
                 locator: None,
                 version_req: None,
                 install_hint: "install PgBouncer: `apt-get install pgbouncer` (Debian, Ubuntu), `dnf install pgbouncer` (Fedora), `brew install pgbouncer` (macOS)".into(),
+                provides: None,
             },
             skeleton: None,
             init: Vec::new(),

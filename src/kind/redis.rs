@@ -351,6 +351,7 @@ impl KindSettings for Redis {
                 locator: None,
                 version_req: self.version.as_ref().map(|v| v.req.clone()),
                 install_hint: "install Redis: `apt-get install redis-server` (Debian, Ubuntu), `dnf install redis` (Fedora), `brew install redis` (macOS)".into(),
+                provides: None,
             },
             skeleton: None,
             init: Vec::new(),

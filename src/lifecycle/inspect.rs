@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::migrate::target::Target;
 use crate::plan::runtime_kind::RuntimeKind;
 use crate::runtime::contract::{Requirement, RunState};
+use crate::runtime::native::binaries::{self, Install};
 use crate::runtime::native::user::ServiceUser;
 use crate::runtime::registry::Runtimes;
 use crate::stack::resolved::{Pins, Stack};
@@ -82,6 +83,26 @@ pub fn check_services(stack: &Stack) -> Result<Vec<(String, Result<Requirement>)
         .services
         .iter()
         .map(|s| Ok((s.name.clone(), runtimes.of(&s.plan)?.check(&s.plan))))
+        .collect()
+}
+
+/// The installs of each native service's server program that tell what
+/// parts they have (PostgreSQL's, their extensions), for `doctor`: the
+/// service, the program, and the installs, found as `up` would search.
+pub fn installs(stack: &Stack) -> Vec<(String, String, Vec<Install>)> {
+    stack
+        .services
+        .iter()
+        .filter(|s| s.runtime == RuntimeKind::Native)
+        .filter_map(|s| {
+            let launch = s.plan.native().ok()?;
+            launch.binary.provides.as_ref()?;
+            Some((
+                s.name.clone(),
+                launch.binary.program.clone(),
+                binaries::installs(&launch.binary),
+            ))
+        })
         .collect()
 }
 

@@ -3,7 +3,8 @@
 //! directory, the service's private directory for config files) appear as
 //! [`Arg`] placeholders that the native runtime fills in.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use semver::{Version, VersionReq};
 
@@ -54,6 +55,26 @@ pub struct BinarySpec {
     pub version_req: Option<VersionReq>,
     /// What to run to install it.
     pub install_hint: String,
+    /// What an install must also have (PostgreSQL's extensions): an
+    /// install without it is passed over, as one of another version is.
+    pub provides: Option<Provides>,
+}
+
+/// Parts of an install the stack asks for, which installs of one program
+/// have or lack (extensions of a PostgreSQL install): the kind knows where
+/// an install keeps them, the runtime chooses among installs.
+#[derive(Debug, Clone)]
+pub struct Provides {
+    /// What one is called (`extension`).
+    pub what: &'static str,
+    /// The ones the stack asks for.
+    pub wanted: Vec<String>,
+    /// The ones the install whose programs are in a directory has, that
+    /// directory and its version given.
+    pub list: fn(&Path, &Version) -> BTreeSet<String>,
+    /// How to get one for an install of a version, where the machine's
+    /// package sources say.
+    pub source: fn(&str, &Version) -> Option<String>,
 }
 
 /// One step of first-time initialization, run into a fresh temporary data

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::lifecycle::inspect;
 use crate::preflight::{ports, resources};
 use crate::runtime::contract::RunState;
+use crate::suggest::list;
 use crate::units::fmt_bytes;
 
 use crate::cli::context::Context;
@@ -31,6 +32,22 @@ struct ServiceReport {
     port_state: String,
 }
 
+/// One install of a native service's server program, with the parts it
+/// has (a PostgreSQL install's extensions).
+#[derive(Serialize)]
+struct InstallReport {
+    service: String,
+    program: String,
+    version: String,
+    dir: String,
+    /// Whether `up` would choose it for the service.
+    chosen: bool,
+    /// What it has of what the kind asks installs for (extensions).
+    has: Vec<String>,
+    /// What of the service's asks it lacks.
+    lacks: Vec<String>,
+}
+
 #[derive(Serialize)]
 struct EngineReport {
     runtime: String,
@@ -51,6 +68,7 @@ struct Report {
     warnings: Vec<String>,
     problems: Vec<String>,
     services: Vec<ServiceReport>,
+    installs: Vec<InstallReport>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
@@ -123,6 +141,27 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             port_state,
         });
     }
+    let mut installs = Vec::new();
+    for (service, program, found) in inspect::installs(&stack) {
+        let chosen = services
+            .iter()
+            .find(|s| s.service == service)
+            .and_then(|s| s.found.clone());
+        for i in found {
+            let at = format!("in `{}`", i.binary.dir.display());
+            installs.push(InstallReport {
+                service: service.clone(),
+                program: program.clone(),
+                version: i.binary.version.to_string(),
+                dir: i.binary.dir.display().to_string(),
+                chosen: chosen
+                    .as_deref()
+                    .is_some_and(|f| f.ends_with(&at) && f.contains(&i.binary.version.to_string())),
+                has: i.has.into_iter().collect(),
+                lacks: i.lacks,
+            });
+        }
+    }
     let report = Report {
         stack: stack.name().to_string(),
         state_dir: stack.dir.root.display().to_string(),
@@ -132,6 +171,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         warnings,
         problems,
         services,
+        installs,
     };
     if args.json {
         output::print_json(&report);
@@ -204,6 +244,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
                 &rows
             )
         );
+        print_installs(&report.installs);
         for w in &report.warnings {
             output::warning(w);
         }
@@ -224,4 +265,50 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             hint: None,
         })
     }
+}
+
+/// Each service's installs with their extensions: the one `up` chooses
+/// marked, what the service asks for and an install lacks in red.
+fn print_installs(installs: &[InstallReport]) {
+    let mut services: Vec<&str> = installs.iter().map(|i| i.service.as_str()).collect();
+    services.dedup();
+    for service in services {
+        println!();
+        println!("installs of `{service}`'s server, with their extensions:");
+        for i in installs.iter().filter(|i| i.service == service) {
+            let mark = if i.chosen { "* " } else { "  " };
+            println!("{mark}{} {} in `{}`", i.program, i.version, i.dir);
+            if !i.lacks.is_empty() {
+                println!(
+                    "    {}",
+                    paint(&format!("lacks {}", list(&i.lacks)), Tone::Error, false)
+                );
+            }
+            let names = if i.has.is_empty() {
+                "none found".to_string()
+            } else {
+                i.has.join(", ")
+            };
+            for line in wrap(&format!("{} extension(s): {names}", i.has.len()), 96) {
+                println!("    {line}");
+            }
+        }
+    }
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
 }

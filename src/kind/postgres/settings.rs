@@ -20,6 +20,7 @@ use toml::de::DeValue;
 use toml::Spanned;
 
 use super::backup;
+use super::extensions;
 use super::init_scripts;
 use super::provision::{self, Role, Wanted};
 use crate::client::endpoint::url_escape;
@@ -36,7 +37,7 @@ use crate::kind::reading::{self, SettingValue, VersionConstraint};
 use crate::migrate::files::SqlDir;
 use crate::plan::container::{image_tag, ContainerFile, ContainerLaunch, VolumeTemplate};
 use crate::plan::native::{
-    first_version, Arg, BinarySpec, InitStep, NativeLaunch, ServerSpec, Skeleton,
+    first_version, Arg, BinarySpec, InitStep, NativeLaunch, Provides, ServerSpec, Skeleton,
 };
 use crate::plan::service_plan::LOOPBACK;
 use crate::plan::stop::StopSignal;
@@ -493,6 +494,12 @@ impl KindSettings for Postgres {
                 locator: Some(("pg_config", &["--bindir"])),
                 version_req: self.version.as_ref().map(|v| v.req.clone()),
                 install_hint: "install PostgreSQL's server: `apt-get install postgresql` (Debian, Ubuntu), `dnf install postgresql-server` (Fedora), `brew install postgresql` (macOS)".into(),
+                provides: Some(Provides {
+                    what: "extension",
+                    wanted: self.extensions.clone(),
+                    list: extensions::installed,
+                    source: extensions::package,
+                }),
             },
             skeleton: Some(Skeleton {
                 describes: format!("initdb {}", initdb.join(" ")),

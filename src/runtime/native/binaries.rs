@@ -11,9 +11,12 @@ use std::process::Command;
 
 use semver::Version;
 
+use std::collections::BTreeSet;
+
 use super::versions::Versions;
 use crate::error::{Error, Result};
-use crate::plan::native::BinarySpec;
+use crate::plan::native::{BinarySpec, Provides};
+use crate::suggest::list;
 
 #[derive(Debug, Clone)]
 pub struct Binary {
@@ -50,58 +53,47 @@ pub fn find(spec: &BinarySpec, service: &str, reachable: &dyn Fn(&Path) -> bool)
             hint: Some(spec.install_hint.clone()),
         });
     }
-    let satisfies = |b: &Binary| {
+    let version_ok = |b: &Binary| {
         spec.version_req
             .as_ref()
             .is_none_or(|r| r.matches(&b.version))
     };
-    // (binary, whether from PATH)
-    let mut found: Vec<(Binary, bool)> = Vec::new();
-    // Each program asked its version once: `/usr/local/bin/postgres` is
-    // often a link to a Debian directory's.
-    let mut seen: Vec<PathBuf> = Vec::new();
-    let mut consider = |dir: PathBuf, on_path: bool, found: &mut Vec<(Binary, bool)>| {
-        if !has_all(&dir, spec) {
-            return;
-        }
-        let program = dir.join(&spec.program);
-        let real = program.canonicalize().unwrap_or(program.clone());
-        if seen.contains(&real) {
-            return;
-        }
-        seen.push(real);
-        if let Some(version) = version_of(&program, spec) {
-            found.push((Binary { dir, version }, on_path));
-        }
-    };
+    let satisfies = |i: &Install| version_ok(&i.binary) && i.lacks.is_empty();
     // The first reachable match on `PATH` wins whatever else is installed:
     // the usual directories and the locator are searched (their programs
     // run) only without one.
+    let mut search = Search::new(spec);
     for dir in path_dirs() {
-        consider(dir, true, &mut found);
-        if let Some((b, _)) = found
+        search.consider(dir, true);
+        if let Some(i) = search
+            .found
             .last()
-            .filter(|(b, _)| satisfies(b) && reachable(&b.dir))
+            .filter(|i| satisfies(i) && reachable(&i.binary.dir))
         {
-            return Ok(b.clone());
+            return Ok(i.binary.clone());
         }
     }
-    for dir in other_dirs(spec) {
-        consider(dir, false, &mut found);
-    }
+    search.scan(other_dirs(spec), false);
+    let found = search.found;
     // An unreachable binary is still chosen when it is the only one: the
     // runtime's check then says why it cannot run.
     for want_reachable in [true, false] {
         let pool = || {
             found
                 .iter()
-                .filter(|(b, _)| satisfies(b) && reachable(&b.dir) == want_reachable)
+                .filter(|i| satisfies(i) && reachable(&i.binary.dir) == want_reachable)
         };
-        if let Some((b, _)) = pool().find(|(_, on_path)| *on_path) {
-            return Ok(b.clone());
+        if let Some(i) = pool().find(|i| i.on_path) {
+            return Ok(i.binary.clone());
         }
-        if let Some((b, _)) = pool().max_by(|a, b| a.0.version.cmp(&b.0.version)) {
-            return Ok(b.clone());
+        if let Some(i) = pool().max_by(|a, b| a.binary.version.cmp(&b.binary.version)) {
+            return Ok(i.binary.clone());
+        }
+    }
+    if let Some(provides) = &spec.provides {
+        let right_version: Vec<&Install> = found.iter().filter(|i| version_ok(&i.binary)).collect();
+        if !right_version.is_empty() {
+            return Err(lacking(spec, provides, service, &right_version, &found));
         }
     }
     let programs: Vec<String> = std::iter::once(spec.program.as_str())
@@ -119,7 +111,7 @@ pub fn find(spec: &BinarySpec, service: &str, reachable: &dyn Fn(&Path) -> bool)
     }
     let have = found
         .iter()
-        .map(|(b, _)| format!("{} in `{}`", b.version, b.dir.display()))
+        .map(|i| format!("{} in `{}`", i.binary.version, i.binary.dir.display()))
         .collect::<Vec<_>>()
         .join(", ");
     let req = spec
@@ -138,6 +130,159 @@ pub fn find(spec: &BinarySpec, service: &str, reachable: &dyn Fn(&Path) -> bool)
             spec.install_hint
         )),
     })
+}
+
+/// One install of a program: where, which version, whether found on
+/// `PATH`, and what of [`BinarySpec::provides`] it lacks.
+#[derive(Debug, Clone)]
+pub struct Install {
+    pub binary: Binary,
+    pub on_path: bool,
+    pub lacks: Vec<String>,
+    /// What it has of the kind's parts (its extensions), when the kind
+    /// asks for any.
+    pub has: BTreeSet<String>,
+}
+
+/// Every install of the program `spec` names: `PATH` first, in its order,
+/// then the kind's usual directories and the locator's.
+pub fn installs(spec: &BinarySpec) -> Vec<Install> {
+    let mut search = Search::new(spec);
+    search.scan(path_dirs(), true);
+    search.scan(other_dirs(spec), false);
+    search.found
+}
+
+/// Installs found so far, each program asked its version once
+/// (`/usr/local/bin/postgres` is often a link to a Debian directory's).
+struct Search<'s> {
+    spec: &'s BinarySpec,
+    seen: Vec<PathBuf>,
+    found: Vec<Install>,
+}
+
+impl<'s> Search<'s> {
+    fn new(spec: &'s BinarySpec) -> Search<'s> {
+        Search {
+            spec,
+            seen: Vec::new(),
+            found: Vec::new(),
+        }
+    }
+
+    fn scan(&mut self, dirs: Vec<PathBuf>, on_path: bool) {
+        for dir in dirs {
+            self.consider(dir, on_path);
+        }
+    }
+
+    fn consider(&mut self, dir: PathBuf, on_path: bool) {
+        let spec = self.spec;
+        if !has_all(&dir, spec) {
+            return;
+        }
+        let program = dir.join(&spec.program);
+        let real = program.canonicalize().unwrap_or(program.clone());
+        if self.seen.contains(&real) {
+            return;
+        }
+        self.seen.push(real);
+        let Some(version) = version_of(&program, spec) else {
+            return;
+        };
+        let binary = Binary { dir, version };
+        let (has, lacks) = match &spec.provides {
+            Some(p) => {
+                let has = (p.list)(&binary.dir, &binary.version);
+                let lacks = p
+                    .wanted
+                    .iter()
+                    .filter(|w| !has.contains(*w))
+                    .cloned()
+                    .collect();
+                (has, lacks)
+            }
+            None => (BTreeSet::new(), Vec::new()),
+        };
+        self.found.push(Install {
+            binary,
+            on_path,
+            lacks,
+            has,
+        });
+    }
+}
+
+/// The error for a stack asking for parts (extensions) that no install of
+/// the version it wants has: each such install with what it lacks, and
+/// where to get them: another installed version that has them all, or a
+/// package.
+fn lacking(
+    spec: &BinarySpec,
+    provides: &Provides,
+    service: &str,
+    right_version: &[&Install],
+    all: &[Install],
+) -> Error {
+    let names = |v: &[String]| list(v);
+    let each: Vec<String> = right_version
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {} in `{}` lacks {}",
+                spec.program,
+                i.binary.version,
+                i.binary.dir.display(),
+                names(&i.lacks)
+            )
+        })
+        .collect();
+    let message = format!(
+        "service `{service}` asks for {}{} {}, but {}",
+        provides.what,
+        if provides.wanted.len() == 1 { "" } else { "s" },
+        names(&provides.wanted),
+        each.join("; ")
+    );
+    let whole: Vec<String> = all
+        .iter()
+        .filter(|i| i.lacks.is_empty())
+        .map(|i| format!("{} in `{}`", i.binary.version, i.binary.dir.display()))
+        .collect();
+    let hint = if !whole.is_empty() {
+        format!(
+            "{} has {}: choose it with `version` for `{service}` (e.g. `version = \"{}\"`)",
+            whole.join(" and "),
+            if provides.wanted.len() == 1 {
+                "it"
+            } else {
+                "them all"
+            },
+            all.iter()
+                .find(|i| i.lacks.is_empty())
+                .map(|i| i.binary.version.major)
+                .unwrap_or_default()
+        )
+    } else {
+        let best = right_version[0];
+        let sources: Vec<String> = best
+            .lacks
+            .iter()
+            .map(|name| match (provides.source)(name, &best.binary.version) {
+                Some(how) => format!("{name}: {how}"),
+                None => format!(
+                    "{name}: no package in this machine's package sources brings it for {} {}; build it for that install, or remove it from `{}s`",
+                    spec.program, best.binary.version.major, provides.what
+                ),
+            })
+            .collect();
+        sources.join("; ")
+    };
+    Error::Preflight {
+        service: Some(service.to_string()),
+        message,
+        hint: Some(hint),
+    }
 }
 
 fn has_all(dir: &Path, spec: &BinarySpec) -> bool {
