@@ -212,3 +212,109 @@ fn agentlab_comes_up_with_pgvector_persistent_redis_and_nginx_in_each_environmen
 /// PostgreSQL 16 with pgvector (see images/pgvector).
 const PGVECTOR_IMAGE: &str = "berth-test/pgvector:16";
 const NGINX_IMAGE: &str = "berth-test/nginx:1";
+
+/// TileMUD (seed 000) as its team runs it: ports through its own
+/// variables, the env file `.env.local.infra` with the names its scripts
+/// read, its migrations (one without a transaction) and seed data under
+/// `infrastructure/`, checked with psql and redis-cli given those
+/// variables; the test profile beside it with its own file and data.
+#[test]
+fn tilemud_comes_up_with_its_own_variables_env_file_and_migrations() {
+    let s = example("tilemud");
+    let up = |profile: &[&str]| {
+        let (pg_port, redis_port) = (free_port(), free_port());
+        let mut up = s.cmd(&[profile, &["up"]].concat());
+        up.env("TILEMUD_PG_PORT", pg_port.to_string())
+            .env("TILEMUD_REDIS_PORT", redis_port.to_string());
+        let out = up.output().unwrap();
+        assert!(out.status.success(), "{}", describe(&out));
+        (pg_port, redis_port)
+    };
+    let (pg_port, redis_port) = up(&[]);
+    let env = s.env(".env.local.infra");
+    for name in [
+        "TILEMUD_PG_HOST",
+        "TILEMUD_PG_PORT",
+        "TILEMUD_PG_USER",
+        "TILEMUD_PG_PASSWORD",
+        "TILEMUD_PG_DB",
+        "TILEMUD_REDIS_HOST",
+        "TILEMUD_REDIS_PORT",
+    ] {
+        assert!(env.contains_key(name), "{name} missing: {env:?}");
+    }
+    assert_eq!(env["TILEMUD_PG_PORT"], pg_port.to_string());
+    assert_eq!(env["TILEMUD_REDIS_PORT"], redis_port.to_string());
+    assert_eq!(env["TILEMUD_PG_USER"], "tilemud");
+    assert_eq!(env["TILEMUD_PG_DB"], "tilemud");
+
+    // psql as the team's migrate.sh calls it, from the variables alone.
+    let psql = |env: &BTreeMap<String, String>, sql: &str| -> String {
+        let out = Command::new("psql")
+            .args([
+                "-h",
+                &env["TILEMUD_PG_HOST"],
+                "-p",
+                &env["TILEMUD_PG_PORT"],
+                "-U",
+                &env["TILEMUD_PG_USER"],
+                "-d",
+                &env["TILEMUD_PG_DB"],
+                "-tAc",
+                sql,
+            ])
+            .env("PGPASSWORD", &env["TILEMUD_PG_PASSWORD"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "psql {sql}: {}", describe(&out));
+        stdout(&out).trim().to_string()
+    };
+    assert_eq!(
+        psql(&env, "SELECT p.name || ' in ' || r.description FROM players p JOIN rooms r ON r.id = p.room_id"),
+        "wanderer in The town square"
+    );
+    assert_eq!(psql(&env, "SELECT count(*) FROM berth.migrations"), "3");
+    assert_eq!(
+        psql(
+            &env,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'players_room'::regclass"
+        ),
+        "t",
+        "the index built concurrently, outside a transaction"
+    );
+    let redis = Command::new("redis-cli")
+        .args([
+            "--no-auth-warning",
+            "-h",
+            &env["TILEMUD_REDIS_HOST"],
+            "-p",
+            &env["TILEMUD_REDIS_PORT"],
+            "-a",
+            &env["TILEMUD_REDIS_PASSWORD"],
+            "PING",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&redis).trim(), "PONG", "{}", describe(&redis));
+    assert_eq!(redis_url_cli(&env["REDIS_URL"], &["PING"]), "PONG");
+
+    // The test profile: its own stack, env file and data.
+    psql(&env, "INSERT INTO players (name) VALUES ('only-in-dev')");
+    up(&["-p", "test"]);
+    let test_env = s.env(".env.test.infra");
+    assert_ne!(test_env["TILEMUD_PG_PORT"], env["TILEMUD_PG_PORT"]);
+    assert_eq!(
+        psql(
+            &test_env,
+            "SELECT string_agg(name, ',' ORDER BY name) FROM players"
+        ),
+        "wanderer"
+    );
+    assert_eq!(
+        psql(
+            &env,
+            "SELECT count(*) FROM players WHERE name = 'only-in-dev'"
+        ),
+        "1"
+    );
+}
