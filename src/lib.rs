@@ -33,6 +33,9 @@ mod kill_point;
 mod kind;
 mod lifecycle;
 mod migrate;
+// berth's own S3 server (`berth object-store serve`).
+#[cfg(feature = "object-store")]
+mod object_store;
 mod os_user;
 mod plan;
 mod preflight;

@@ -97,6 +97,10 @@ pub enum Command {
     Completions(commands::completions::Args),
     /// Print the manual page, or write one per command with `--dir`
     Man(commands::man::Args),
+    /// berth's own S3 server, which the native runtime runs for an `s3` service
+    #[cfg(feature = "object-store")]
+    #[command(hide = true)]
+    ObjectStore(commands::object_store::Args),
 }
 
 #[cfg(test)]

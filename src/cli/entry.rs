@@ -72,6 +72,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Schema(args) => commands::schema::run(args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::man::run(args),
+        #[cfg(feature = "object-store")]
+        Command::ObjectStore(args) => commands::object_store::run(args),
     }
 }
 

@@ -135,7 +135,7 @@ pub struct NativeLaunch {
     pub init: Vec<InitStep>,
     pub server: ServerSpec,
     /// What runs instead when this launch's program is not installed (an
-    /// object store: `minio` if there is one, else `s3s-fs`).
+    /// object store: `minio` if there is one, else berth's own server).
     pub alternative: Option<Box<NativeLaunch>>,
 }
 
@@ -144,6 +144,17 @@ impl NativeLaunch {
     pub fn choices(&self) -> impl Iterator<Item = &NativeLaunch> {
         std::iter::successors(Some(self), |l| l.alternative.as_deref())
     }
+}
+
+/// berth's own command line, for a server berth serves itself (its object
+/// store): this program when it is `berth`, else `berth` searched for as
+/// other programs are (the testing library runs inside a test binary).
+pub fn own_program() -> String {
+    std::env::current_exe()
+        .ok()
+        .filter(|p| p.file_name().is_some_and(|n| n == "berth"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "berth".into())
 }
 
 /// Parse the first `N.N[.N]` in `text` into a version (missing parts are 0).

@@ -1,5 +1,5 @@
-//! The `s3` kind on the native runtime: a real S3 server (s3s-fs, or moto
-//! where bucket policies and CORS rules are checked) and a real, independent
+//! The `s3` kind on the native runtime: a real S3 server (berth's own, or
+//! moto where bucket policies and CORS rules are checked) and a real, independent
 //! S3 client (boto3) reading the env file's values.
 
 use super::*;
@@ -207,34 +207,123 @@ secret_key = "minioadmin123"
     assert_eq!(boto3_ok(&env, &["get", "a.txt"]), "a");
 }
 
+/// The AWS CLI against the env file's `S3_*` values: its output, or its
+/// error when `fails`.
+fn aws(env: &BTreeMap<String, String>, args: &[&str]) -> Output {
+    Command::new("/usr/bin/aws")
+        .args(["--endpoint-url", &env["S3_ENDPOINT"]])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", &env["S3_ACCESS_KEY"])
+        .env("AWS_SECRET_ACCESS_KEY", &env["S3_SECRET_KEY"])
+        .env("AWS_DEFAULT_REGION", &env["S3_REGION"])
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("the AWS CLI runs (scripts/setup --all installs it)")
+}
+
+/// Issue 36 (and 34): natively, with no MinIO installed, the object store
+/// is berth's own server. It keeps S3's answers where the storage under it
+/// would lose data, answers MinIO's health endpoints, keeps its data 0700
+/// and its keys off its command line.
 #[test]
-fn a_missing_native_server_is_named_with_how_to_install_it() {
-    let s = Sandbox::new(
-        r#"name = "s3-missing"
+fn issue_36_the_native_object_store_is_berths_own_and_loses_nothing() {
+    let s = Sandbox::new(&format!(
+        r#"name = "s3-own"
 [services.storage]
 kind = "s3"
-"#,
-    );
-    // Neither MinIO's server nor s3s-fs where berth looks: `PATH` without
-    // /usr/local/bin, and a home without ~/.cargo/bin.
-    let out = s
-        .cmd(&["up"])
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", s.path())
-        .output()
+buckets = ["uploads"]
+{S3_ENV}"#
+    ));
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    let port: u16 = env["S3_ENDPOINT"]
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("service `storage` needs `minio` or `s3s-fs`, and none is installed"),
-        "{err}"
+    for path in ["/minio/health/live", "/minio/health/ready"] {
+        let (status, _) = super::generic::http_get(port, path).expect("it answers");
+        assert_eq!(status, 200, "{path}");
+    }
+    std::fs::write(s.path().join("f.txt"), "kept\n").unwrap();
+    let f = s.path().join("f.txt").display().to_string();
+    let ok = |args: &[&str]| {
+        let out = aws(&env, args);
+        assert!(out.status.success(), "aws {args:?}: {}", describe(&out));
+        stdout(&out)
+    };
+    let refused = |args: &[&str], code: &str| {
+        let out = aws(&env, args);
+        assert!(
+            !out.status.success() && stderr(&out).contains(code),
+            "aws {args:?} should fail with {code}: {}",
+            describe(&out)
+        );
+    };
+    ok(&["s3", "cp", &f, "s3://uploads/a/b"]);
+    ok(&["s3", "cp", &f, "s3://uploads/x"]);
+    refused(
+        &["s3api", "delete-bucket", "--bucket", "uploads"],
+        "BucketNotEmpty",
     );
-    assert!(err.contains("cargo install s3s-fs"), "{err}");
+    refused(
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "nowhere",
+            "--key",
+            "k",
+            "--body",
+            &f,
+        ],
+        "NoSuchBucket",
+    );
+    refused(
+        &[
+            "s3api",
+            "copy-object",
+            "--bucket",
+            "uploads",
+            "--key",
+            "x",
+            "--copy-source",
+            "uploads/x",
+        ],
+        "InvalidRequest",
+    );
+    let listed = ok(&["s3", "ls", "s3://uploads/", "--recursive"]);
+    assert!(listed.contains("a/b") && listed.contains(" x"), "{listed}");
+    let buckets = ok(&["s3", "ls"]);
+    assert!(!buckets.contains("nowhere"), "{buckets}");
+    assert_eq!(boto3_ok(&env, &["get", "x"]), "kept\n");
+
+    // Its process: berth itself, keys in its environment only.
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let server: Vec<&str> = std::str::from_utf8(&ps.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("object-store serve") && l.contains(&format!(":{port}")))
+        .collect();
+    assert_eq!(server.len(), 1, "{server:?}");
+    assert!(!server[0].contains(&env["S3_SECRET_KEY"]), "{}", server[0]);
+    assert!(!server[0].contains(&env["S3_ACCESS_KEY"]), "{}", server[0]);
+    let data = s.state_dir("s3-own").join("services/storage/data");
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{}", data.display());
+
+    // Emptied, the bucket goes; the data survives down and up before that.
+    s.ok(&["down"]);
+    s.ok(&["up"]);
+    assert_eq!(boto3_ok(&env, &["get", "a/b"]), "kept\n");
+    ok(&["s3", "rm", "s3://uploads", "--recursive"]);
+    ok(&["s3api", "delete-bucket", "--bucket", "uploads"]);
 }
 
 /// An S3 server with bucket policies and CORS rules, as a `minio` on
 /// `PATH`: moto's server (scripts/setup installs it), given MinIO's
-/// command line. s3s-fs, the usual native server, implements neither.
+/// command line. berth's own server, the usual native one, has neither yet.
 fn moto_as_minio(s: &Sandbox) -> PathBuf {
     let moto = ["/usr/local/lib/berth-test/moto/bin/moto_server".to_string()]
         .into_iter()
@@ -309,7 +398,7 @@ buckets = [
 }
 
 #[test]
-fn s3s_fs_refuses_a_public_bucket_with_a_hint() {
+fn the_native_object_store_refuses_a_public_bucket_with_a_hint() {
     let s = Sandbox::new(
         r#"name = "s3-nopolicy"
 [services.storage]

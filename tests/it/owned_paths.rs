@@ -518,6 +518,9 @@ kind = "redis"
 
 [services.pool]
 kind = "pgbouncer"
+
+[services.files]
+kind = "s3"
 "#,
     );
     s.ok(&["up"]);

@@ -15,6 +15,8 @@ pub mod lock;
 pub mod logs;
 pub mod man;
 pub mod migrate;
+#[cfg(feature = "object-store")]
+pub mod object_store;
 pub mod reset;
 pub mod restart;
 pub mod run;

@@ -2,9 +2,9 @@
 //!
 //! In a container: the MinIO image's contract (`MINIO_ROOT_USER`,
 //! `MINIO_ROOT_PASSWORD`, `server /data`). Natively: `minio` when it is
-//! installed, else `s3s-fs` (an S3 server over a directory, from crates.io:
-//! `cargo install s3s-fs --version 0.14.1 --features binary`), which has no
-//! bucket policies or CORS rules, and takes its keys on its command line.
+//! installed, else berth's own server (`berth object-store serve`, see
+//! `crate::object_store`), which has no bucket policies or CORS rules yet.
+//! Both take their keys from their environment.
 //! Readiness is a signed `ListBuckets` from the host, which proves the
 //! keys as well as the server.
 
@@ -27,7 +27,7 @@ use crate::kind::contract::{
 };
 use crate::kind::reading;
 use crate::plan::container::ContainerLaunch;
-use crate::plan::native::{first_version, Arg, BinarySpec, NativeLaunch, ServerSpec};
+use crate::plan::native::{first_version, own_program, Arg, BinarySpec, NativeLaunch, ServerSpec};
 use crate::plan::service_plan::LOOPBACK;
 use crate::plan::stop::StopSignal;
 
@@ -357,44 +357,37 @@ impl KindSettings for ObjectStore {
             },
             alternative: None,
         };
-        let s3s_fs = NativeLaunch {
+        // berth's own server (`berth object-store serve`): nothing to
+        // install, and the keys in its environment as MinIO takes them.
+        let own = NativeLaunch {
             binary: BinarySpec {
-                program: "s3s-fs".into(),
+                program: own_program(),
                 companions: &[],
                 version_args: &["--version"],
                 parse_version: first_version,
                 search_dirs: &["~/.cargo/bin"],
                 locator: None,
                 version_req: None,
-                install_hint: "install `s3s-fs`: `cargo install s3s-fs --version 0.14.1 --features binary` (berth's `scripts/setup` does)".into(),
+                install_hint: "berth runs its own object store with its command line, `berth`, which is not on `PATH` here: install it (`cargo install berth`), or install MinIO's server (`minio`)".into(),
                 provides: None,
             },
             skeleton: None,
             init: Vec::new(),
             server: ServerSpec {
-                program: "s3s-fs".into(),
                 args: vec![
-                    Arg::text("--host"),
-                    Arg::text(LOOPBACK),
-                    Arg::text("--port"),
-                    Arg::text(ctx.port.to_string()),
-                    // s3s-fs takes its keys only here, where `ps` shows
-                    // them to the machine's other users (see the README).
-                    Arg::text("--access-key"),
-                    Arg::text(access_key),
-                    Arg::text("--secret-key"),
-                    Arg::text(secret_key),
+                    Arg::text("object-store"),
+                    Arg::text("serve"),
                     Arg::DataDir,
+                    Arg::text("--address"),
+                    Arg::text(format!("{LOOPBACK}:{}", ctx.port)),
                 ],
-                env: Vec::new(),
-                cwd: None,
-                files: Vec::new(),
-                stop_signal: StopSignal::Terminate,
+                program: own_program(),
+                ..minio.server.clone()
             },
             alternative: None,
         };
         NativeLaunch {
-            alternative: Some(Box::new(s3s_fs)),
+            alternative: Some(Box::new(own)),
             ..minio
         }
     }

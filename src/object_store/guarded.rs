@@ -1,0 +1,226 @@
+//! The rules berth's object store keeps where the storage under it
+//! (`s3s-fs`) would lose or misplace data: S3's answers, checked before the
+//! request reaches the storage. Every other operation the storage has is
+//! passed on as it is; the rest answer NotImplemented.
+//!
+//! - DeleteBucket on a bucket that holds an object is BucketNotEmpty
+//!   (the storage deleted the bucket and its objects).
+//! - PutObject, CreateMultipartUpload and CopyObject into a bucket that
+//!   does not exist are NoSuchBucket (the storage made the bucket).
+//! - CopyObject of an object onto itself changes nothing and is refused
+//!   unless it replaces the metadata, as S3 refuses it.
+//! - DeleteObjects takes at most 1,000 keys, as S3 does.
+
+use std::path::{Path, PathBuf};
+
+use s3s::dto::*;
+use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
+use s3s_fs::FileSystem;
+
+/// S3's limit on the keys of one DeleteObjects request.
+const DELETE_OBJECTS_MAX: usize = 1000;
+
+pub struct Guarded {
+    store: FileSystem,
+    /// The storage's root: a bucket is a directory of it.
+    root: PathBuf,
+}
+
+impl Guarded {
+    pub fn new(store: FileSystem, root: PathBuf) -> Guarded {
+        Guarded { store, root }
+    }
+
+    fn bucket_dir(&self, bucket: &str) -> PathBuf {
+        self.root.join(bucket)
+    }
+
+    fn require_bucket(&self, bucket: &str) -> S3Result<()> {
+        if self.bucket_dir(bucket).is_dir() {
+            Ok(())
+        } else {
+            Err(s3_error!(
+                NoSuchBucket,
+                "The specified bucket does not exist"
+            ))
+        }
+    }
+}
+
+/// Whether a bucket's directory holds an object: a file anywhere under it
+/// (the directories of key prefixes stay behind when their objects go).
+fn holds_objects(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| match e.file_type() {
+        Ok(t) if t.is_dir() => holds_objects(&e.path()),
+        Ok(_) => true,
+        Err(_) => true,
+    })
+}
+
+#[async_trait::async_trait]
+impl S3 for Guarded {
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        if holds_objects(&self.bucket_dir(&req.input.bucket)) {
+            return Err(s3_error!(
+                BucketNotEmpty,
+                "The bucket you tried to delete is not empty"
+            ));
+        }
+        self.store.delete_bucket(req).await
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        self.store.put_object(req).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        self.store.create_multipart_upload(req).await
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        if let CopySource::Bucket { bucket, key, .. } = &req.input.copy_source {
+            let replaces = req
+                .input
+                .metadata_directive
+                .as_ref()
+                .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+            if **bucket == *req.input.bucket && **key == *req.input.key && !replaces {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+                ));
+            }
+        }
+        self.store.copy_object(req).await
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        if req.input.delete.objects.len() > DELETE_OBJECTS_MAX {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
+        }
+        self.store.delete_objects(req).await
+    }
+
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.store.create_bucket(req).await
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.store.delete_object(req).await
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        self.store.get_bucket_location(req).await
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        self.store.get_object(req).await
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.store.head_bucket(req).await
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        self.store.head_object(req).await
+    }
+
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        self.store.list_buckets(req).await
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        self.store.list_objects(req).await
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.store.list_objects_v2(req).await
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        self.store.upload_part(req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        self.store.upload_part_copy(req).await
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        self.store.list_parts(req).await
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        self.store.complete_multipart_upload(req).await
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        self.store.abort_multipart_upload(req).await
+    }
+}
