@@ -101,6 +101,25 @@ fn cleanmatex_comes_up_with_its_pooler_object_store_and_append_only_redis() {
         "appendonly\nyes"
     );
     assert_eq!(redis_url_cli(&env["REDIS_URL"], &["SET", "k", "v"]), "OK");
+
+    // The team's own smoke test (seed 003), reading the env file; MinIO's
+    // `localhost:9000` is the endpoint the file names (a free port here).
+    let smoke = r#"set -euo pipefail
+set -a; . ./.env; set +a
+psql "$DATABASE_URL" -c "SELECT 1" > /dev/null
+echo "PostgreSQL OK"
+redis-cli -u "$REDIS_URL" PING | grep PONG > /dev/null
+echo "Redis OK"
+curl -f "$S3_ENDPOINT/minio/health/live" > /dev/null
+echo "MinIO OK"
+"#;
+    let out = Command::new("bash")
+        .args(["-c", smoke])
+        .current_dir(s.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(stdout(&out), "PostgreSQL OK\nRedis OK\nMinIO OK\n");
 }
 
 #[test]
