@@ -1,6 +1,7 @@
 #!/bin/bash
 # MinIO's `minio server DIR --address [HOST]:PORT` and root credentials,
-# mapped onto s3s-fs's flags.
+# mapped onto berth's own object store, which reads the credentials from
+# the same variables (never from its command line).
 set -euo pipefail
 [ "${1:-}" = minio ] && shift
 if [ "${1:-}" != server ]; then
@@ -17,7 +18,6 @@ while [ $# -gt 0 ]; do
     *) dir="$1"; shift ;;
   esac
 done
-: "${MINIO_ROOT_USER:=minioadmin}" "${MINIO_ROOT_PASSWORD:=minioadmin}"
-mkdir -p "$dir"
-exec s3s-fs --host 0.0.0.0 --port "$port" \
-  --access-key "$MINIO_ROOT_USER" --secret-key "$MINIO_ROOT_PASSWORD" "$dir"
+export MINIO_ROOT_USER="${MINIO_ROOT_USER:-minioadmin}"
+export MINIO_ROOT_PASSWORD="${MINIO_ROOT_PASSWORD:-minioadmin}"
+exec berth object-store serve "$dir" --address "0.0.0.0:$port"

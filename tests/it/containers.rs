@@ -8,7 +8,7 @@ use super::*;
 pub const PG_IMAGE: &str = "berth-test/postgres:15";
 pub const REDIS_IMAGE: &str = "berth-test/redis:7";
 const HTTPD_IMAGE: &str = "berth-test/httpd:1";
-/// MinIO's contract (over s3s-fs; see images/minio).
+/// MinIO's contract (over berth's own object store; see images/minio).
 pub const MINIO_IMAGE: &str = "berth-test/minio:1";
 pub const PGBOUNCER_IMAGE: &str = "berth-test/pgbouncer:1";
 
