@@ -10,12 +10,17 @@
 //! - CopyObject of an object onto itself changes nothing and is refused
 //!   unless it replaces the metadata, as S3 refuses it.
 //! - DeleteObjects takes at most 1,000 keys, as S3 does.
+//!
+//! Bucket policies, which the storage lacks, are kept here
+//! ([`super::bucket_config`]) and read by [`super::public_read`].
 
 use std::path::{Path, PathBuf};
 
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
+
+use super::bucket_config::BucketConfig;
 
 /// S3's limit on the keys of one DeleteObjects request.
 const DELETE_OBJECTS_MAX: usize = 1000;
@@ -24,11 +29,16 @@ pub struct Guarded {
     store: FileSystem,
     /// The storage's root: a bucket is a directory of it.
     root: PathBuf,
+    config: BucketConfig,
 }
 
 impl Guarded {
-    pub fn new(store: FileSystem, root: PathBuf) -> Guarded {
-        Guarded { store, root }
+    pub fn new(store: FileSystem, root: PathBuf, config: BucketConfig) -> Guarded {
+        Guarded {
+            store,
+            root,
+            config,
+        }
     }
 
     fn bucket_dir(&self, bucket: &str) -> PathBuf {
@@ -73,7 +83,57 @@ impl S3 for Guarded {
                 "The bucket you tried to delete is not empty"
             ));
         }
-        self.store.delete_bucket(req).await
+        let bucket = req.input.bucket.clone();
+        let deleted = self.store.delete_bucket(req).await?;
+        self.config.remove(&bucket);
+        Ok(deleted)
+    }
+
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        let policy = &req.input.policy;
+        let parsed: Option<serde_json::Value> = serde_json::from_str(policy).ok();
+        if !parsed
+            .as_ref()
+            .is_some_and(|p| p.get("Statement").is_some())
+        {
+            return Err(s3_error!(
+                MalformedPolicy,
+                "Policies must be valid JSON with a Statement"
+            ));
+        }
+        self.config
+            .set_policy(&req.input.bucket, policy)
+            .map_err(|e| s3_error!(InternalError, "{e}"))?;
+        Ok(S3Response::new(PutBucketPolicyOutput {}))
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        match self.config.policy(&req.input.bucket) {
+            Some(policy) => Ok(S3Response::new(GetBucketPolicyOutput {
+                policy: Some(policy),
+            })),
+            None => Err(s3_error!(
+                NoSuchBucketPolicy,
+                "The bucket policy does not exist"
+            )),
+        }
+    }
+
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        self.config.delete_policy(&req.input.bucket);
+        Ok(S3Response::new(DeleteBucketPolicyOutput {}))
     }
 
     async fn put_object(

@@ -397,20 +397,66 @@ buckets = [
     s.cmd(&["down"]).env("PATH", &path).output().unwrap();
 }
 
+/// Issue 36: natively, a `public` bucket gets its public-read policy and
+/// an anonymous GET reads its objects (plain curl, as a browser would),
+/// while a private bucket's are refused; a `cors` bucket, which berth's
+/// own store cannot serve yet, is refused with the way out.
 #[test]
-fn the_native_object_store_refuses_a_public_bucket_with_a_hint() {
-    let s = Sandbox::new(
-        r#"name = "s3-nopolicy"
+fn the_native_object_store_serves_a_public_bucket_and_refuses_cors_with_a_hint() {
+    let s = Sandbox::new(&format!(
+        r#"name = "s3-public"
 [services.storage]
 kind = "s3"
-buckets = [{ name = "media", public = true }]
+buckets = [{{ name = "media", public = true }}, "private"]
+{S3_ENV}"#
+    ));
+    s.ok(&["up"]);
+    let env = s.env(".env");
+    boto3_ok(&env, &["put", "logo.txt", "public bytes"]);
+    boto3_ok(
+        &in_bucket(&env, "private"),
+        &["put", "secret.txt", "private bytes"],
+    );
+    let policy: serde_json::Value =
+        serde_json::from_str(&boto3_ok(&env, &["policy"])).expect("a JSON policy");
+    assert_eq!(policy["Statement"][0]["Action"][0], "s3:GetObject");
+    let curl = |url: String| {
+        let out = Command::new("curl")
+            .args(["-s", "-o", "-", "-w", "\n%{http_code}", &url])
+            .output()
+            .unwrap();
+        stdout(&out)
+    };
+    let endpoint = &env["S3_ENDPOINT"];
+    assert_eq!(
+        curl(format!("{endpoint}/media/logo.txt")),
+        "public bytes\n200"
+    );
+    assert!(curl(format!("{endpoint}/private/secret.txt")).ends_with("\n403"));
+    assert!(
+        curl(format!("{endpoint}/media")).ends_with("\n403"),
+        "no anonymous listing"
+    );
+    let private = boto3(&in_bucket(&env, "private"), &["policy"]);
+    assert!(
+        stderr(&private).contains("NoSuchBucketPolicy"),
+        "{}",
+        describe(&private)
+    );
+    s.ok(&["reset", "--yes", "--no-snapshot"]);
+
+    s.write_stack(
+        r#"name = "s3-public"
+[services.storage]
+kind = "s3"
+buckets = [{ name = "uploads", cors = ["http://localhost:3000"] }]
 "#,
     );
     let out = s.run(&["up"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("could not make bucket `media` public"),
+        err.contains("could not set the CORS rules of bucket `uploads`"),
         "{err}"
     );
     assert!(err.contains("runtime = \"container\""), "{err}");
