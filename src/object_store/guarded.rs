@@ -96,10 +96,7 @@ impl S3 for Guarded {
         self.require_bucket(&req.input.bucket)?;
         let policy = &req.input.policy;
         let parsed: Option<serde_json::Value> = serde_json::from_str(policy).ok();
-        if !parsed
-            .as_ref()
-            .is_some_and(|p| p.get("Statement").is_some())
-        {
+        if parsed.as_ref().is_none_or(|p| p.get("Statement").is_none()) {
             return Err(s3_error!(
                 MalformedPolicy,
                 "Policies must be valid JSON with a Statement"
