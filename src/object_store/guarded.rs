@@ -11,8 +11,10 @@
 //!   unless it replaces the metadata, as S3 refuses it.
 //! - DeleteObjects takes at most 1,000 keys, as S3 does.
 //!
-//! Bucket policies, which the storage lacks, are kept here
-//! ([`super::bucket_config`]) and read by [`super::public_read`].
+//! Bucket policies and CORS rules, which the storage lacks, are kept here
+//! ([`super::bucket_config`]); policies are read by [`super::public_read`],
+//! and the responses to objects' GET, HEAD and PUT carry what the CORS
+//! rules allow the request's origin ([`super::cors`]).
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,7 @@ use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
 
 use super::bucket_config::BucketConfig;
+use super::cors;
 
 /// S3's limit on the keys of one DeleteObjects request.
 const DELETE_OBJECTS_MAX: usize = 1000;
@@ -45,6 +48,26 @@ impl Guarded {
         self.root.join(bucket)
     }
 
+    /// `response`, with what the bucket's CORS rules allow the origin of
+    /// a request (`origin`, sent with `method`) to see of it.
+    fn with_cors<T>(
+        &self,
+        bucket: &str,
+        origin: Option<String>,
+        method: &str,
+        mut response: S3Response<T>,
+    ) -> S3Response<T> {
+        let Some(origin) = origin else {
+            return response;
+        };
+        if let Some(config) = self.config.cors(bucket) {
+            if let Some(rule) = cors::rule_for(&config, &origin, method, &[]) {
+                response.headers.extend(cors::allow(rule, &origin, None));
+            }
+        }
+        response
+    }
+
     fn require_bucket(&self, bucket: &str) -> S3Result<()> {
         if self.bucket_dir(bucket).is_dir() {
             Ok(())
@@ -55,6 +78,14 @@ impl Guarded {
             ))
         }
     }
+}
+
+/// The `Origin` a browser sent, if any.
+fn origin_of<T>(req: &S3Request<T>) -> Option<String> {
+    req.headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// Whether a bucket's directory holds an object: a file anywhere under it
@@ -133,12 +164,50 @@ impl S3 for Guarded {
         Ok(S3Response::new(DeleteBucketPolicyOutput {}))
     }
 
+    async fn put_bucket_cors(
+        &self,
+        req: S3Request<PutBucketCorsInput>,
+    ) -> S3Result<S3Response<PutBucketCorsOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        self.config
+            .set_cors(&req.input.bucket, &req.input.cors_configuration)
+            .map_err(|e| s3_error!(InternalError, "{e}"))?;
+        Ok(S3Response::new(PutBucketCorsOutput::default()))
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<GetBucketCorsInput>,
+    ) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        match self.config.cors(&req.input.bucket) {
+            Some(config) => Ok(S3Response::new(GetBucketCorsOutput {
+                cors_rules: Some(config.cors_rules),
+            })),
+            None => Err(s3_error!(
+                NoSuchCORSConfiguration,
+                "The CORS configuration does not exist"
+            )),
+        }
+    }
+
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        self.config.delete_cors(&req.input.bucket);
+        Ok(S3Response::new(DeleteBucketCorsOutput::default()))
+    }
+
     async fn put_object(
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         self.require_bucket(&req.input.bucket)?;
-        self.store.put_object(req).await
+        let (bucket, origin) = (req.input.bucket.clone(), origin_of(&req));
+        let response = self.store.put_object(req).await?;
+        Ok(self.with_cors(&bucket, origin, "PUT", response))
     }
 
     async fn create_multipart_upload(
@@ -208,7 +277,9 @@ impl S3 for Guarded {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
-        self.store.get_object(req).await
+        let (bucket, origin) = (req.input.bucket.clone(), origin_of(&req));
+        let response = self.store.get_object(req).await?;
+        Ok(self.with_cors(&bucket, origin, "GET", response))
     }
 
     async fn head_bucket(
@@ -222,7 +293,9 @@ impl S3 for Guarded {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        self.store.head_object(req).await
+        let (bucket, origin) = (req.input.bucket.clone(), origin_of(&req));
+        let response = self.store.head_object(req).await?;
+        Ok(self.with_cors(&bucket, origin, "HEAD", response))
     }
 
     async fn list_buckets(

@@ -8,15 +8,16 @@
 //! S3's protocol (SigV4 and presigned authentication, routing, XML) is the
 //! `s3s` crate's; the objects are kept by `s3s-fs` under the data
 //! directory, behind the rules of [`guarded`] where it would lose data;
-//! bucket policies are berth's ([`bucket_config`]), and anonymous reads
+//! bucket policies and CORS rules are berth's ([`bucket_config`]), and anonymous reads
 //! are let through where one allows them ([`public_read`]).
-//! MinIO's health endpoints answer too ([`health`]), for the smoke tests
-//! teams already have.
+//! MinIO's health endpoints and browsers' CORS preflights are answered
+//! before S3's routing ([`routes`], with the bucket's rules: [`cors`]).
 
 mod bucket_config;
+mod cors;
 mod guarded;
-mod health;
 mod public_read;
+mod routes;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -59,8 +60,10 @@ pub fn serve(data: &Path, address: SocketAddr) -> Result<()> {
         let config = bucket_config::BucketConfig::under(&root);
         let mut builder = S3ServiceBuilder::new(guarded::Guarded::new(store, root, config.clone()));
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
-        builder.set_access(public_read::PublicRead { config });
-        builder.set_route(health::Health);
+        builder.set_access(public_read::PublicRead {
+            config: config.clone(),
+        });
+        builder.set_route(routes::Routes { config });
         builder.build()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -323,7 +323,7 @@ buckets = ["uploads"]
 
 /// An S3 server with bucket policies and CORS rules, as a `minio` on
 /// `PATH`: moto's server (scripts/setup installs it), given MinIO's
-/// command line. berth's own server, the usual native one, has neither yet.
+/// command line: berth's requests, checked by an implementation not berth's.
 fn moto_as_minio(s: &Sandbox) -> PathBuf {
     let moto = ["/usr/local/lib/berth-test/moto/bin/moto_server".to_string()]
         .into_iter()
@@ -399,15 +399,18 @@ buckets = [
 
 /// Issue 36: natively, a `public` bucket gets its public-read policy and
 /// an anonymous GET reads its objects (plain curl, as a browser would),
-/// while a private bucket's are refused; a `cors` bucket, which berth's
-/// own store cannot serve yet, is refused with the way out.
+/// while a private bucket's are refused; a `cors` bucket answers a
+/// browser's preflight from its rules and marks its responses.
 #[test]
-fn the_native_object_store_serves_a_public_bucket_and_refuses_cors_with_a_hint() {
+fn the_native_object_store_serves_public_and_cors_buckets() {
     let s = Sandbox::new(&format!(
         r#"name = "s3-public"
 [services.storage]
 kind = "s3"
-buckets = [{{ name = "media", public = true }}, "private"]
+buckets = [
+  {{ name = "media", public = true, cors = ["http://localhost:3000"] }},
+  "private",
+]
 {S3_ENV}"#
     ));
     s.ok(&["up"]);
@@ -443,21 +446,65 @@ buckets = [{{ name = "media", public = true }}, "private"]
         "{}",
         describe(&private)
     );
-    s.ok(&["reset", "--yes", "--no-snapshot"]);
-
-    s.write_stack(
-        r#"name = "s3-public"
-[services.storage]
-kind = "s3"
-buckets = [{ name = "uploads", cors = ["http://localhost:3000"] }]
-"#,
-    );
-    let out = s.run(&["up"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    let err = stderr(&out);
+    // CORS: the preflight a browser sends before a PUT from the app.
+    let preflight = |origin: &str| {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-D",
+                "-",
+                "-X",
+                "OPTIONS",
+                "-H",
+                &format!("Origin: {origin}"),
+                "-H",
+                "Access-Control-Request-Method: PUT",
+                "-H",
+                "Access-Control-Request-Headers: content-type",
+                &format!("{endpoint}/media/upload.png"),
+            ])
+            .output()
+            .unwrap();
+        stdout(&out).to_ascii_lowercase()
+    };
+    let allowed = preflight("http://localhost:3000");
+    assert!(allowed.starts_with("http/1.1 200"), "{allowed}");
     assert!(
-        err.contains("could not set the CORS rules of bucket `uploads`"),
-        "{err}"
+        allowed.contains("access-control-allow-origin: http://localhost:3000"),
+        "{allowed}"
     );
-    assert!(err.contains("runtime = \"container\""), "{err}");
+    assert!(
+        allowed.contains("access-control-allow-methods:") && allowed.contains("put"),
+        "{allowed}"
+    );
+    let refused = preflight("http://evil.test");
+    assert!(refused.starts_with("http/1.1 403"), "{refused}");
+    assert!(
+        !refused.contains("access-control-allow-origin"),
+        "{refused}"
+    );
+    // The response to the request itself names the origin too.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "-H",
+            "Origin: http://localhost:3000",
+        ])
+        .arg(format!("{endpoint}/media/logo.txt"))
+        .output()
+        .unwrap();
+    let got = stdout(&out).to_ascii_lowercase();
+    assert!(
+        got.starts_with("http/1.1 200")
+            && got.contains("access-control-allow-origin: http://localhost:3000"),
+        "{got}"
+    );
+    let cors: serde_json::Value = serde_json::from_str(&boto3_ok(&env, &["cors"])).unwrap();
+    assert_eq!(cors[0]["AllowedOrigins"][0], "http://localhost:3000");
 }

@@ -28,7 +28,7 @@ pub struct Bucket {
 /// A provisioning error of the object store `ctx` names.
 pub fn failure(ctx: &ServiceContext, message: impl Into<String>, e: Option<S3Error>) -> Error {
     let hint = e.as_ref().filter(|e| e.is("NotImplemented")).map(|_| {
-        "this S3 server does not implement that request (berth's own object store has no CORS rules yet): run the service in a container (`runtime = \"container\"`, MinIO's image), or install `minio`".to_string()
+        "this S3 server does not implement that request: run the service in a container (`runtime = \"container\"`, MinIO's image), or install `minio`".to_string()
     });
     Error::Provision {
         service: ctx.name.to_string(),
