@@ -3,7 +3,7 @@
 //! In a container: the MinIO image's contract (`MINIO_ROOT_USER`,
 //! `MINIO_ROOT_PASSWORD`, `server /data`). Natively: `minio` when it is
 //! installed, else berth's own server (`berth object-store serve`, see
-//! `crate::object_store`), which has no bucket policies or CORS rules yet.
+//! `crate::object_store`), which keeps bucket policies and CORS rules too.
 //! Both take their keys from their environment.
 //! Readiness is a signed `ListBuckets` from the host, which proves the
 //! keys as well as the server.
