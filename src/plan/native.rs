@@ -147,12 +147,22 @@ impl NativeLaunch {
 }
 
 /// berth's own command line, for a server berth serves itself (its object
-/// store): this program when it is `berth`, else `berth` searched for as
-/// other programs are (the testing library runs inside a test binary).
+/// store): this program when it is `berth`; else, for the testing library
+/// inside a test binary, a `berth` that cargo built beside it (its
+/// `target/<profile>/deps/` is below `target/<profile>/berth`); else
+/// `berth` searched for as other programs are (`PATH`).
 pub fn own_program() -> String {
-    std::env::current_exe()
-        .ok()
-        .filter(|p| p.file_name().is_some_and(|n| n == "berth"))
+    let Ok(exe) = std::env::current_exe() else {
+        return "berth".into();
+    };
+    if exe.file_name().is_some_and(|n| n == "berth") {
+        return exe.display().to_string();
+    }
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("berth"))
+        .find(|p| p.is_file())
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "berth".into())
 }

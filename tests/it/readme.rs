@@ -70,8 +70,17 @@ fn the_readme_rust_example_passes_in_a_crate_of_its_own() {
             cmd.env_remove(key);
         }
     }
+    // Its object store is the berth command's, which a crate that only
+    // depends on the library finds on `PATH`, as the README says.
+    let berth_dir = Path::new(env!("CARGO_BIN_EXE_berth")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        berth_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = cmd
         .args(["test", "--offline", "--quiet"])
+        .env("PATH", path)
         .current_dir(s.path())
         // Its own target directory (the suite's is locked while it runs),
         // kept between runs so only the first one builds everything.
