@@ -58,19 +58,32 @@ pub fn variables(stack: &Stack, secrets: Secrets) -> Vec<Variable> {
     templates
         .into_iter()
         .map(|(name, template)| {
-            let mut secret = false;
-            let value = template.render(|svc, key| {
-                let v = connections.get(svc)?.iter().find(|c| c.key == key)?;
-                secret |= v.secret;
+            // A `${NAME}` variable comes from the team's `.env` or the
+            // environment, where secrets are kept: shown as one.
+            let mut secret = template.variables().next().is_some();
+            let variable = |name: &str| {
+                let value = stack.config.variables.get(name)?;
                 Some(match secrets {
-                    Secrets::Show => v.value.clone(),
-                    Secrets::Mask => v.masked.clone(),
-                    // A secret alone is left empty to fill in; a URL keeps
-                    // its shape, `****` where its password goes.
-                    Secrets::Blank if v.masked == MASK => String::new(),
-                    Secrets::Blank => v.masked.clone(),
+                    Secrets::Show => value.clone(),
+                    Secrets::Mask => MASK.to_string(),
+                    Secrets::Blank => String::new(),
                 })
-            });
+            };
+            let value = template.render(
+                |svc, key| {
+                    let v = connections.get(svc)?.iter().find(|c| c.key == key)?;
+                    secret |= v.secret;
+                    Some(match secrets {
+                        Secrets::Show => v.value.clone(),
+                        Secrets::Mask => v.masked.clone(),
+                        // A secret alone is left empty to fill in; a URL keeps
+                        // its shape, `****` where its password goes.
+                        Secrets::Blank if v.masked == MASK => String::new(),
+                        Secrets::Blank => v.masked.clone(),
+                    })
+                },
+                &variable,
+            );
             Variable {
                 name,
                 value,

@@ -52,6 +52,7 @@ mod template;
 mod time;
 mod tree_copy;
 mod units;
+mod variables;
 
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -165,15 +165,21 @@ pub fn export(
 
     let stack_toml = StackToml::of(carried, &resolved.configured());
     let mut carried = Yaml::map().with("berth.toml", Yaml::Block(stack_toml.render()));
-    let configured: Vec<(String, Yaml)> = resolved
-        .secrets
-        .iter()
-        .filter(|s| s.configured)
-        .map(|s| {
-            (
-                s.var.clone(),
-                Yaml::str(format!("{}.{}", s.service, s.name)),
-            )
+    // A variable may hold several services' secrets (`[overrides]` with
+    // a list): each variable once, with every value it sets.
+    let mut targets: Vec<(String, Vec<String>)> = Vec::new();
+    for s in resolved.secrets.iter().filter(|s| s.configured) {
+        let target = format!("{}.{}", s.service, s.name);
+        match targets.iter_mut().find(|(v, _)| *v == s.var) {
+            Some((_, list)) => list.push(target),
+            None => targets.push((s.var.clone(), vec![target])),
+        }
+    }
+    let configured: Vec<(String, Yaml)> = targets
+        .into_iter()
+        .map(|(var, list)| match list.as_slice() {
+            [one] => (var, Yaml::str(one.clone())),
+            _ => (var, Yaml::strs(&list)),
         })
         .collect();
     if !configured.is_empty() {
@@ -204,10 +210,8 @@ pub fn export(
         },
     );
     let mut env = format!("{SECRETS_HEADER}\n");
-    for s in &resolved.secrets {
-        for (var, value) in s.variables() {
-            env.push_str(&format!("{var}={}\n", env_quote(&value)));
-        }
+    for (var, value) in resolved.variables() {
+        env.push_str(&format!("{var}={}\n", env_quote(&value)));
     }
     outputs.insert(
         1,

@@ -80,9 +80,8 @@ pub fn export(
     if !resolved.secrets.is_empty() {
         let data = Yaml::Map(
             resolved
-                .secrets
-                .iter()
-                .flat_map(|s| s.variables())
+                .variables()
+                .into_iter()
                 .map(|(var, value)| (var, Yaml::str(value)))
                 .collect(),
         );

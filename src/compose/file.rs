@@ -4,14 +4,15 @@
 //! Compose interpolates. Everything else is kept as a [`Finding`] with its
 //! place in the file, for the import report: nothing is dropped silently.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::dotenv;
-use super::interpolate::interpolate;
 use super::yaml::{self, Node, Value};
 use crate::error::Result;
 use crate::source::{SourceFile, Span};
 use crate::suggest::did_you_mean;
+use crate::variables::dotenv;
+use crate::variables::interpolate::interpolate;
 
 /// The names Compose looks for, in its order.
 pub const CANDIDATES: &[&str] = &[
@@ -41,15 +42,17 @@ pub struct ComposeFile {
     pub findings: Vec<Finding>,
     /// The stack a `berth export compose` carried along (`x-berth`).
     pub carried: Option<Carried>,
+    /// The variables it uses that were not set when it was read.
+    pub unset: Vec<String>,
 }
 
 /// What `berth export compose` writes under `x-berth`: the effective
-/// `berth.toml`, and the configured secrets it left out, with their values
-/// (from the variables the export wrote to `.env`).
+/// `berth.toml`, and the configured secrets it left out, with the
+/// variables that hold them (in the `.env` the export wrote).
 #[derive(Debug, Clone)]
 pub struct Carried {
     pub stack_toml: String,
-    /// (service, key, value).
+    /// (service, key, variable).
     pub secrets: Vec<(String, String, String)>,
 }
 
@@ -70,12 +73,42 @@ pub struct ComposeService {
     pub image: Option<String>,
     pub command: Option<Vec<String>>,
     /// In order; an `env_file`'s variables first, `environment` over them.
+    /// A bare `KEY` is here with an empty value (its origin says so).
     pub environment: Vec<(String, String)>,
+    /// Where an environment value came from, by key.
+    pub env_origins: BTreeMap<String, EnvOrigin>,
+    /// The command's arguments as written, before interpolation (when
+    /// they can be told apart).
+    pub command_raw: Option<Vec<String>>,
     pub ports: Vec<PortSpec>,
     pub volumes: Vec<VolumeSpec>,
     pub depends_on: Vec<Dependency>,
     pub healthcheck: Option<Healthcheck>,
     pub profiles: Vec<String>,
+}
+
+/// Where an environment value comes from: the import keeps values that
+/// come from the team's variables (often secrets) out of `berth.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvOrigin {
+    /// Written in the compose file; `raw` is the text as written when it
+    /// uses variables (`${DB_PASSWORD}`), which Compose fills at each `up`.
+    File { raw: Option<String> },
+    /// From an `env_file`: its path as the compose file writes it.
+    EnvFile(String),
+    /// A bare `KEY`: Compose passes the shell's value at each `up`.
+    Shell,
+}
+
+/// `text` as written, when it uses a variable (`$$` alone does not).
+pub fn raw_with_variables(text: &str) -> Option<String> {
+    let used = std::cell::Cell::new(false);
+    let lookup = |_: &str| {
+        used.set(true);
+        None
+    };
+    let _ = interpolate(text, &lookup, &mut Vec::new());
+    used.get().then(|| text.to_string())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,7 +290,9 @@ pub fn read(path: &Path, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Comp
             Some("a compose file lists its containers under `services:`".into()),
         ));
     }
+    let mut unset = Vec::new();
     for (var, span) in std::mem::take(&mut reader.unset) {
+        unset.push(var.clone());
         reader.note(
             &span,
             format!("${{{var}}}"),
@@ -271,6 +306,7 @@ pub fn read(path: &Path, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Comp
         services,
         findings,
         carried,
+        unset,
     })
 }
 
@@ -286,24 +322,24 @@ fn read_carried(reader: &mut Reader, node: &Node) -> Result<Carried> {
         }
     };
     let mut secrets = Vec::new();
-    for (var, target) in node.get("secrets").and_then(Node::map).unwrap_or_default() {
+    for (var, targets) in node.get("secrets").and_then(Node::map).unwrap_or_default() {
         let var_name = var.text().unwrap_or_default();
-        let target_text = target.text().unwrap_or_default();
-        let Some((service, key)) = target_text.split_once('.') else {
-            return Err(reader.error(
-                &target.span,
-                format!("`{target_text}` is not `service.key`"),
-                None,
-            ));
+        // One value, or a list of those the variable sets alike.
+        let list = match targets.seq() {
+            Some(items) => items.to_vec(),
+            None => vec![targets.clone()],
         };
-        let Some(value) = (reader.lookup)(var_name) else {
-            return Err(reader.error(
-                &var.span,
-                format!("variable `{var_name}` is not set"),
-                Some("`berth export compose` wrote it to `.env` beside the compose file; import from there, or set it".into()),
-            ));
-        };
-        secrets.push((service.to_string(), key.to_string(), value));
+        for target in list {
+            let target_text = target.text().unwrap_or_default();
+            let Some((service, key)) = target_text.split_once('.') else {
+                return Err(reader.error(
+                    &target.span,
+                    format!("`{target_text}` is not `service.key`"),
+                    None,
+                ));
+            };
+            secrets.push((service.to_string(), key.to_string(), var_name.to_string()));
+        }
     }
     Ok(Carried {
         stack_toml,
@@ -505,15 +541,18 @@ fn read_service(reader: &mut Reader, key: &Node, node: &Node) -> Result<ComposeS
             None,
         ));
     };
-    let mut environment: Vec<(String, String)> = Vec::new();
-    let mut from_files: Vec<(String, String)> = Vec::new();
+    let mut environment: Vec<(String, String, EnvOrigin)> = Vec::new();
+    let mut from_files: Vec<(String, String, String)> = Vec::new();
     for (k, v) in entries {
         let field = k.text().unwrap_or_default();
         let at = format!("services.{name}.{field}");
         match field {
             "image" => svc.image = Some(reader.text(v, "`image`")?),
-            "command" => svc.command = Some(command(reader, v)?),
-            "environment" => environment = environment_of(reader, v, &at)?,
+            "command" => {
+                svc.command = Some(command(reader, v)?);
+                svc.command_raw = command_raw(v);
+            }
+            "environment" => environment = environment_of(reader, v)?,
             "env_file" => from_files = env_files(reader, v)?,
             "ports" => {
                 for p in v.seq().unwrap_or_default() {
@@ -561,13 +600,27 @@ fn read_service(reader: &mut Reader, key: &Node, node: &Node) -> Result<ComposeS
         }
     }
     // `environment` wins over `env_file`, as in Compose.
-    for (key, value) in from_files {
-        if !environment.iter().any(|(k, _)| *k == key) {
+    for (key, value, file) in from_files {
+        if !environment.iter().any(|(k, _, _)| *k == key) {
+            svc.env_origins
+                .insert(key.clone(), EnvOrigin::EnvFile(file));
             svc.environment.push((key, value));
         }
     }
-    svc.environment.extend(environment);
+    for (key, value, origin) in environment {
+        svc.env_origins.insert(key.clone(), origin);
+        svc.environment.push((key, value));
+    }
     Ok(svc)
+}
+
+/// A command's arguments before interpolation, paired with the
+/// interpolated ones when they split alike.
+fn command_raw(node: &Node) -> Option<Vec<String>> {
+    match node.seq() {
+        Some(items) => items.iter().map(|i| i.text().map(str::to_string)).collect(),
+        None => split_words(node.text()?),
+    }
 }
 
 /// A command: a list, or a string split the way a shell splits words.
@@ -635,34 +688,39 @@ pub fn split_words(text: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// `environment`: a mapping, or a list of `KEY=value`. A bare `KEY` is
-/// passed by Compose from the shell that runs it, at each `up`: its value
-/// in the importing shell is not written into the stack file (it may be a
-/// secret, and it is not the file's), and the key is reported instead.
-fn environment_of(reader: &mut Reader, node: &Node, at: &str) -> Result<Vec<(String, String)>> {
+/// `environment`: a mapping, or a list of `KEY=value`, each with where
+/// its value comes from. A bare `KEY` is passed by Compose from the shell
+/// that runs it, at each `up`: its value in the importing shell is not
+/// read (it may be a secret, and it is not the file's).
+fn environment_of(reader: &mut Reader, node: &Node) -> Result<Vec<(String, String, EnvOrigin)>> {
     let mut out = Vec::new();
-    let passed = |reader: &mut Reader, key: &str, span: &Span| {
-        reader.note(
-            span,
-            format!("{at}.{key}"),
-            format!("`{key}` comes from the shell that runs Compose; berth writes no value from the importing shell into the stack file: set it under `env` (or `[env]`) if the service needs it"),
-        );
-    };
     if let Some(entries) = node.map() {
         for (k, v) in entries {
             let key = k.text().unwrap_or_default().to_string();
             if v.is_null() {
-                passed(reader, &key, &k.span);
+                out.push((key, String::new(), EnvOrigin::Shell));
                 continue;
             }
-            out.push((key, reader.text(v, "an environment value")?));
+            let raw = v.text().and_then(raw_with_variables);
+            out.push((
+                key,
+                reader.text(v, "an environment value")?,
+                EnvOrigin::File { raw },
+            ));
         }
     } else {
         for item in node.seq().unwrap_or_default() {
             let text = reader.text(item, "an environment entry")?;
+            let raw = item.text().and_then(|t| t.split_once('=')).map(|(_, v)| v);
             match text.split_once('=') {
-                Some((k, v)) => out.push((k.to_string(), v.to_string())),
-                None => passed(reader, &text, &item.span),
+                Some((k, v)) => out.push((
+                    k.to_string(),
+                    v.to_string(),
+                    EnvOrigin::File {
+                        raw: raw.and_then(raw_with_variables),
+                    },
+                )),
+                None => out.push((text, String::new(), EnvOrigin::Shell)),
             }
         }
     }
@@ -670,8 +728,9 @@ fn environment_of(reader: &mut Reader, node: &Node, at: &str) -> Result<Vec<(Str
 }
 
 /// `env_file`: a path, a list of paths, or of `{ path, required }`.
-fn env_files(reader: &mut Reader, node: &Node) -> Result<Vec<(String, String)>> {
-    let mut out: Vec<(String, String)> = Vec::new();
+/// Each variable with the file it came from, as the compose file writes it.
+fn env_files(reader: &mut Reader, node: &Node) -> Result<Vec<(String, String, String)>> {
+    let mut out: Vec<(String, String, String)> = Vec::new();
     let items: Vec<Node> = match node.seq() {
         Some(items) => items.to_vec(),
         None => vec![node.clone()],
@@ -697,8 +756,8 @@ fn env_files(reader: &mut Reader, node: &Node) -> Result<Vec<(String, String)>> 
             continue;
         }
         for entry in dotenv::read(&path, reader.lookup)? {
-            out.retain(|(k, _)| *k != entry.key);
-            out.push((entry.key, entry.value));
+            out.retain(|(k, _, _)| *k != entry.key);
+            out.push((entry.key, entry.value, relative.clone()));
         }
     }
     Ok(out)

@@ -15,6 +15,12 @@
 //!   and `${postgres.port}`, which resolve on either runtime.
 //! - A service in compose `profiles` is added by a berth profile of the
 //!   same name.
+//! - A value that comes from the team's variables (`${DB_PASSWORD}`, an
+//!   `env_file`, a bare `KEY` passed from the shell) is never written into
+//!   `berth.toml`: a generic service's value stays `${DB_PASSWORD}`, a
+//!   kind's secret is named under `[overrides]`, and `dotenv` lists the
+//!   files the values are in, which berth reads at each `up` as Compose
+//!   does.
 //! - What has no equivalent is listed with its line, never dropped
 //!   silently.
 //!
@@ -23,7 +29,7 @@
 
 use std::collections::BTreeMap;
 
-use super::file::{ComposeFile, ComposeService, Finding, Healthcheck};
+use super::file::{ComposeFile, ComposeService, EnvOrigin, Finding, Healthcheck};
 use super::stack_toml::{ServiceToml, StackToml};
 use crate::error::{Error, Result};
 
@@ -49,6 +55,9 @@ pub struct Report {
     /// Values made references to other services (`db:5432` →
     /// `${db.host}:${db.port}`), in file order.
     pub references: Vec<ReportItem>,
+    /// Values that stay the team's variables, and where their values are
+    /// (`.env`, an `env_file`, the environment), in file order.
+    pub variables: Vec<ReportItem>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -161,6 +170,15 @@ struct Importer<'a> {
     references: Vec<Finding>,
     /// compose name → berth name.
     names: BTreeMap<String, String>,
+    /// Values kept as variables, for the report.
+    variables: Vec<Finding>,
+    /// `dotenv`: the files the variables are in, in order.
+    dotenv: Vec<String>,
+    /// `[overrides]`: a variable and the values it sets.
+    overrides: Vec<(String, Vec<String>)>,
+    /// Each `env_file` variable's value and file, to tell where two
+    /// files disagree (berth reads one value per name).
+    env_file_values: BTreeMap<String, (String, String)>,
 }
 
 pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
@@ -176,6 +194,10 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
             .iter()
             .map(|s| (s.name.clone(), service_name(&s.name)))
             .collect(),
+        variables: Vec::new(),
+        dotenv: Vec::new(),
+        overrides: Vec::new(),
+        env_file_values: BTreeMap::new(),
     };
     let mut report = Vec::new();
     let mut built: Vec<(ServiceToml, &ComposeService, &'static str)> = Vec::new();
@@ -227,6 +249,15 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
         ],
         name: file.name.clone(),
         runtime: options.containers.then(|| "container".to_string()),
+        dotenv: importer.dotenv.clone(),
+        overrides: importer.overrides.clone(),
+        // The team's `.env` is read, never written: berth's own file
+        // takes another name.
+        env_file: importer
+            .dotenv
+            .iter()
+            .any(|f| f == ".env")
+            .then(|| ".env.berth".to_string()),
         ..StackToml::default()
     };
     // Each compose service without profiles is always on; one with
@@ -283,25 +314,45 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
             services: report,
             not_carried: items(&importer.notes),
             references: items(&importer.references),
+            variables: items(&importer.variables),
         },
     })
 }
 
 /// A file `berth export compose` wrote: its stack, with the configured
-/// secrets put back from the variables.
+/// secrets named under `[overrides]` by the variables that hold them, and
+/// the `.env` the export wrote beside it (which holds their values and
+/// those of the stack's own variables) listed under `dotenv`: the values
+/// stay there, never in `berth.toml`.
 fn carried_stack(file: &ComposeFile, carried: &super::file::Carried) -> Result<Imported> {
     let mut table: toml::Table = toml::from_str(&carried.stack_toml).map_err(|e| Error::Config {
         message: format!("the `x-berth` stack of `{}` is not valid TOML: {}", file_name(file), e.message()),
         location: None,
         hint: Some("it is written by `berth export compose`; export again, or remove `x-berth` to import the services as Compose describes them".into()),
     })?;
-    for (service, key, value) in &carried.secrets {
-        if let Some(toml::Value::Table(svc)) = table
-            .get_mut("services")
-            .and_then(|s| s.as_table_mut())
-            .and_then(|s| s.get_mut(service))
-        {
-            svc.insert(key.clone(), toml::Value::String(value.clone()));
+    let mut overrides = toml::Table::new();
+    for (service, key, var) in &carried.secrets {
+        let target = toml::Value::String(format!("{service}.{key}"));
+        match overrides.get_mut(var) {
+            Some(toml::Value::Array(targets)) => targets.push(target),
+            Some(one) => *one = toml::Value::Array(vec![one.clone(), target]),
+            None => {
+                overrides.insert(var.clone(), target);
+            }
+        }
+    }
+    if !overrides.is_empty() {
+        table.insert("overrides".into(), toml::Value::Table(overrides));
+    }
+    table.insert(
+        "dotenv".into(),
+        toml::Value::Array(vec![toml::Value::String(".env".into())]),
+    );
+    // The `.env` beside the file is the export's: berth's env file takes
+    // another name.
+    if let Some(toml::Value::Table(env)) = table.get_mut("env") {
+        if env.get("file").and_then(|f| f.as_str()) == Some(".env") {
+            env.insert("file".into(), toml::Value::String(".env.berth".into()));
         }
     }
     let services = table
@@ -339,11 +390,128 @@ fn carried_stack(file: &ComposeFile, carried: &super::file::Carried) -> Result<I
             services,
             not_carried: Vec::new(),
             references: Vec::new(),
+            variables: Vec::new(),
         },
     })
 }
 
 impl Importer<'_> {
+    /// List `file` under `dotenv` (once, in the order first needed).
+    fn read_variables_from(&mut self, file: &str) {
+        let file = file.strip_prefix("./").unwrap_or(file).to_string();
+        if !self.dotenv.contains(&file) {
+            self.dotenv.push(file);
+        }
+    }
+
+    /// Name `var` under `[overrides]` as setting `target` (`db.password`).
+    fn override_with(&mut self, var: &str, target: String) {
+        match self.overrides.iter_mut().find(|(v, _)| v == var) {
+            Some((_, targets)) => targets.push(target),
+            None => self.overrides.push((var.to_string(), vec![target])),
+        }
+    }
+
+    fn kept_variable(&mut self, svc: &ComposeService, key: String, note: String) {
+        self.variables.push(Finding {
+            span: svc.span.clone(),
+            key,
+            note,
+        });
+    }
+
+    /// A kind's secret (`setting`, from the environment value `env_key`,
+    /// which reads `value`): written when the compose file writes it,
+    /// else named under `[overrides]` so that its value stays where the
+    /// team keeps it (`.env`, an `env_file`, the environment).
+    fn secret(
+        &mut self,
+        svc: &ComposeService,
+        t: &mut ServiceToml,
+        env_key: &str,
+        setting: &str,
+        value: &str,
+    ) {
+        let origin = svc
+            .env_origins
+            .get(env_key)
+            .cloned()
+            .unwrap_or(EnvOrigin::File { raw: None });
+        let target = format!("{}.{setting}", t.name);
+        let at = self.at(svc, &format!("environment.{env_key}"));
+        match origin {
+            EnvOrigin::File { raw: None } => t.set(setting, value),
+            EnvOrigin::File { raw: Some(raw) } => match single_variable(&raw) {
+                Some((var, default)) => {
+                    // The compose file's default is its own text, not a
+                    // secret kept elsewhere: it stays the value when the
+                    // variable is unset.
+                    if let Some(default) = default.filter(|d| !d.is_empty()) {
+                        t.set(setting, default);
+                    }
+                    self.read_variables_from(".env");
+                    self.override_with(&var, target.clone());
+                    self.kept_variable(svc, at, format!("`{raw}`: `{target}` is set from `{var}` (`[overrides]`), read from the environment or `.env` at each `up`; its value is not written"));
+                }
+                None => self.note(&svc.span, at, format!("`{raw}` is made of several variables, which berth cannot name for one value: berth generates `{target}` (set it with `[overrides]` or `BERTH_*`)")),
+            },
+            EnvOrigin::EnvFile(file) => {
+                self.read_variables_from(&file);
+                self.override_with(env_key, target.clone());
+                self.kept_variable(svc, at, format!("`{target}` is set from `{env_key}` (`[overrides]`), read from `{file}` at each `up`; its value is not written"));
+            }
+            EnvOrigin::Shell => {
+                self.read_variables_from(".env");
+                self.override_with(env_key, target.clone());
+                self.kept_variable(svc, at, format!("`{target}` is set from `{env_key}` (`[overrides]`), from the environment (or `.env`) at each `up`, as Compose passes it; berth generates one when it is unset"));
+            }
+        }
+    }
+
+    /// A generic service's environment value as a template: its
+    /// variables kept (`${DB_PASSWORD}`), references to other services
+    /// made (`db:5432`), the rest literal.
+    fn env_value(&mut self, svc: &ComposeService, key: &str, value: &str) -> String {
+        let at = format!("{}.{key}", self.at(svc, "environment"));
+        let origin = svc
+            .env_origins
+            .get(key)
+            .cloned()
+            .unwrap_or(EnvOrigin::File { raw: None });
+        match origin {
+            EnvOrigin::File { raw: None } => self.rewrite(value, (svc, at), names_a_host(key)),
+            EnvOrigin::File { raw: Some(raw) } => {
+                self.read_variables_from(".env");
+                let template = self.rewrite_raw(&raw, (svc, at.clone()), names_a_host(key));
+                self.kept_variable(svc, at, format!("`{template}`: its variables are read from the environment or `.env` at each `up`; their values are not written"));
+                template
+            }
+            EnvOrigin::EnvFile(file) => {
+                self.read_variables_from(&file);
+                if let Some((other, other_file)) = self.env_file_values.get(key) {
+                    if other != value && *other_file != file {
+                        self.note(&svc.span, at.clone(), format!("`{key}` has one value in `{other_file}` and another in `{file}`: berth reads one value per name from its `dotenv` files (the later file's)"));
+                    }
+                }
+                self.env_file_values
+                    .insert(key.to_string(), (value.to_string(), file.clone()));
+                self.kept_variable(
+                    svc,
+                    at,
+                    format!(
+                        "`${{{key}}}`: read from `{file}` at each `up`; its value is not written"
+                    ),
+                );
+                format!("${{{key}}}")
+            }
+            EnvOrigin::Shell => {
+                self.read_variables_from(".env");
+                self.kept_variable(svc, at, format!("`${{{key}:-}}`: from the environment (or `.env`) at each `up`, as Compose passes it; empty when unset, where Compose leaves it out"));
+                format!("${{{key}:-}}")
+            }
+        }
+    }
+
     fn note(&mut self, span: &crate::source::Span, key: String, note: impl Into<String>) {
         self.notes.push(Finding {
             span: span.clone(),
@@ -484,9 +652,7 @@ impl Importer<'_> {
                 if let Some(user) = &user {
                     t.set("user", user.as_str());
                 }
-                if let Some(password) = take("POSTGRES_PASSWORD").filter(|p| !p.is_empty()) {
-                    t.set("password", password);
-                }
+                let password = take("POSTGRES_PASSWORD");
                 // The official image's default database is the user's name.
                 let database = take("POSTGRES_DB")
                     .or(user)
@@ -500,6 +666,9 @@ impl Importer<'_> {
                         .map(|d| toml::Value::String(d.to_string()))
                         .collect();
                     t.set("databases", toml::Value::Array(dbs));
+                }
+                if let Some(password) = password {
+                    self.postgres_password(svc, &mut t, &password);
                 }
                 let settings = self.postgres_settings(svc);
                 if !settings.is_empty() {
@@ -520,11 +689,21 @@ impl Importer<'_> {
                 let (root_password, secret_key) =
                     (take("MINIO_ROOT_PASSWORD"), take("MINIO_SECRET_KEY"));
                 let (region, site_region) = (take("MINIO_REGION"), take("MINIO_SITE_REGION"));
+                let user_key = if root_user.is_some() {
+                    "MINIO_ROOT_USER"
+                } else {
+                    "MINIO_ACCESS_KEY"
+                };
                 if let Some(user) = root_user.or(access_key) {
-                    t.set("access_key", user);
+                    self.secret(svc, &mut t, user_key, "access_key", &user);
                 }
+                let secret_env = if root_password.is_some() {
+                    "MINIO_ROOT_PASSWORD"
+                } else {
+                    "MINIO_SECRET_KEY"
+                };
                 if let Some(secret) = root_password.or(secret_key) {
-                    t.set("secret_key", secret);
+                    self.secret(svc, &mut t, secret_env, "secret_key", &secret);
                 }
                 if let Some(region) = region.or(site_region) {
                     t.set("region", region);
@@ -569,6 +748,21 @@ impl Importer<'_> {
         t
     }
 
+    /// `POSTGRES_PASSWORD`: an empty one is not a password the image
+    /// starts with, so it is not carried as one.
+    fn postgres_password(&mut self, svc: &ComposeService, t: &mut ServiceToml, password: &str) {
+        let written = matches!(
+            svc.env_origins.get("POSTGRES_PASSWORD"),
+            None | Some(EnvOrigin::File { raw: None })
+        );
+        if written && password.is_empty() {
+            let at = self.at(svc, "environment.POSTGRES_PASSWORD");
+            self.note(&svc.span, at, "an empty password, with which the image does not start (unless `POSTGRES_HOST_AUTH_METHOD=trust`): berth generates one and writes it to the env file, where the app reads it");
+            return;
+        }
+        self.secret(svc, t, "POSTGRES_PASSWORD", "password", password);
+    }
+
     /// `postgres -c key=value ...` as settings; other arguments reported.
     fn postgres_settings(&mut self, svc: &ComposeService) -> toml::Table {
         let mut settings = toml::Table::new();
@@ -604,11 +798,22 @@ impl Importer<'_> {
         let Some(cmd) = &svc.command else {
             return;
         };
-        let mut args = cmd.iter().peekable();
-        if args.peek().is_some_and(|a| a.ends_with("redis-server")) {
+        // Each argument with its text as written, when it uses variables.
+        let raws: Vec<Option<String>> = match &svc.command_raw {
+            Some(raw) if raw.len() == cmd.len() => raw
+                .iter()
+                .map(|r| super::file::raw_with_variables(r))
+                .collect(),
+            _ => vec![None; cmd.len()],
+        };
+        let mut args = cmd.iter().zip(raws).peekable();
+        if args
+            .peek()
+            .is_some_and(|(a, _)| a.ends_with("redis-server"))
+        {
             args.next();
         }
-        while let Some(arg) = args.next() {
+        while let Some((arg, _)) = args.next() {
             let Some(flag) = arg.strip_prefix("--") else {
                 self.note(
                     &svc.span,
@@ -617,7 +822,7 @@ impl Importer<'_> {
                 );
                 continue;
             };
-            let value = args.next().cloned().unwrap_or_default();
+            let (value, raw) = args.next().map(|(v, r)| (v.clone(), r)).unwrap_or_default();
             match flag {
                 "appendonly" => {
                     let on = value == "yes";
@@ -627,7 +832,26 @@ impl Importer<'_> {
                         *persist = true;
                     }
                 }
-                "requirepass" => t.set("password", value),
+                "requirepass" => match raw {
+                    // The password a variable holds stays the team's.
+                    Some(raw) => match single_variable(&raw) {
+                        Some((var, default)) => {
+                            if let Some(default) = default.filter(|d| !d.is_empty()) {
+                                t.set("password", default);
+                            }
+                            self.read_variables_from(".env");
+                            let target = format!("{}.password", t.name);
+                            self.override_with(&var, target.clone());
+                            let at = self.at(svc, "command");
+                            self.kept_variable(svc, at, format!("`--requirepass {raw}`: `{target}` is set from `{var}` (`[overrides]`), read from the environment or `.env` at each `up`; its value is not written"));
+                        }
+                        None => {
+                            let at = self.at(svc, "command");
+                            self.note(&svc.span, at, format!("`--requirepass {raw}` is made of several variables, which berth cannot name for one value: berth generates the password"));
+                        }
+                    },
+                    None => t.set("password", value),
+                },
                 "maxmemory" => t.set("maxmemory", value),
                 "maxmemory-policy" => t.set("maxmemory_policy", value),
                 "save" | "port" | "bind" | "protected-mode" => {}
@@ -657,10 +881,26 @@ impl Importer<'_> {
         t.set("image", image);
         if let Some(cmd) = &svc.command {
             let at = self.at(svc, "command");
-            let args: Vec<toml::Value> = cmd
-                .iter()
-                .map(|a| toml::Value::String(self.rewrite(a, (svc, at.clone()), false)))
-                .collect();
+            let raws: Vec<Option<String>> = match &svc.command_raw {
+                Some(raw) if raw.len() == cmd.len() => raw
+                    .iter()
+                    .map(|r| super::file::raw_with_variables(r))
+                    .collect(),
+                _ => vec![None; cmd.len()],
+            };
+            let mut args = Vec::new();
+            for (arg, raw) in cmd.iter().zip(raws) {
+                let text = match raw {
+                    Some(raw) => {
+                        self.read_variables_from(".env");
+                        let template = self.rewrite_raw(&raw, (svc, at.clone()), false);
+                        self.kept_variable(svc, at.clone(), format!("`{template}`: its variables are read from the environment or `.env` at each `up`; their values are not written"));
+                        template
+                    }
+                    None => self.rewrite(arg, (svc, at.clone()), false),
+                };
+                args.push(toml::Value::String(text));
+            }
             t.set("command", toml::Value::Array(args));
         }
         let mut extra = Vec::new();
@@ -682,8 +922,7 @@ impl Importer<'_> {
         if !svc.environment.is_empty() {
             let mut env = toml::Table::new();
             for (k, v) in &svc.environment {
-                let at = format!("{}.{k}", self.at(svc, "environment"));
-                let value = self.rewrite(v, (svc, at), names_a_host(k));
+                let value = self.env_value(svc, k, v);
                 env.insert(k.clone(), toml::Value::String(value));
             }
             t.set("env", toml::Value::Table(env));
@@ -728,6 +967,30 @@ impl Importer<'_> {
         t
     }
 
+    /// A compose value as written, with variables: each variable kept as
+    /// berth's `${NAME...}`, references to other services made in the
+    /// literal text between them.
+    fn rewrite_raw(&mut self, raw: &str, at: (&ComposeService, String), host_key: bool) -> String {
+        pieces_of_raw(raw)
+            .into_iter()
+            .map(|piece| match piece {
+                RawPiece::Text(text) => self.rewrite(&text, (at.0, at.1.clone()), host_key),
+                RawPiece::Variable(var) => {
+                    // Unset as the file is read, Compose makes it empty
+                    // (with a warning): so does berth, where a bare
+                    // `${NAME}` would stop `up` until it is set.
+                    let bare = var.strip_prefix("${").and_then(|v| v.strip_suffix('}'));
+                    match bare {
+                        Some(name) if self.file.unset.iter().any(|u| u == name) => {
+                            format!("${{{name}:-}}")
+                        }
+                        _ => var,
+                    }
+                }
+            })
+            .collect()
+    }
+
     /// A value with references to other services (`db:5432`, a whole value
     /// `db`) made into berth's `${db.host}` and `${db.port}`, which
     /// resolve on whichever runtime each side runs; a literal `$` doubled.
@@ -763,6 +1026,74 @@ impl Importer<'_> {
         }
         out
     }
+}
+
+/// `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME-default}`,
+/// `${NAME:?message}` alone, with nothing around it: the variable, and the
+/// default (which uses no variable) when there is one.
+fn single_variable(raw: &str) -> Option<(String, Option<String>)> {
+    use crate::variables::interpolate::variable_name_len;
+    let inner = match raw.strip_prefix("${") {
+        Some(rest) => rest.strip_suffix('}')?,
+        None => {
+            let name = raw.strip_prefix('$')?;
+            return (variable_name_len(name) == name.len() && !name.is_empty())
+                .then(|| (name.to_string(), None));
+        }
+    };
+    let len = variable_name_len(inner);
+    let (name, operator) = inner.split_at(len);
+    if name.is_empty() || operator.contains('$') {
+        return None;
+    }
+    let default = match operator {
+        "" => None,
+        _ if operator.starts_with(":-") => Some(operator[2..].to_string()),
+        _ if operator.starts_with('-') => Some(operator[1..].to_string()),
+        _ if operator.starts_with(":?") || operator.starts_with('?') => None,
+        _ => return None,
+    };
+    Some((name.to_string(), default))
+}
+
+/// A compose value as written, cut into its literal text (`$$` read as
+/// `$`) and its variables (`${NAME...}` and `$NAME`, as berth writes
+/// them: `${NAME...}`), in order.
+fn pieces_of_raw(raw: &str) -> Vec<RawPiece> {
+    use crate::variables::interpolate::{closing_brace, variable_name_len};
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
+    let mut rest = raw;
+    while let Some(at) = rest.find('$') {
+        literal.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(more) = after.strip_prefix('$') {
+            literal.push('$');
+            rest = more;
+        } else if let Some(end) = after.strip_prefix('{').and_then(closing_brace) {
+            pieces.push(RawPiece::Text(std::mem::take(&mut literal)));
+            pieces.push(RawPiece::Variable(format!("${{{}}}", &after[1..end + 1])));
+            rest = &after[end + 2..];
+        } else if variable_name_len(after) > 0 {
+            let len = variable_name_len(after);
+            pieces.push(RawPiece::Text(std::mem::take(&mut literal)));
+            pieces.push(RawPiece::Variable(format!("${{{}}}", &after[..len])));
+            rest = &after[len..];
+        } else {
+            // A lone `$` is kept, as Compose keeps it.
+            literal.push('$');
+            rest = after;
+        }
+    }
+    literal.push_str(rest);
+    pieces.push(RawPiece::Text(literal));
+    pieces.retain(|p| !matches!(p, RawPiece::Text(t) if t.is_empty()));
+    pieces
+}
+
+enum RawPiece {
+    Text(String),
+    Variable(String),
 }
 
 /// Whether an environment variable's name says its value is a host

@@ -63,10 +63,19 @@ pub fn resolve(config: &StackConfig, dir: &StateDir, state: &State, pins: &Pins)
             // A space, so that a URL's percent-encoding of it tells where
             // the secret sits inside a URL.
             let marker = format!("BERTH SECRET MARKER {} X", secrets.len());
+            // A secret the team sets through `[overrides]` keeps the
+            // team's name for it (`POSTGRES_PASSWORD`), which its other
+            // services may use too.
+            let var = config
+                .overrides
+                .iter()
+                .find(|o| o.service == svc.name && o.key == secret.name)
+                .map(|o| o.var.clone())
+                .unwrap_or_else(|| variable(&svc.name, secret.name));
             secrets.push(SecretVar {
                 service: svc.name.clone(),
                 name: secret.name.to_string(),
-                var: variable(&svc.name, secret.name),
+                var,
                 value: value.clone(),
                 configured: secret.configured.is_some(),
                 url_marker: url_escape(&marker),
@@ -74,13 +83,40 @@ pub fn resolve(config: &StackConfig, dir: &StateDir, state: &State, pins: &Pins)
             });
         }
     }
+    // A `${NAME}` variable is a secret too: it comes from the team's
+    // `.env` (or the environment), which is where secrets are kept.
+    for (name, value) in &config.variables {
+        let marker = format!("BERTH SECRET MARKER {} X", secrets.len());
+        secrets.push(SecretVar {
+            service: String::new(),
+            name: name.clone(),
+            var: name.clone(),
+            value: value.clone(),
+            configured: false,
+            url_marker: url_escape(&marker),
+            marker,
+        });
+    }
     let marker_of = |service: &str, name: &str| {
         secrets
             .iter()
             .find(|s| s.service == service && s.name == name)
             .map(|s| s.marker.clone())
     };
-    let marked = Stack::resolve_with(config.clone(), dir.clone(), state, pins, &marker_of);
+    let variable_marker = |name: &str| {
+        secrets
+            .iter()
+            .find(|s| s.service.is_empty() && s.name == name)
+            .map(|s| s.marker.clone())
+    };
+    let marked = Stack::resolve_with(
+        config.clone(),
+        dir.clone(),
+        state,
+        pins,
+        &marker_of,
+        &variable_marker,
+    );
     Resolved {
         real,
         marked,
@@ -117,6 +153,18 @@ impl Resolved {
             }
         }
         vars
+    }
+
+    /// Every variable the secrets need, with its value, each once (a
+    /// team's variable may hold a kind's secret and a service's value).
+    pub fn variables(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (var, value) in self.secrets.iter().flat_map(SecretVar::variables) {
+            if !out.iter().any(|(v, _)| *v == var) {
+                out.push((var, value));
+            }
+        }
+        out
     }
 
     /// Whether `text` is exactly one secret.

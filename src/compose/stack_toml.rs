@@ -13,10 +13,14 @@ pub struct StackToml {
     pub header: Vec<String>,
     pub name: Option<String>,
     pub runtime: Option<String>,
+    /// `dotenv`: files of the team's variables.
+    pub dotenv: Vec<String>,
     pub services: Vec<ServiceToml>,
     /// `[env]`: the file, and variables as templates.
     pub env_file: Option<String>,
     pub env_vars: Vec<(String, String)>,
+    /// `[overrides]`: a variable and the values (`service.key`) it sets.
+    pub overrides: Vec<(String, Vec<String>)>,
     /// Services only a profile adds (`[profiles.NAME.services.X]`).
     pub profiles: Vec<(String, Vec<ServiceToml>)>,
 }
@@ -90,6 +94,7 @@ impl StackToml {
             header: Vec::new(),
             name: Some(config.name.clone()),
             runtime: None,
+            dotenv: Vec::new(),
             services,
             env_file: Some(config.env.file.display().to_string()),
             env_vars: config
@@ -99,6 +104,7 @@ impl StackToml {
                 .flatten()
                 .map(|(name, template)| (name.clone(), template.text()))
                 .collect(),
+            overrides: Vec::new(),
             profiles: Vec::new(),
         }
     }
@@ -120,6 +126,18 @@ impl StackToml {
                 toml::Value::String(runtime.clone())
             ));
         }
+        if !self.dotenv.is_empty() {
+            let files: Vec<toml::Value> = self
+                .dotenv
+                .iter()
+                .map(|f| toml::Value::String(f.clone()))
+                .collect();
+            out.push_str(&format!(
+                "dotenv = {}
+",
+                toml::Value::Array(files)
+            ));
+        }
         for svc in &self.services {
             write_service(&mut out, "services", svc);
         }
@@ -137,6 +155,20 @@ impl StackToml {
                         toml::Value::String(template.clone())
                     ));
                 }
+            }
+        }
+        if !self.overrides.is_empty() {
+            out.push_str("\n[overrides]\n");
+            for (var, targets) in &self.overrides {
+                let value = match targets.as_slice() {
+                    [one] => toml::Value::String(one.clone()),
+                    more => toml::Value::Array(
+                        more.iter()
+                            .map(|t| toml::Value::String(t.clone()))
+                            .collect(),
+                    ),
+                };
+                out.push_str(&format!("{} = {value}\n", key(var)));
             }
         }
         for (profile, services) in &self.profiles {

@@ -22,8 +22,11 @@ pub struct Document<'i> {
     /// `[services.NAME]`, in file order.
     pub services: Vec<Section<'i>>,
     pub env: Option<Spanned<DeTable<'i>>>,
-    /// `[overrides]`: variable, `service.key`.
+    /// `[overrides]`: variable, `service.key` (a variable naming several
+    /// values is here once for each).
     pub overrides: Vec<(Spanned<String>, Spanned<String>)>,
+    /// `dotenv`: files of variables, as the file lists them.
+    pub dotenv: Option<Spanned<Vec<Spanned<String>>>>,
     /// `[profiles.NAME]`, each holding `name`, `runtime`, `services`, `env`.
     pub profiles: Vec<Profile<'i>>,
     /// `[snapshots]`: `keep`.
@@ -38,6 +41,23 @@ pub struct Document<'i> {
 pub struct Snapshots {
     #[cfg_attr(feature = "schema", schemars(with = "Option<u32>"))]
     pub keep: Option<Spanned<u32>>,
+}
+
+/// A string, or a list of strings (each with its span).
+fn one_or_more(origins: &Origins, value: Value<'_>, what: &str) -> Result<Vec<Spanned<String>>> {
+    let span = value.span();
+    match value.into_inner() {
+        DeValue::Array(items) => items.into_iter().map(|i| typed(origins, i)).collect(),
+        DeValue::String(s) => Ok(vec![Spanned::new(span, s.into_owned())]),
+        other => Err(origins.error(
+            &span,
+            format!(
+                "{what} must be a string or a list of strings, not {}",
+                article(other.type_str())
+            ),
+            None,
+        )),
+    }
 }
 
 /// A named table: a service, or a profile's service.
@@ -62,6 +82,7 @@ pub const TOP_KEYS: &[&str] = &[
     "overrides",
     "profiles",
     "snapshots",
+    "dotenv",
 ];
 pub const PROFILE_KEYS: &[&str] = &["name", "runtime", "services", "env"];
 pub const ENV_KEYS: &[&str] = &["file", "outside_project", "vars"];
@@ -132,6 +153,7 @@ impl<'i> Document<'i> {
             services: Vec::new(),
             env: None,
             overrides: Vec::new(),
+            dotenv: None,
             profiles: Vec::new(),
             snapshots: None,
         };
@@ -144,11 +166,20 @@ impl<'i> Document<'i> {
                 "overrides" => {
                     for (var, target) in entries(table(origins, value, "`overrides`")?.into_inner())
                     {
-                        let target: Spanned<String> = typed(origins, target)?;
-                        doc.overrides.push((var, target));
+                        // One value, or several the same variable sets
+                        // (two services sharing a team's password).
+                        let what = format!("`overrides.{}`", var.get_ref());
+                        for target in one_or_more(origins, target, &what)? {
+                            doc.overrides.push((var.clone(), target));
+                        }
                     }
                 }
                 "snapshots" => doc.snapshots = Some(typed(origins, value)?),
+                "dotenv" => {
+                    let span = value.span();
+                    let files = one_or_more(origins, value, "`dotenv`")?;
+                    doc.dotenv = Some(Spanned::new(span, files));
+                }
                 "profiles" => {
                     for (name, value) in entries(table(origins, value, "`profiles`")?.into_inner())
                     {

@@ -28,6 +28,8 @@ pub fn read(
     origins: &Origins,
     root: &Path,
     env: Option<Spanned<DeTable<'_>>>,
+    variable: &dyn Fn(&str) -> Option<String>,
+    searched: &str,
 ) -> Result<(EnvConfig, Vec<Located>)> {
     let mut config = EnvConfig {
         file: PathBuf::from(".env"),
@@ -74,6 +76,12 @@ pub fn read(
                         let at = text_start + e.offset;
                         origins.error(&(at..at + 1), e.message, None)
                     })?;
+                    template.check_variables(variable, searched).map_err(
+                        |(offset, len, failure)| {
+                            let at = text_start + offset;
+                            origins.error(&(at..at + len), failure.message, failure.hint)
+                        },
+                    )?;
                     located.push(Located {
                         template: template.clone(),
                         text_start,

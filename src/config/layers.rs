@@ -67,10 +67,16 @@ pub fn lookup_env(
             }
         }
     }
-    for (var, _) in &doc.overrides {
-        if let Some(text) = env(var.get_ref()) {
+    let mut vars: Vec<&str> = doc
+        .overrides
+        .iter()
+        .map(|(v, _)| v.get_ref().as_str())
+        .collect();
+    vars.dedup();
+    for var in vars {
+        if let Some(text) = env(var) {
             found.push(EnvSetting {
-                var: var.get_ref().clone(),
+                var: var.to_string(),
                 target: None,
                 text,
             });

@@ -2,6 +2,8 @@
 //! the file, line and column of the offending text, or names the
 //! environment variable it came from.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::plan::runtime_kind::RuntimeKind;
 use crate::source::SourceFile;
 use crate::suggest::{did_you_mean, list};
+use crate::variables::sources::{DotenvFiles, Variables};
 
 /// Read and resolve a stack file. `env` looks up environment variables (the
 /// process environment in the CLI; tests pass their own).
@@ -78,12 +81,46 @@ pub fn parse(
     let source = Arc::new(SourceFile::new(file, text));
     // The environment's values are looked up first and owned here: the
     // file's values borrow its text, and both are layered together.
-    let found = {
+    let root = source
+        .path
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let (found, dotenv) = {
         let origins = Origins::new(&source);
         let doc = Document::read(&origins, document::parse(&source)?)?;
-        layers::lookup_env(&doc, options.profile.as_deref(), &service::all_keys(), env)
+        let listed: Vec<PathBuf> = doc
+            .dotenv
+            .iter()
+            .flat_map(|d| d.get_ref())
+            .map(|f| PathBuf::from(f.get_ref()))
+            .collect();
+        let dotenv = DotenvFiles::read(&root, &listed, env).map_err(|e| match &doc.dotenv {
+            Some(d) => origins.error(
+                &d.span(),
+                e.to_string(),
+                Some("fix the file, or take it out of `dotenv`".into()),
+            ),
+            None => e,
+        })?;
+        let variables = Variables {
+            env,
+            files: &dotenv,
+        };
+        let lookup = |name: &str| variables.get(name);
+        let found = layers::lookup_env(
+            &doc,
+            options.profile.as_deref(),
+            &service::all_keys(),
+            &lookup,
+        );
+        (found, dotenv)
     };
-    resolve(&source, &found, options)
+    let variables = Variables {
+        env,
+        files: &dotenv,
+    };
+    resolve(&source, &found, options, &variables)
 }
 
 /// Find the stack file: `berth.toml` in `dir` or the nearest ancestor.
@@ -97,6 +134,7 @@ fn resolve(
     source: &Arc<SourceFile>,
     found: &[EnvSetting],
     options: &LoadOptions,
+    variables: &Variables,
 ) -> Result<StackConfig> {
     let mut origins = Origins::new(source);
     let mut doc = Document::read(&origins, document::parse(source)?)?;
@@ -133,11 +171,11 @@ fn resolve(
     let mut env_values: Vec<EnvValue> = Vec::new();
     // The generic `BERTH_<SERVICE>_<KEY>` first, then the explicit names,
     // which win.
-    let explicit = found.iter().filter_map(|f| {
-        let o = overrides
+    let explicit = found.iter().flat_map(|f| {
+        overrides
             .iter()
-            .find(|o| f.target.is_none() && o.var == f.var)?;
-        Some((f, o.service.clone(), o.key.clone()))
+            .filter(move |o| f.target.is_none() && o.var == f.var)
+            .map(move |o| (f, o.service.clone(), o.key.clone()))
     });
     let generic = found
         .iter()
@@ -162,12 +200,23 @@ fn resolve(
         .iter()
         .map(|s| s.name.get_ref().clone())
         .collect();
+    // The variables the templates use, with their values, for resolving
+    // and for the exports (which keep them out of the files they write).
+    let used: RefCell<BTreeMap<String, String>> = RefCell::default();
+    let variable = |name: &str| {
+        let value = variables.get(name)?;
+        used.borrow_mut().insert(name.to_string(), value.clone());
+        Some(value)
+    };
+    let searched = variables.files.searched();
     let scope = Scope {
         origins: &origins,
         root: &root,
         services: &names,
         default_runtime,
         forced_runtime: forced.is_some(),
+        variable: &variable,
+        searched: &searched,
     };
     let mut services = Vec::new();
     for section in std::mem::take(&mut doc.services) {
@@ -185,7 +234,24 @@ fn resolve(
     }
     check_ports(&origins, &services)?;
     links::resolve(&origins, &mut services)?;
-    let (mut env, env_templates) = env_section::read(&origins, &root, doc.env.take())?;
+    let (mut env, env_templates) =
+        env_section::read(&origins, &root, doc.env.take(), &variable, &searched)?;
+    let dotenv: Vec<PathBuf> = variables
+        .files
+        .files
+        .iter()
+        .map(|(f, _)| f.clone())
+        .collect();
+    if let Some(listed) = dotenv.iter().find(|f| root.join(f) == root.join(&env.file)) {
+        return Err(Error::Config {
+            message: format!(
+                "`{}` is both berth's env file (`[env] file`) and a file of the team's variables (`dotenv`): berth would write over the variables it reads",
+                listed.display()
+            ),
+            location: doc.dotenv.as_ref().map(|d| Box::new(origins.source().locate(&d.span()))),
+            hint: Some("give berth's env file a name of its own, like `[env] file = \".env.berth\"`".into()),
+        });
+    }
     references::check(&origins, &services, &env_templates)?;
     graph::check_cycles(&origins, &services)?;
 
@@ -250,6 +316,8 @@ fn resolve(
         env,
         overrides,
         snapshots_kept,
+        dotenv,
+        variables: used.take(),
         source: Arc::clone(source),
     })
 }

@@ -1,6 +1,7 @@
 //! The stack file, resolved: every layer applied, every value typed and
 //! checked.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +37,11 @@ pub struct StackConfig {
     pub overrides: Vec<Override>,
     /// How many automatic snapshots to keep (`[snapshots] keep`).
     pub snapshots_kept: u32,
+    /// `dotenv`: files of variables, relative to `root`, as listed.
+    pub dotenv: Vec<PathBuf>,
+    /// The `${NAME}` variables the stack uses that have a value, with it
+    /// (from the environment or a `dotenv` file).
+    pub variables: BTreeMap<String, String>,
     pub source: Arc<SourceFile>,
 }
 

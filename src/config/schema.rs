@@ -59,7 +59,7 @@ pub fn stack_file() -> Value {
             "file": { "description": "Where it is written, from the stack file's directory; default `.env`.", "type": "string" },
             "outside_project": { "description": "Let `file` name a path outside the project directory (never under a system directory such as `/etc`).", "type": "boolean" },
             "vars": {
-                "description": "The variables it holds, instead of each kind's defaults: `${service.key}` references (`${db.url}`).",
+                "description": "The variables it holds, instead of each kind's defaults: `${service.key}` references (`${db.url}`) and `${NAME}` variables from the environment and `dotenv` files.",
                 "type": "object",
                 "additionalProperties": { "type": "string" },
             },
@@ -77,10 +77,22 @@ pub fn stack_file() -> Value {
             "runtime": runtime,
             "services": services,
             "env": env,
+            "dotenv": {
+                "description": "Files of the team's variables (Compose's `.env` format), read after the environment, later files over earlier ones: for `${NAME}` in `env.vars` and a generic service's `env` and `command`, `[overrides]` and `BERTH_<SERVICE>_<KEY>`. A missing file holds no variables.",
+                "oneOf": [
+                    { "type": "string" },
+                    { "type": "array", "items": { "type": "string" } },
+                ],
+            },
             "overrides": {
-                "description": "Environment variables that set one key: `VARIABLE = \"service.key\"`.",
+                "description": "Environment variables that set a key: `VARIABLE = \"service.key\"`, or a list of keys the variable sets alike.",
                 "type": "object",
-                "additionalProperties": { "type": "string", "pattern": "^[^.]+\\.[^.]+$" },
+                "additionalProperties": {
+                    "oneOf": [
+                        { "type": "string", "pattern": "^[^.]+\\.[^.]+$" },
+                        { "type": "array", "items": { "type": "string", "pattern": "^[^.]+\\.[^.]+$" } },
+                    ],
+                },
             },
             "profiles": {
                 "description": "Named variants (`--profile NAME`), laid over the stack.",

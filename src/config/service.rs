@@ -89,6 +89,9 @@ pub struct Scope<'a> {
     pub default_runtime: RuntimeKind,
     /// `--runtime` given: every service runs there, whatever the file says.
     pub forced_runtime: bool,
+    /// A `${NAME}` variable's value, and where they were looked for.
+    pub variable: &'a dyn Fn(&str) -> Option<String>,
+    pub searched: &'a str,
 }
 
 /// Why one attempt to read a service failed: an error to report, unless it
@@ -194,6 +197,8 @@ fn read_once(scope: &Scope, section: &Section<'_>) -> Result<ServiceConfig, Fail
             &ParseScope {
                 service: name,
                 root: scope.root,
+                variable: scope.variable,
+                searched: scope.searched,
             },
         )
         .map_err(|e| settings_failure(origins, &value_spans, &name_span, e))?;

@@ -501,3 +501,52 @@ fn a_stack_file_without_services_is_refused_with_the_way_to_start() {
         );
     }
 }
+
+// --- the team's variables (`dotenv`, `${NAME}`, `[overrides]` lists) -----
+
+#[test]
+fn dotenv_files_fill_variables_overrides_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "PG_PASSWORD=from-file\nTOKEN=t0ken\n",
+    )
+    .unwrap();
+    let text = "dotenv = \".env\"\n[services.a]\nkind = \"postgres\"\n[services.b]\nkind = \"postgres\"\n[services.app]\nimage = \"x\"\nruntime = \"container\"\nready = \"running\"\nenv = { TOKEN = \"${TOKEN}\", MODE = \"${MODE:-dev}\" }\n[env]\nfile = \".env.berth\"\n[overrides]\nPG_PASSWORD = [\"a.password\", \"b.password\"]\n";
+    let file = dir.path().join("berth.toml");
+    let env = |k: &str| (k == "MODE").then(|| "prod".to_string());
+    let c = load::parse(&file, text.into(), &LoadOptions::default(), &env)
+        .unwrap_or_else(|e| panic!("{}", render(&e, &plain)));
+    for svc in ["a", "b"] {
+        assert_eq!(
+            c.service(svc).unwrap().keys["password"].as_str(),
+            Some("from-file"),
+            "one variable sets both"
+        );
+    }
+    let used: Vec<(&str, &str)> = c
+        .variables
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        used,
+        [("MODE", "prod"), ("TOKEN", "t0ken")],
+        "the environment wins; only what is used"
+    );
+
+    // A variable set nowhere stops the file, naming where it looked.
+    let unset = text.replace("${TOKEN}", "${NOPE}");
+    let e = load::parse(&file, unset, &LoadOptions::default(), &env).unwrap_err();
+    let shown = render(&e, &plain);
+    assert!(
+        shown.contains("variable `NOPE` is not set in the environment and `.env`"),
+        "{shown}"
+    );
+
+    // berth's env file may not be one the team's variables are read from.
+    let same = text.replace("file = \".env.berth\"", "file = \".env\"");
+    let e = load::parse(&file, same, &LoadOptions::default(), &env).unwrap_err();
+    let shown = render(&e, &plain);
+    assert!(shown.contains("is both berth's env file"), "{shown}");
+}

@@ -45,6 +45,10 @@ pub struct ParseScope<'a> {
     pub service: &'a str,
     /// The stack file's directory: relative paths start here.
     pub root: &'a Path,
+    /// A `${NAME}` variable's value, and where they were looked for (for
+    /// the error when one is not set).
+    pub variable: &'a dyn Fn(&str) -> Option<String>,
+    pub searched: &'a str,
 }
 
 /// A problem with a kind's keys: what, where (the span of the offending
@@ -149,6 +153,8 @@ pub struct ServiceContext<'a> {
     pub root: &'a Path,
     /// Another service's connection value as this service reaches it.
     pub lookup: &'a (dyn Fn(&str, &str) -> Option<String> + Sync),
+    /// A `${NAME}` variable's value (see `crate::variables::sources`).
+    pub variable: &'a (dyn Fn(&str) -> Option<String> + Sync),
 }
 
 impl ServiceContext<'_> {
@@ -162,9 +168,10 @@ impl ServiceContext<'_> {
         (self.lookup)(self.links.get(link)?, key)
     }
 
-    /// A template with its `${service.key}` references filled in.
+    /// A template with its `${service.key}` references and `${NAME}`
+    /// variables filled in.
     pub fn render(&self, template: &Template) -> String {
-        template.render(|service, key| (self.lookup)(service, key))
+        template.render(|service, key| (self.lookup)(service, key), self.variable)
     }
 }
 

@@ -37,7 +37,7 @@ pub struct GenericKind;
 #[serde(deny_unknown_fields)]
 struct Keys {
     /// The program and its arguments (natively), or the image's command (in
-    /// a container); `${service.key}` references allowed.
+    /// a container); `${service.key}` references and `${NAME}` variables allowed.
     #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     command: Option<Spanned<Vec<Spanned<String>>>>,
     /// The port the server listens on inside its container.
@@ -46,7 +46,7 @@ struct Keys {
     /// More ports published on loopback, `"HOST:CONTAINER"`.
     #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     ports: Option<Spanned<Vec<String>>>,
-    /// Environment variables; `${service.key}` references allowed.
+    /// Environment variables; `${service.key}` references and `${NAME}` variables (from the environment and `dotenv` files) allowed.
     #[cfg_attr(
         feature = "schema",
         schemars(with = "Option<BTreeMap<String, String>>")
@@ -106,6 +106,15 @@ impl ServiceKind for GenericKind {
             let template = Template::parse(text).map_err(|e| {
                 SettingsError::at(value.span(), format!("in `{text}`: {}", e.message))
             })?;
+            template
+                .check_variables(scope.variable, scope.searched)
+                .map_err(|(_, _, failure)| {
+                    let error = SettingsError::at(value.span(), failure.message);
+                    match failure.hint {
+                        Some(hint) => error.hint(hint),
+                        None => error,
+                    }
+                })?;
             Ok::<_, SettingsError>(Located {
                 key,
                 span: value.span(),

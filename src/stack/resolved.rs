@@ -62,19 +62,32 @@ impl Stack {
     /// password is not in `state` yet (never started) gets port 0 and no
     /// password.
     pub fn resolve(config: StackConfig, dir: StateDir, state: &State, pins: &Pins) -> Stack {
-        Stack::resolve_with(config, dir, state, pins, &|_, _| None)
+        Stack::resolve_with(config, dir, state, pins, &|_, _| None, &|_| None)
     }
 
     /// [`Stack::resolve`], with `secret(service, name)` taking the place of
-    /// any secret it gives a value for: the exports resolve the stack once
-    /// with markers in place of secrets, to find where each one ends up.
+    /// any secret it gives a value for, and `variable(name)` of any
+    /// `${NAME}` variable: the exports resolve the stack once with markers
+    /// in place of secrets and variables, to find where each one ends up.
     pub fn resolve_with(
         config: StackConfig,
         dir: StateDir,
         state: &State,
         pins: &Pins,
         secret: &dyn Fn(&str, &str) -> Option<String>,
+        variable: &dyn Fn(&str) -> Option<String>,
     ) -> Stack {
+        let variables: BTreeMap<String, String> = config
+            .variables
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.clone(),
+                    variable(name).unwrap_or_else(|| value.clone()),
+                )
+            })
+            .collect();
+        let variable_of = |name: &str| variables.get(name).cloned();
         let settled: Vec<(u16, Secrets)> = config
             .services
             .iter()
@@ -119,6 +132,7 @@ impl Stack {
                         persist: svc.persist,
                         root: &config.root,
                         lookup: &no_references,
+                        variable: &variable_of,
                     };
                     let network =
                         Endpoint::new(svc.name.clone(), svc.settings.container_port(&ctx));
@@ -132,6 +146,7 @@ impl Stack {
                     }
                 })
                 .collect(),
+            variables: variables.clone(),
         });
 
         let services = config
@@ -140,6 +155,7 @@ impl Stack {
             .zip(settled)
             .map(|(svc, (port, secrets))| {
                 let lookup = |other: &str, key: &str| views.lookup(svc.runtime, other, key);
+                let variable = |name: &str| views.variable(name);
                 let ctx = ServiceContext {
                     name: &svc.name,
                     port,
@@ -152,6 +168,7 @@ impl Stack {
                     persist: svc.persist,
                     root: &config.root,
                     lookup: &lookup,
+                    variable: &variable,
                 };
                 let launch = match svc.runtime {
                     RuntimeKind::Native => Launch::Native(svc.settings.native(&ctx)),

@@ -64,6 +64,7 @@ impl Service {
     /// and how it sees the other services.
     pub fn with_context<R>(&self, f: impl FnOnce(&ServiceContext) -> R) -> R {
         let lookup = |service: &str, key: &str| self.views.lookup(self.runtime, service, key);
+        let variable = |name: &str| self.views.variable(name);
         let ctx = ServiceContext {
             name: &self.name,
             port: self.port,
@@ -73,6 +74,7 @@ impl Service {
             persist: self.persist,
             root: &self.root,
             lookup: &lookup,
+            variable: &variable,
         };
         f(&ctx)
     }

@@ -4,6 +4,8 @@
 //! on the stack's network. (A container naming a native service is refused
 //! when the stack file is read.)
 
+use std::collections::BTreeMap;
+
 use crate::kind::connection::ConnectionValue;
 use crate::plan::runtime_kind::RuntimeKind;
 
@@ -11,6 +13,9 @@ use crate::plan::runtime_kind::RuntimeKind;
 #[derive(Debug, Default)]
 pub struct Views {
     pub(super) services: Vec<ServiceView>,
+    /// The `${NAME}` variables the stack uses, with their values (or the
+    /// exports' markers in their place).
+    pub(super) variables: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -22,6 +27,10 @@ pub(super) struct ServiceView {
 }
 
 impl Views {
+    pub fn variable(&self, name: &str) -> Option<String> {
+        self.variables.get(name).cloned()
+    }
+
     /// `service`'s value `key`, as a service on `from` reaches it.
     pub fn lookup(&self, from: RuntimeKind, service: &str, key: &str) -> Option<String> {
         let target = self.services.iter().find(|s| s.name == service)?;

@@ -275,3 +275,113 @@ fn a_stack_with_a_directory_tree_or_underscores_is_not_exported_to_kubernetes() 
         describe(&out)
     );
 }
+
+/// Issue 37: a team whose secrets live in `.env` and an `env_file` keeps
+/// them there. The imported `berth.toml` names them (`${JWT_SECRET}`,
+/// `[overrides]`, `dotenv`), `up` reads them from there as Compose does,
+/// and neither the export nor the stack imported back from it holds one.
+#[test]
+fn issue_37_a_teams_secrets_stay_in_its_env_files_through_import_up_and_export() {
+    let s = fixture("team-secrets");
+    let secrets = [
+        "pg-Secret-7f3a",
+        "redis-Secret-91bc",
+        "jwt-Secret-e55d",
+        "api-Secret-0c2e",
+    ];
+    let out = s.ok(&["import", "compose", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let toml = std::fs::read_to_string(s.path().join("berth.toml")).unwrap();
+    for secret in secrets {
+        assert!(!toml.contains(secret), "{secret} in berth.toml:\n{toml}");
+    }
+    assert!(toml.contains("dotenv = [\".env\", \"app.env\"]"), "{toml}");
+    // The report says where each value went.
+    let kept: Vec<&str> = report["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["key"].as_str().unwrap())
+        .collect();
+    for key in [
+        "services.db.environment.POSTGRES_PASSWORD",
+        "services.cache.command",
+        "services.app.environment.JWT_SECRET",
+        "services.app.environment.API_TOKEN",
+        "services.app.environment.OPERATOR_TOKEN",
+    ] {
+        assert!(kept.contains(&key), "{key} in {kept:?}");
+    }
+
+    // `up` reads the values where the team keeps them.
+    let vars = [
+        ("BERTH_DB_PORT", free_port().to_string()),
+        ("BERTH_CACHE_PORT", free_port().to_string()),
+    ];
+    let up = up_with(&s, &["up"], &vars);
+    assert!(up.status.success(), "{}", describe(&up));
+    let env = s.env(".env.berth");
+    assert_eq!(env["DB_PASSWORD"], "pg-Secret-7f3a", "{env:?}");
+    let who: String = pg(&env["DB_URL"])
+        .query_one("SELECT current_user", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(who, "postgres");
+    assert_eq!(env["CACHE_PASSWORD"], "redis-Secret-91bc", "{env:?}");
+    let mut redis = BTreeMap::new();
+    redis.insert("REDIS_HOST".to_string(), env["CACHE_HOST"].clone());
+    redis.insert("REDIS_PORT".to_string(), env["CACHE_PORT"].clone());
+    redis.insert("REDIS_PASSWORD".to_string(), env["CACHE_PASSWORD"].clone());
+    assert_eq!(redis_cli(&redis, &["PING"]), "PONG");
+
+    // The export names them too; its `.env` (0600) holds the values.
+    s.ok(&[
+        "--profile",
+        "app",
+        "export",
+        "compose",
+        "-o",
+        "out/compose.yaml",
+    ]);
+    let exported = std::fs::read_to_string(s.path().join("out/compose.yaml")).unwrap();
+    for secret in secrets {
+        assert!(
+            !exported.contains(secret),
+            "{secret} in the export:\n{exported}"
+        );
+    }
+    for reference in ["${JWT_SECRET}", "${API_TOKEN}", "${POSTGRES_PASSWORD}"] {
+        assert!(exported.contains(reference), "{reference} in:\n{exported}");
+    }
+    let dotenv = std::fs::read_to_string(s.path().join("out/.env")).unwrap();
+    for secret in secrets {
+        assert!(
+            dotenv.contains(secret),
+            "{secret} in the export's .env:\n{dotenv}"
+        );
+    }
+    // docker-compose 1.29 (Debian's) reads it, variables and all.
+    let config = Command::new("docker-compose")
+        .args(["-f", "compose.yaml", "config", "-q"])
+        .current_dir(s.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(config.status.success(), "{}", describe(&config));
+
+    // Imported back, the stack names the secrets and holds none.
+    s.ok(&[
+        "import",
+        "compose",
+        "out/compose.yaml",
+        "-o",
+        "out/berth.toml",
+    ]);
+    let back = std::fs::read_to_string(s.path().join("out/berth.toml")).unwrap();
+    for secret in secrets {
+        assert!(!back.contains(secret), "{secret} imported back:\n{back}");
+    }
+    assert!(
+        back.contains("POSTGRES_PASSWORD = \"db.password\""),
+        "{back}"
+    );
+}

@@ -108,6 +108,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             "services": imported.report.services,
             "not_carried": imported.report.not_carried,
             "references": imported.report.references,
+            "variables": imported.report.variables,
         }));
         return Ok(());
     }
@@ -134,6 +135,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     );
     let shown = crate::diagnostic::shown_path(&compose);
     for item in &imported.report.references {
+        note(&format!(
+            "{shown}:{} `{}`: {}",
+            item.line, item.key, item.note
+        ));
+    }
+    for item in &imported.report.variables {
         note(&format!(
             "{shown}:{} `{}`: {}",
             item.line, item.key, item.note

@@ -132,7 +132,7 @@ fn value_of(
 }
 
 /// How many bytes of `text` are a variable name (`[A-Za-z_][A-Za-z0-9_]*`).
-fn variable_name_len(text: &str) -> usize {
+pub fn variable_name_len(text: &str) -> usize {
     let mut len = 0;
     for (i, c) in text.char_indices() {
         let ok = c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit());
@@ -145,7 +145,7 @@ fn variable_name_len(text: &str) -> usize {
 }
 
 /// Where the `}` closing a `${` is, counting nested `${...}`.
-fn closing_brace(inner: &str) -> Option<usize> {
+pub fn closing_brace(inner: &str) -> Option<usize> {
     let mut depth = 0;
     let bytes = inner.as_bytes();
     let mut i = 0;
