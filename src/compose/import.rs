@@ -218,6 +218,22 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
         built.push((toml, svc, kind));
     }
 
+    if built.is_empty() {
+        let names: Vec<&str> = file.services.iter().map(|s| s.name.as_str()).collect();
+        return Err(Error::Config {
+            message: format!(
+                "`{}` has no service berth can run: {} built from source (`build`) and name no `image`",
+                file_name(file),
+                match names.as_slice() {
+                    [one] => format!("`{one}` is"),
+                    _ => format!("{} are", crate::suggest::list(&names)),
+                }
+            ),
+            location: None,
+            hint: Some("build the images (`docker build -t NAME ...`), name each with `image`, and import again".into()),
+        });
+    }
+
     // A container that reaches a kind by name needs it on the stack's
     // network: the kind stays in a container too.
     let generic_texts: Vec<String> = built

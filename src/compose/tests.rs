@@ -741,3 +741,43 @@ fn what_compose_does_that_berth_does_differently_is_reported_with_its_line() {
         "{said:#?}"
     );
 }
+
+#[test]
+fn a_file_of_built_or_profiled_services_is_refused_or_imported_not_an_internal_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("compose.yaml");
+    std::fs::write(
+        &path,
+        "services:\n  api:\n    build: .\n  web:\n    build: ./web\n",
+    )
+    .unwrap();
+    let e = import(&read(&path), &Options::default()).unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert_eq!(
+        render(&e, &plain),
+        "error: `compose.yaml` has no service berth can run: `api`, `web` are built from source (`build`) and name no `image`\nhint: build the images (`docker build -t NAME ...`), name each with `image`, and import again\n"
+    );
+
+    // Every service in a profile: the stack loads with one, and without
+    // one says how to choose.
+    std::fs::write(
+        &path,
+        "services:\n  db:\n    image: postgres:16\n    profiles: [dev]\n",
+    )
+    .unwrap();
+    let result = import(&read(&path), &Options::default()).unwrap();
+    let stack_file = dir.path().join("berth.toml");
+    let dev = LoadOptions {
+        profile: Some("dev".into()),
+        ..LoadOptions::default()
+    };
+    let config = load::parse(&stack_file, result.toml.clone(), &dev, &no_env)
+        .unwrap_or_else(|e| panic!("{}\n{}", render(&e, &plain), result.toml));
+    assert_eq!(config.services.len(), 1);
+    let e = load::parse(&stack_file, result.toml, &LoadOptions::default(), &no_env).unwrap_err();
+    assert!(
+        render(&e, &plain).contains("hint: choose a profile, like `berth --profile dev up`"),
+        "{}",
+        render(&e, &plain)
+    );
+}

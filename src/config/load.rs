@@ -270,11 +270,30 @@ fn resolve(
         }
     };
     if services.is_empty() {
+        let shown = crate::diagnostic::shown_path(&source.path);
+        let profiles: Vec<&str> = doc
+            .profiles
+            .iter()
+            .filter(|p| !p.services.is_empty())
+            .map(|p| p.name.get_ref().as_str())
+            .collect();
+        // Compose's way too: a file whose services all belong to profiles
+        // starts nothing until one is chosen.
+        if options.profile.is_none() && !profiles.is_empty() {
+            return Err(Error::Config {
+                message: format!(
+                    "`{shown}` names services only in profiles: without one, `berth up` would start nothing"
+                ),
+                location: None,
+                hint: Some(format!(
+                    "choose a profile, like `berth --profile {} up` (the profiles with services: {})",
+                    profiles[0],
+                    list(&profiles)
+                )),
+            });
+        }
         return Err(Error::Config {
-            message: format!(
-                "`{}` names no services: `berth up` would start nothing",
-                crate::diagnostic::shown_path(&source.path)
-            ),
+            message: format!("`{shown}` names no services: `berth up` would start nothing"),
             location: None,
             hint: Some("add a `[services.NAME]` table (`kind = \"postgres\"`, ...), or run `berth init` for a starter stack".into()),
         });
