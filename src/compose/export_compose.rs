@@ -10,9 +10,10 @@
 //! `berth.toml` travels along as `x-berth`, so `berth import compose` gives
 //! the same stack back.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::emit::{self, Yaml};
+use super::relocate;
 use super::secrets;
 use super::stack_toml::StackToml;
 use crate::config::model::StackConfig;
@@ -43,6 +44,7 @@ pub fn export(
     dir: &StateDir,
     state: &State,
     lock: Option<&ImageLock>,
+    out_dir: &Path,
     file_name: &str,
 ) -> Result<Vec<Output>> {
     let resolved = secrets::resolve(config, dir, state, &Pins::new());
@@ -163,8 +165,17 @@ pub fn export(
         services.set(&svc.name, service);
     }
 
-    let stack_toml = StackToml::of(carried, &resolved.configured());
-    let mut carried = Yaml::map().with("berth.toml", Yaml::Block(stack_toml.render()));
+    // The stack as a file beside the export: its paths seen from there.
+    let stack_toml = StackToml::of(carried, &resolved.configured()).render();
+    let mut table: toml::Table = toml::from_str(&stack_toml).map_err(|e| Error::Internal {
+        message: format!("the carried stack does not read back: {e}"),
+    })?;
+    let base = relocate::relative(out_dir, &config.root);
+    relocate::rebase(&mut table, &base, &config.root);
+    let stack_toml = toml::to_string(&table).map_err(|e| Error::Internal {
+        message: format!("could not write the carried stack: {e}"),
+    })?;
+    let mut carried = Yaml::map().with("berth.toml", Yaml::Block(stack_toml));
     // A variable may hold several services' secrets (`[overrides]` with
     // a list): each variable once, with every value it sets.
     let mut targets: Vec<(String, Vec<String>)> = Vec::new();

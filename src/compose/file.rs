@@ -77,6 +77,9 @@ pub struct ComposeService {
     pub environment: Vec<(String, String)>,
     /// Where an environment value came from, by key.
     pub env_origins: BTreeMap<String, EnvOrigin>,
+    /// Where `environment:` and `env_file:` are written.
+    pub environment_span: Option<Span>,
+    pub env_file_span: Option<Span>,
     /// The command's arguments as written, before interpolation (when
     /// they can be told apart).
     pub command_raw: Option<Vec<String>>,
@@ -84,6 +87,8 @@ pub struct ComposeService {
     pub volumes: Vec<VolumeSpec>,
     pub depends_on: Vec<Dependency>,
     pub healthcheck: Option<Healthcheck>,
+    /// Where `healthcheck:` is written.
+    pub healthcheck_span: Option<Span>,
     pub profiles: Vec<String>,
 }
 
@@ -552,8 +557,14 @@ fn read_service(reader: &mut Reader, key: &Node, node: &Node) -> Result<ComposeS
                 svc.command = Some(command(reader, v)?);
                 svc.command_raw = command_raw(v);
             }
-            "environment" => environment = environment_of(reader, v)?,
-            "env_file" => from_files = env_files(reader, v)?,
+            "environment" => {
+                environment = environment_of(reader, v)?;
+                svc.environment_span = Some(k.span.clone());
+            }
+            "env_file" => {
+                from_files = env_files(reader, v)?;
+                svc.env_file_span = Some(k.span.clone());
+            }
             "ports" => {
                 for p in v.seq().unwrap_or_default() {
                     if let Some(port) = port(reader, p, &at)? {
@@ -570,7 +581,13 @@ fn read_service(reader: &mut Reader, key: &Node, node: &Node) -> Result<ComposeS
                 }
             }
             "depends_on" => svc.depends_on = depends_on(reader, v, &at)?,
-            "healthcheck" => svc.healthcheck = healthcheck(reader, v, &at)?,
+            "healthcheck" => {
+                svc.healthcheck = healthcheck(reader, v, &at)?;
+                svc.healthcheck_span = Some(k.span.clone());
+                if matches!(svc.healthcheck, Some(Healthcheck::Disabled)) {
+                    reader.note(&k.span, at, "berth runs no image's own health check, so there is none to turn off: it probes the service itself (`ready`)");
+                }
+            }
             "profiles" => svc.profiles = reader.texts(v, "a profile")?,
             // Supervision and naming are berth's own.
             "restart" | "container_name" | "hostname" | "stop_grace_period" | "init" | "pull_policy" | "tty" | "stdin_open" => {
@@ -802,6 +819,22 @@ fn port(reader: &mut Reader, node: &Node, at: &str) -> Result<Option<PortSpec>> 
             }
             None => None,
         };
+        for (key, value) in node.map().unwrap_or_default() {
+            let note = match key.text().unwrap_or_default() {
+                "target" | "published" | "protocol" => continue,
+                "host_ip" => match value.text() {
+                    Some("127.0.0.1" | "localhost" | "::1") => continue,
+                    ip => format!("published on 127.0.0.1 only, not on `{}`: berth's services never listen beyond the machine", ip.unwrap_or_default()),
+                },
+                "mode" if value.text() == Some("ingress") => continue,
+                other => format!("`{other}` of a port is not carried over: berth publishes the port on 127.0.0.1, nothing more"),
+            };
+            reader.note(
+                &key.span,
+                format!("{at}.{}", key.text().unwrap_or_default()),
+                note,
+            );
+        }
         return Ok(Some(PortSpec {
             published,
             target,
@@ -894,6 +927,16 @@ fn volume(reader: &mut Reader, node: &Node, at: &str) -> Result<Option<VolumeSpe
             .get("read_only")
             .and_then(Node::as_bool)
             .unwrap_or(false);
+        for (key, _) in node.map().unwrap_or_default() {
+            let key_text = key.text().unwrap_or_default();
+            if !matches!(key_text, "type" | "source" | "target" | "read_only") {
+                reader.note(
+                    &key.span,
+                    format!("{at}.{key_text}"),
+                    format!("`{key_text}` of a mount is not carried over: berth mounts with the engine's defaults"),
+                );
+            }
+        }
         return Ok(Some(VolumeSpec {
             source,
             target,
@@ -944,6 +987,20 @@ fn depends_on(reader: &mut Reader, node: &Node, at: &str) -> Result<Vec<Dependen
     let mut out = Vec::new();
     if let Some(entries) = node.map() {
         for (k, v) in entries {
+            let name = k.text().unwrap_or_default();
+            for (key, value) in v.map().unwrap_or_default() {
+                let note = match (key.text().unwrap_or_default(), value.as_bool()) {
+                    ("restart", Some(true)) => "berth does not restart a service when a dependency restarts: `berth restart SERVICE` does",
+                    ("required", Some(false)) => "an optional dependency: berth waits for it only where the stack has it (a profile's service), and leaves it out where not",
+                    ("condition" | "required" | "restart", _) => continue,
+                    _ => "not a key of a dependency berth knows; not carried over",
+                };
+                reader.note(
+                    &key.span,
+                    format!("{at}.{name}.{}", key.text().unwrap_or_default()),
+                    note,
+                );
+            }
             let condition = match v.get("condition") {
                 Some(c) => reader.text(c, "`condition`")?,
                 None => "service_started".to_string(),

@@ -28,6 +28,7 @@
 //! which is taken as it is.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use super::file::{ComposeFile, ComposeService, EnvOrigin, Finding, Healthcheck};
 use super::stack_toml::{ServiceToml, StackToml};
@@ -38,6 +39,9 @@ use crate::error::{Error, Result};
 pub struct Options {
     /// Keep every service in a container (`--runtime container`).
     pub containers: bool,
+    /// The compose file's directory as the stack file's sees it (empty:
+    /// the same directory): the paths the stack file names start there.
+    pub base: PathBuf,
 }
 
 /// The stack file to write, and what the user should know.
@@ -179,11 +183,13 @@ struct Importer<'a> {
     /// Each `env_file` variable's value and file, to tell where two
     /// files disagree (berth reads one value per name).
     env_file_values: BTreeMap<String, (String, String)>,
+    /// The compose file's directory as the stack file sees it.
+    base: PathBuf,
 }
 
 pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
     if let Some(carried) = &file.carried {
-        return carried_stack(file, carried);
+        return carried_stack(file, carried, options);
     }
     let mut importer = Importer {
         file,
@@ -198,6 +204,7 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
         dotenv: Vec::new(),
         overrides: Vec::new(),
         env_file_values: BTreeMap::new(),
+        base: options.base.clone(),
     };
     let mut report = Vec::new();
     let mut built: Vec<(ServiceToml, &ComposeService, &'static str)> = Vec::new();
@@ -236,10 +243,25 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
 
     // A container that reaches a kind by name needs it on the stack's
     // network: the kind stays in a container too.
+    // What the stack file says, and the values as the containers get
+    // them: a variable or an `env_file` may name a service too
+    // (Mastodon's `DB_HOST=db`, a URL in `.env`).
     let generic_texts: Vec<String> = built
         .iter()
         .filter(|(_, _, k)| *k == "generic")
         .flat_map(|(t, _, _)| t.keys.iter().map(|(_, v)| v.to_string()))
+        .collect();
+    let generic_values: Vec<(&str, &str)> = built
+        .iter()
+        .filter(|(_, _, k)| *k == "generic")
+        .flat_map(|(_, svc, _)| {
+            let env = svc
+                .environment
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()));
+            let args = svc.command.iter().flatten().map(|a| ("", a.as_str()));
+            env.chain(args)
+        })
         .collect();
     for (toml, svc, kind) in &mut built {
         if *kind == "generic" || options.containers {
@@ -247,7 +269,10 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
         }
         let reached = generic_texts
             .iter()
-            .any(|t| t.contains(&format!("${{{}.", toml.name)));
+            .any(|t| t.contains(&format!("${{{}.", toml.name)))
+            || generic_values.iter().any(|(key, value)| {
+                names_service(value, &svc.name, kind_port(kind), names_a_host(key))
+            });
         if reached {
             let at = usize::from(toml.get("kind").is_some());
             toml.keys.insert(at, ("runtime".into(), "container".into()));
@@ -272,7 +297,7 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
         env_file: importer
             .dotenv
             .iter()
-            .any(|f| f == ".env")
+            .any(|f| *f == importer.path(".env"))
             .then(|| ".env.berth".to_string()),
         ..StackToml::default()
     };
@@ -340,7 +365,11 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
 /// the `.env` the export wrote beside it (which holds their values and
 /// those of the stack's own variables) listed under `dotenv`: the values
 /// stay there, never in `berth.toml`.
-fn carried_stack(file: &ComposeFile, carried: &super::file::Carried) -> Result<Imported> {
+fn carried_stack(
+    file: &ComposeFile,
+    carried: &super::file::Carried,
+    options: &Options,
+) -> Result<Imported> {
     let mut table: toml::Table = toml::from_str(&carried.stack_toml).map_err(|e| Error::Config {
         message: format!("the `x-berth` stack of `{}` is not valid TOML: {}", file_name(file), e.message()),
         location: None,
@@ -364,6 +393,12 @@ fn carried_stack(file: &ComposeFile, carried: &super::file::Carried) -> Result<I
         "dotenv".into(),
         toml::Value::Array(vec![toml::Value::String(".env".into())]),
     );
+    let compose_dir = file
+        .source
+        .path
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    super::relocate::rebase(&mut table, &options.base, compose_dir);
     // The `.env` beside the file is the export's: berth's env file takes
     // another name.
     if let Some(toml::Value::Table(env)) = table.get_mut("env") {
@@ -412,9 +447,15 @@ fn carried_stack(file: &ComposeFile, carried: &super::file::Carried) -> Result<I
 }
 
 impl Importer<'_> {
+    /// A path of the compose file's (relative to its directory) as the
+    /// stack file names it.
+    fn path(&self, path: &str) -> String {
+        super::relocate::rebased(&self.base, path)
+    }
+
     /// List `file` under `dotenv` (once, in the order first needed).
     fn read_variables_from(&mut self, file: &str) {
-        let file = file.strip_prefix("./").unwrap_or(file).to_string();
+        let file = self.path(file);
         if !self.dotenv.contains(&file) {
             self.dotenv.push(file);
         }
@@ -429,11 +470,20 @@ impl Importer<'_> {
     }
 
     fn kept_variable(&mut self, svc: &ComposeService, key: String, note: String) {
-        self.variables.push(Finding {
-            span: svc.span.clone(),
-            key,
-            note,
-        });
+        self.kept_variable_at(svc.span.clone(), key, note);
+    }
+
+    fn kept_variable_at(&mut self, span: crate::source::Span, key: String, note: String) {
+        self.variables.push(Finding { span, key, note });
+    }
+
+    /// Where a kind's secret from the environment is written.
+    fn env_span(svc: &ComposeService, key: &str) -> crate::source::Span {
+        let span = match svc.env_origins.get(key) {
+            Some(EnvOrigin::EnvFile(_)) => svc.env_file_span.clone(),
+            _ => svc.environment_span.clone(),
+        };
+        span.unwrap_or_else(|| svc.span.clone())
     }
 
     /// A kind's secret (`setting`, from the environment value `env_key`,
@@ -467,27 +517,33 @@ impl Importer<'_> {
                     }
                     self.read_variables_from(".env");
                     self.override_with(&var, target.clone());
-                    self.kept_variable(svc, at, format!("`{raw}`: `{target}` is set from `{var}` (`[overrides]`), read from the environment or `.env` at each `up`; its value is not written"));
+                    self.kept_variable_at(Self::env_span(svc, env_key), at, format!("`{raw}`: `{target}` is set from `{var}` (`[overrides]`), read from the environment or `.env` at each `up`; its value is not written"));
                 }
-                None => self.note(&svc.span, at, format!("`{raw}` is made of several variables, which berth cannot name for one value: berth generates `{target}` (set it with `[overrides]` or `BERTH_*`)")),
+                None => self.note(&Self::env_span(svc, env_key), at, format!("`{raw}` is made of several variables, which berth cannot name for one value: berth generates `{target}` (set it with `[overrides]` or `BERTH_*`)")),
             },
             EnvOrigin::EnvFile(file) => {
                 self.read_variables_from(&file);
                 self.override_with(env_key, target.clone());
-                self.kept_variable(svc, at, format!("`{target}` is set from `{env_key}` (`[overrides]`), read from `{file}` at each `up`; its value is not written"));
+                self.kept_variable_at(Self::env_span(svc, env_key), at, format!("`{target}` is set from `{env_key}` (`[overrides]`), read from `{file}` at each `up`; its value is not written"));
             }
             EnvOrigin::Shell => {
                 self.read_variables_from(".env");
                 self.override_with(env_key, target.clone());
-                self.kept_variable(svc, at, format!("`{target}` is set from `{env_key}` (`[overrides]`), from the environment (or `.env`) at each `up`, as Compose passes it; berth generates one when it is unset"));
+                self.kept_variable_at(Self::env_span(svc, env_key), at, format!("`{target}` is set from `{env_key}` (`[overrides]`), from the environment (or `.env`) at each `up`, as Compose passes it; berth generates one when it is unset"));
             }
         }
     }
 
     /// A generic service's environment value as a template: its
     /// variables kept (`${DB_PASSWORD}`), references to other services
-    /// made (`db:5432`), the rest literal.
-    fn env_value(&mut self, svc: &ComposeService, key: &str, value: &str) -> String {
+    /// made (`db:5432`), the rest literal; and where its value stays, when
+    /// it is not written.
+    fn env_value(
+        &mut self,
+        svc: &ComposeService,
+        key: &str,
+        value: &str,
+    ) -> (String, Option<Kept>) {
         let at = format!("{}.{key}", self.at(svc, "environment"));
         let origin = svc
             .env_origins
@@ -495,36 +551,72 @@ impl Importer<'_> {
             .cloned()
             .unwrap_or(EnvOrigin::File { raw: None });
         match origin {
-            EnvOrigin::File { raw: None } => self.rewrite(value, (svc, at), names_a_host(key)),
+            EnvOrigin::File { raw: None } => {
+                (self.rewrite(value, (svc, at), names_a_host(key)), None)
+            }
             EnvOrigin::File { raw: Some(raw) } => {
                 self.read_variables_from(".env");
-                let template = self.rewrite_raw(&raw, (svc, at.clone()), names_a_host(key));
-                self.kept_variable(svc, at, format!("`{template}`: its variables are read from the environment or `.env` at each `up`; their values are not written"));
-                template
+                let template = self.rewrite_raw(&raw, (svc, at), names_a_host(key));
+                (template, Some(Kept::Variables))
+            }
+            // A host in an env file (`DB_HOST=db`) is no secret: it
+            // becomes the reference, which resolves on either runtime.
+            EnvOrigin::EnvFile(_)
+                if names_a_host(key)
+                    && self
+                        .file
+                        .services
+                        .iter()
+                        .any(|s| s.image.is_some() && s.name == value) =>
+            {
+                (self.rewrite(value, (svc, at), true), None)
             }
             EnvOrigin::EnvFile(file) => {
                 self.read_variables_from(&file);
                 if let Some((other, other_file)) = self.env_file_values.get(key) {
                     if other != value && *other_file != file {
-                        self.note(&svc.span, at.clone(), format!("`{key}` has one value in `{other_file}` and another in `{file}`: berth reads one value per name from its `dotenv` files (the later file's)"));
+                        let span = svc.env_file_span.clone().unwrap_or(svc.span.clone());
+                        self.note(&span, at, format!("`{key}` has one value in `{other_file}` and another in `{file}`: berth reads one value per name from its `dotenv` files (the later file's)"));
                     }
                 }
                 self.env_file_values
                     .insert(key.to_string(), (value.to_string(), file.clone()));
-                self.kept_variable(
-                    svc,
-                    at,
-                    format!(
-                        "`${{{key}}}`: read from `{file}` at each `up`; its value is not written"
-                    ),
-                );
-                format!("${{{key}}}")
+                (format!("${{{key}}}"), Some(Kept::EnvFile(file)))
             }
             EnvOrigin::Shell => {
                 self.read_variables_from(".env");
-                self.kept_variable(svc, at, format!("`${{{key}:-}}`: from the environment (or `.env`) at each `up`, as Compose passes it; empty when unset, where Compose leaves it out"));
-                format!("${{{key}:-}}")
+                (format!("${{{key}:-}}"), Some(Kept::Shell))
             }
+        }
+    }
+
+    /// One report item for the values of a service's environment that
+    /// stay where the team keeps them, by where that is.
+    fn kept_values(&mut self, svc: &ComposeService, kept: Vec<(Kept, Vec<String>)>) {
+        for (how, names) in kept {
+            let names = names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (span, key, note) = match how {
+                Kept::Variables => (
+                    svc.environment_span.clone(),
+                    self.at(svc, "environment"),
+                    format!("{names} keep their variables (`${{NAME}}`), read from the environment or `.env` at each `up`; their values are not written"),
+                ),
+                Kept::EnvFile(file) => (
+                    svc.env_file_span.clone(),
+                    self.at(svc, "env_file"),
+                    format!("{names} from `{file}` are `${{NAME}}`, read from it (`dotenv`) at each `up`; their values are not written"),
+                ),
+                Kept::Shell => (
+                    svc.environment_span.clone(),
+                    self.at(svc, "environment"),
+                    format!("{names} come from the environment (or `.env`) at each `up`, as Compose passes them (`${{NAME:-}}`: empty when unset, where Compose leaves it out)"),
+                ),
+            };
+            self.kept_variable_at(span.unwrap_or(svc.span.clone()), key, note);
         }
     }
 
@@ -633,6 +725,12 @@ impl Importer<'_> {
             if v.target == kind_data(kind)
                 || (kind == "postgres" && v.target == "/var/lib/postgresql")
             {
+                // An anonymous volume is new after each `down`, as berth's
+                // data is without `persist`.
+                if v.source.is_none() {
+                    self.note(&v.span, self.at(svc, "volumes"), format!("an anonymous volume at `{}`: its data is gone after `down`, as with berth's `persist = false`; name the volume to keep it", v.target));
+                    continue;
+                }
                 persist = true;
                 if v.source
                     .as_deref()
@@ -645,7 +743,7 @@ impl Importer<'_> {
             {
                 match v.source.as_deref().filter(|s| s.starts_with('.') || s.starts_with('/')) {
                     // berth runs the directory's scripts as the image does.
-                    Some(dir) => t.set("init", dir.strip_prefix("./").unwrap_or(dir)),
+                    Some(dir) => t.set("init", self.path(dir)),
                     None => self.note(&v.span, self.at(svc, "volumes"), "init scripts come from a directory of the project (`init = \"DIR\"`), not from a named volume"),
                 }
             } else {
@@ -692,7 +790,12 @@ impl Importer<'_> {
                 }
             }
             "redis" => {
+                let kept = persist;
                 self.redis_flags(svc, &mut t, &mut persist);
+                if persist && !kept {
+                    let at = self.at(svc, "command");
+                    self.note(&svc.span, at, "`--appendonly yes` without a data volume: Compose loses the file with the container, berth keeps an append-only file only for data it keeps (`persist = true`)");
+                }
                 // A Redis the compose file runs without a password stays
                 // so: its clients were never given one.
                 if t.get("password").is_none() {
@@ -740,7 +843,7 @@ impl Importer<'_> {
         for (key, _) in &svc.environment {
             if !used.contains(&key.as_str()) {
                 self.note(
-                    &svc.span,
+                    &Self::env_span(svc, key),
                     self.at(svc, &format!("environment.{key}")),
                     format!("`{key}` is not part of berth's {kind} settings"),
                 );
@@ -750,7 +853,8 @@ impl Importer<'_> {
             // One note for the whole check: its timings go with it.
             let prefix = format!("services.{}.healthcheck.", svc.name);
             self.notes.retain(|n| !n.key.starts_with(&prefix));
-            self.note(&svc.span, self.at(svc, "healthcheck"), format!("berth's own {kind} probe (a real login or request from the host) decides readiness"));
+            let at = svc.healthcheck_span.clone().unwrap_or(svc.span.clone());
+            self.note(&at, self.at(svc, "healthcheck"), format!("berth's own {kind} probe (a real login or request from the host) decides readiness"));
         }
         // Without a volume, Compose loses the data with the container.
         t.set("persist", persist);
@@ -870,7 +974,11 @@ impl Importer<'_> {
                 },
                 "maxmemory" => t.set("maxmemory", value),
                 "maxmemory-policy" => t.set("maxmemory_policy", value),
-                "save" | "port" | "bind" | "protected-mode" => {}
+                "save" | "port" | "bind" | "protected-mode" => self.note(
+                    &svc.span,
+                    self.at(svc, "command"),
+                    format!("`--{flag} {value}`: berth sets `{flag}` itself (snapshots where the data persists, its port, loopback or the stack's network)"),
+                ),
                 other => self.note(
                     &svc.span,
                     self.at(svc, "command"),
@@ -937,10 +1045,18 @@ impl Importer<'_> {
         }
         if !svc.environment.is_empty() {
             let mut env = toml::Table::new();
+            let mut kept: Vec<(Kept, Vec<String>)> = Vec::new();
             for (k, v) in &svc.environment {
-                let value = self.env_value(svc, k, v);
+                let (value, how) = self.env_value(svc, k, v);
                 env.insert(k.clone(), toml::Value::String(value));
+                if let Some(how) = how {
+                    match kept.iter_mut().find(|(h, _)| *h == how) {
+                        Some((_, names)) => names.push(k.clone()),
+                        None => kept.push((how, vec![k.clone()])),
+                    }
+                }
             }
+            self.kept_values(svc, kept);
             t.set("env", toml::Value::Table(env));
         }
         let mut volumes = Vec::new();
@@ -948,6 +1064,12 @@ impl Importer<'_> {
             match &v.source {
                 Some(source) => {
                     let ro = if v.read_only { ":ro" } else { "" };
+                    // A bind mount's directory, as the stack file sees it.
+                    let source = if source.starts_with('.') {
+                        super::relocate::rebased_mount(&self.base, source)
+                    } else {
+                        source.clone()
+                    };
                     volumes.push(toml::Value::String(format!("{source}:{}{ro}", v.target)));
                 }
                 None => self.note(&v.span, self.at(svc, "volumes"), format!("an anonymous volume at `{}` is not carried over: name it (`name:{}`) to keep its data", v.target, v.target)),
@@ -1017,7 +1139,9 @@ impl Importer<'_> {
     /// is reported (`at`: the key it is under).
     fn rewrite(&mut self, value: &str, at: (&ComposeService, String), host_key: bool) -> String {
         let mut out = value.replace('$', "$$");
-        for svc in &self.file.services {
+        // Only a service berth runs can be named: one built from source
+        // is not imported, and is reported so.
+        for svc in self.file.services.iter().filter(|s| s.image.is_some()) {
             let berth = &self.names[&svc.name];
             let inside = match svc.image.as_deref().and_then(kind_of_image) {
                 Some(kind) => kind_port(kind),
@@ -1107,18 +1231,35 @@ fn pieces_of_raw(raw: &str) -> Vec<RawPiece> {
     pieces
 }
 
+/// Where a value the import does not write stays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kept {
+    /// In the variables it names (`.env`, the environment).
+    Variables,
+    /// In an `env_file`.
+    EnvFile(String),
+    /// In the environment: a bare `KEY`.
+    Shell,
+}
+
 enum RawPiece {
     Text(String),
     Variable(String),
 }
 
 /// Whether an environment variable's name says its value is a host
-/// (`DB_HOST`, `REDIS_ADDR`, `KAFKA_BROKER`).
+/// (`DB_HOST`, `REDIS_ADDR`, `KAFKA_BROKER`, Temporal's `POSTGRES_SEEDS`).
 fn names_a_host(var: &str) -> bool {
     let upper = var.to_ascii_uppercase();
-    ["HOST", "ADDR", "SERVER", "ENDPOINT", "BROKER"]
+    ["HOST", "ADDR", "SERVER", "ENDPOINT", "BROKER", "SEEDS"]
         .iter()
         .any(|w| upper.contains(w))
+}
+
+/// Whether `value` names the service `name`: as a whole value under a
+/// name that says host, or as `name:port` (its port inside).
+fn names_service(value: &str, name: &str, port: u16, host_key: bool) -> bool {
+    (host_key && value == name) || replace_host_port(value, name, port, name) != value
 }
 
 /// `name:port` (as a whole word) → `${berth.host}:${berth.port}`.

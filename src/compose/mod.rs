@@ -10,9 +10,12 @@ pub mod export_compose;
 pub mod export_kubernetes;
 pub mod file;
 pub mod import;
+pub mod relocate;
 pub mod secrets;
 pub mod stack_toml;
 pub mod yaml;
 
+#[cfg(test)]
+mod corpus;
 #[cfg(test)]
 mod tests;

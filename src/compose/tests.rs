@@ -28,7 +28,14 @@ fn read(path: &Path) -> ComposeFile {
 
 /// Import, and read the result back as berth would.
 fn imported(path: &Path, containers: bool) -> (Imported, StackConfig) {
-    let result = import(&read(path), &Options { containers }).unwrap();
+    let result = import(
+        &read(path),
+        &Options {
+            containers,
+            ..Options::default()
+        },
+    )
+    .unwrap();
     let stack_file = path.parent().unwrap().join("berth.toml");
     let config = load::parse(
         &stack_file,
@@ -127,7 +134,7 @@ fn cleanmatex_kinds_come_from_the_images_contracts() {
     assert!(result.toml.contains("file = \".env.berth\"") || !result.toml.contains("[env]"));
     let notes = notes(&result);
     for expected in [
-        "9 services.postgres.healthcheck",
+        "23 services.postgres.healthcheck",
         "41 services.minio.command",
         "50 services.minio.ports",
         "80 networks.cmx-network",
@@ -405,6 +412,7 @@ DATABASE_URL = "${pool.url}"
         &StateDir::new(dir.path().join(".berth/round")),
         &state,
         None,
+        &dir.path().join("out"),
         "compose.yaml",
     )
     .unwrap();
@@ -459,27 +467,7 @@ DATABASE_URL = "${pool.url}"
             .collect()
     };
     assert_eq!(vars(&back), vars(&original));
-    assert_eq!(back.services.len(), original.services.len());
-    for svc in &original.services {
-        let other = back
-            .service(&svc.name)
-            .unwrap_or_else(|| panic!("`{}` came back", svc.name));
-        let context = format!("service `{}`:\n{back_text}", svc.name);
-        assert_eq!(other.kind(), svc.kind(), "{context}");
-        assert_eq!(other.runtime, svc.runtime, "{context}");
-        assert_eq!(other.image, svc.image, "{context}");
-        assert_eq!(other.port, svc.port, "{context}");
-        assert_eq!(other.persist, svc.persist, "{context}");
-        let deps = |s: &crate::config::model::ServiceConfig| -> Vec<String> {
-            let mut d: Vec<String> = s.depends_on.iter().map(|(n, _)| n.clone()).collect();
-            d.sort();
-            d
-        };
-        assert_eq!(deps(other), deps(svc), "{context}");
-        let mut keys = other.keys.clone();
-        keys.remove("runtime");
-        assert_eq!(keys, svc.keys, "{context}");
-    }
+    assert_same_stack(&back, &original, &back_text);
 }
 
 #[test]
@@ -621,7 +609,7 @@ fn values_keep_their_meaning_and_shell_values_stay_out_of_the_stack_file() {
     };
     let path = shape("meanings.yml");
     let file = file::read(&path, &shell).unwrap_or_else(|e| panic!("{}", render(&e, &plain)));
-    let result = import(&file, &Options { containers: false }).unwrap();
+    let result = import(&file, &Options::default()).unwrap();
     assert!(
         !result.toml.contains("s3cr3t-from-the-shell"),
         "{}",
@@ -684,12 +672,13 @@ fn values_keep_their_meaning_and_shell_values_stay_out_of_the_stack_file() {
             "services.server.environment.AUTHENTIK_POSTGRESQL__HOST"
         ]
     );
-    for key in [
-        "services.gitea.environment.SECRET_KEY",
-        "services.server.environment.AUTHENTIK_SECRET_KEY",
+    for (key, name) in [
+        ("services.gitea.environment", "`SECRET_KEY`"),
+        ("services.server.environment", "`AUTHENTIK_SECRET_KEY`"),
     ] {
         assert!(
             result.report.variables.iter().any(|n| n.key == key
+                && n.note.contains(name)
                 && n.note
                     .contains("from the environment (or `.env`) at each `up`")),
             "{key}: {:?}",
@@ -780,4 +769,34 @@ fn a_file_of_built_or_profiled_services_is_refused_or_imported_not_an_internal_e
         "{}",
         render(&e, &plain)
     );
+}
+
+/// `back` (imported from an export of `original`) is the same stack:
+/// services, kinds, runtimes, images, ports, data, dependencies and every
+/// key (a runtime the export made explicit aside).
+pub(super) fn assert_same_stack(back: &StackConfig, original: &StackConfig, shown: &str) {
+    assert_eq!(back.services.len(), original.services.len());
+    for svc in &original.services {
+        let other = back
+            .service(&svc.name)
+            .unwrap_or_else(|| panic!("`{}` came back", svc.name));
+        let context = format!("service `{}`:\n{shown}", svc.name);
+        assert_eq!(other.kind(), svc.kind(), "{context}");
+        assert_eq!(other.runtime, svc.runtime, "{context}");
+        assert_eq!(other.image, svc.image, "{context}");
+        assert_eq!(other.port, svc.port, "{context}");
+        assert_eq!(other.persist, svc.persist, "{context}");
+        let deps = |s: &crate::config::model::ServiceConfig| -> Vec<String> {
+            let mut d: Vec<String> = s.depends_on.iter().map(|(n, _)| n.clone()).collect();
+            d.sort();
+            d
+        };
+        assert_eq!(deps(other), deps(svc), "{context}");
+        let without_runtime = |s: &crate::config::model::ServiceConfig| {
+            let mut keys = s.keys.clone();
+            keys.remove("runtime");
+            keys
+        };
+        assert_eq!(without_runtime(other), without_runtime(svc), "{context}");
+    }
 }

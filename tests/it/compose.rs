@@ -297,20 +297,32 @@ fn issue_37_a_teams_secrets_stay_in_its_env_files_through_import_up_and_export()
     }
     assert!(toml.contains("dotenv = [\".env\", \"app.env\"]"), "{toml}");
     // The report says where each value went.
-    let kept: Vec<&str> = report["variables"]
+    let kept: Vec<(String, String)> = report["variables"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| v["key"].as_str().unwrap())
+        .map(|v| {
+            (
+                v["key"].as_str().unwrap().to_string(),
+                v["note"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    for key in [
-        "services.db.environment.POSTGRES_PASSWORD",
-        "services.cache.command",
-        "services.app.environment.JWT_SECRET",
-        "services.app.environment.API_TOKEN",
-        "services.app.environment.OPERATOR_TOKEN",
+    for (key, named) in [
+        (
+            "services.db.environment.POSTGRES_PASSWORD",
+            "`POSTGRES_PASSWORD`",
+        ),
+        ("services.cache.command", "`REDIS_PASSWORD`"),
+        ("services.app.environment", "`JWT_SECRET`"),
+        ("services.app.env_file", "`API_TOKEN`"),
+        ("services.app.environment", "`OPERATOR_TOKEN`"),
     ] {
-        assert!(kept.contains(&key), "{key} in {kept:?}");
+        assert!(
+            kept.iter()
+                .any(|(k, note)| k == key && note.contains(named)),
+            "{key}: {named} in {kept:#?}"
+        );
     }
 
     // `up` reads the values where the team keeps them.

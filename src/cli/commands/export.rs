@@ -73,8 +73,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "compose.yaml".into());
-            let outputs =
-                export_compose::export(&config, &as_written, &dir, &state, lock.as_ref(), &name)?;
+            let outputs = export_compose::export(
+                &config,
+                &as_written,
+                &dir,
+                &state,
+                lock.as_ref(),
+                &out_dir,
+                &name,
+            )?;
             // Compose's `.env` beside the file may be someone else's.
             let env_file = out_dir.join(".env");
             if let Ok(text) = std::fs::read_to_string(&env_file) {

@@ -84,7 +84,19 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     }
     let env = |k: &str| std::env::var(k).ok();
     let read = file::read(&compose, &env)?;
-    let imported = import::import(&read, &Options { containers })?;
+    // Paths the compose file names are relative to its directory; the
+    // stack file may be written elsewhere (`-o`).
+    let compose_dir = if dir.as_os_str().is_empty() {
+        here.clone()
+    } else {
+        std::path::absolute(&dir).unwrap_or(dir.clone())
+    };
+    let target_dir = std::path::absolute(&target)
+        .ok()
+        .and_then(|t| t.parent().map(std::path::Path::to_path_buf))
+        .unwrap_or(compose_dir.clone());
+    let base = crate::compose::relocate::relative(&target_dir, &compose_dir);
+    let imported = import::import(&read, &Options { containers, base })?;
 
     // What berth writes must be a stack file berth reads: checked before
     // anything is written.
