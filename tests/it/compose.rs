@@ -397,3 +397,57 @@ fn issue_37_a_teams_secrets_stay_in_its_env_files_through_import_up_and_export()
         "{back}"
     );
 }
+
+/// Issue 37: every file of the compose corpus (`src/compose/corpus.rs`
+/// checks its imports in-process) imports with the command a user runs,
+/// and its export is a file docker-compose 1.29 (Debian's) accepts:
+/// `config -q` checks it against the Compose Specification's schema and
+/// interpolates it with the `.env` the export wrote beside it.
+#[test]
+fn issue_37_every_corpus_file_exports_a_file_docker_compose_accepts() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compose/corpus");
+    let s = Sandbox::new("");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    let mut exported = 0;
+    for dir in entries {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        copy_dir(&dir, &s.path().join(&name));
+        let compose = format!("{name}/compose.yaml");
+        let import = s.run(&["import", "compose", &compose, "--json"]);
+        assert_no_panic(&import);
+        let expected = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
+        if expected.starts_with("--- refused") {
+            assert_eq!(import.status.code(), Some(2), "{name}: {}", describe(&import));
+            continue;
+        }
+        assert!(import.status.success(), "{name}: {}", describe(&import));
+        let report: serde_json::Value = serde_json::from_slice(&import.stdout).unwrap();
+        // A stack whose services are all in profiles exports one of them.
+        let services = report["services"].as_array().unwrap();
+        let profile = services
+            .iter()
+            .all(|s| !s["profiles"].as_array().is_none_or(|p| p.is_empty()))
+            .then(|| services[0]["profiles"][0].as_str().unwrap().to_string());
+        let stack_file = format!("{name}/berth.toml");
+        let out = format!("{name}/out/compose.yaml");
+        let mut args = vec!["-f", stack_file.as_str()];
+        if let Some(p) = &profile {
+            args.extend(["--profile", p.as_str()]);
+        }
+        args.extend(["export", "compose", "-o", out.as_str()]);
+        s.ok(&args);
+        let config = Command::new("docker-compose")
+            .args(["-f", "compose.yaml", "config", "-q"])
+            .current_dir(s.path().join(&name).join("out"))
+            .output()
+            .unwrap();
+        assert!(config.status.success(), "{name}: {}", describe(&config));
+        exported += 1;
+    }
+    assert!(exported >= 40, "{exported} corpus files exported");
+}
