@@ -72,6 +72,9 @@ pub struct ComposeService {
     pub span: Span,
     pub image: Option<String>,
     pub command: Option<Vec<String>>,
+    /// `entrypoint`, which berth does not set, kept to read what it does
+    /// (a `mc mb` that makes buckets).
+    pub entrypoint: Option<Vec<String>>,
     /// In order; an `env_file`'s variables first, `environment` over them.
     /// A bare `KEY` is here with an empty value (its origin says so).
     pub environment: Vec<(String, String)>,
@@ -599,7 +602,10 @@ fn read_service(reader: &mut Reader, key: &Node, node: &Node) -> Result<ComposeS
                 });
             }
             "build" => reader.note(&k.span, at, "berth runs images and builds none: build it (`docker build -t NAME ...`) and name it with `image`"),
-            "entrypoint" => reader.note(&k.span, at, "berth sets no entrypoint: make it part of the image, or put it in front of `command`"),
+            "entrypoint" => {
+                svc.entrypoint = Some(command(reader, v)?);
+                reader.note(&k.span, at, "berth sets no entrypoint: make it part of the image, or put it in front of `command`");
+            }
             "networks" | "network_mode" => {
                 let default_only = v.seq().is_some_and(|n| n.iter().all(|i| i.text() == Some("default")));
                 if !default_only {

@@ -30,6 +30,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::buckets::{made_by, Bucket};
 use super::file::{ComposeFile, ComposeService, EnvOrigin, Finding, Healthcheck};
 use super::stack_toml::{ServiceToml, StackToml};
 use crate::error::{Error, Result};
@@ -93,7 +94,8 @@ fn kind_of_image(image: &str) -> Option<&'static str> {
         | "postgis/postgis"
         | "timescale/timescaledb"
         | "timescale/timescaledb-ha" => Some("postgres"),
-        "redis" => Some("redis"),
+        // Valkey serves Redis's protocol and commands, and reads its flags.
+        "redis" | "valkey/valkey" => Some("redis"),
         "minio/minio" => Some("s3"),
         _ => None,
     }
@@ -185,6 +187,11 @@ struct Importer<'a> {
     env_file_values: BTreeMap<String, (String, String)>,
     /// The compose file's directory as the stack file sees it.
     base: PathBuf,
+    /// Buckets the file makes by hand, by the s3 service they are on.
+    buckets: BTreeMap<String, Vec<Bucket>>,
+    /// One-shot containers whose whole job (making buckets) is berth's:
+    /// not imported, and a dependency on one is on the store instead.
+    absorbed: BTreeMap<String, String>,
 }
 
 pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
@@ -205,7 +212,10 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
         overrides: Vec::new(),
         env_file_values: BTreeMap::new(),
         base: options.base.clone(),
+        buckets: BTreeMap::new(),
+        absorbed: BTreeMap::new(),
     };
+    importer.find_buckets();
     let mut report = Vec::new();
     let mut built: Vec<(ServiceToml, &ComposeService, &'static str)> = Vec::new();
     for svc in &file.services {
@@ -217,6 +227,9 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
             importer.note(&svc.span, format!("services.{}", svc.name), "has no `image`; berth runs images only, so it is written commented out: build the image and name it");
             continue;
         };
+        if importer.absorbed.contains_key(&svc.name) {
+            continue;
+        }
         let kind = kind_of_image(image).unwrap_or("generic");
         let toml = match kind {
             "generic" => importer.generic(svc, &name, image),
@@ -447,6 +460,63 @@ fn carried_stack(
 }
 
 impl Importer<'_> {
+    /// Buckets made by `mc mb` in a one-shot container, or by `mkdir` in
+    /// the store's data directory, become the store's `buckets` (with one
+    /// s3 service there is no doubt which store they are on).
+    fn find_buckets(&mut self) {
+        let file = self.file;
+        let stores: Vec<&ComposeService> = file
+            .services
+            .iter()
+            .filter(|s| s.image.as_deref().and_then(kind_of_image) == Some("s3"))
+            .collect();
+        let [store] = stores.as_slice() else {
+            return;
+        };
+        let store_name = self.names[&store.name].clone();
+        let words = |s: &ComposeService| -> Vec<String> {
+            s.entrypoint
+                .iter()
+                .flatten()
+                .chain(s.command.iter().flatten())
+                .cloned()
+                .collect()
+        };
+        let mut found: Vec<Bucket> = made_by(&words(store), kind_data("s3")).buckets;
+        for svc in file
+            .services
+            .iter()
+            .filter(|s| s.image.is_some() && s.name != store.name)
+        {
+            let made = made_by(&words(svc), kind_data("s3"));
+            if made.buckets.is_empty() || !made.only_that {
+                continue;
+            }
+            let list = made
+                .buckets
+                .iter()
+                .map(|b| format!("`{}`", b.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            // Its entrypoint is read, not dropped.
+            let prefix = format!("services.{}.", svc.name);
+            let waited_for = format!(".depends_on.{}", svc.name);
+            self.notes
+                .retain(|n| !n.key.starts_with(&prefix) && !n.key.ends_with(&waited_for));
+            self.note(&svc.span, format!("services.{}", svc.name), format!("makes the buckets {list} and nothing else: berth makes them on `{store_name}` at each `up` (its `buckets`), so this container is not imported, and a dependency on it is on `{store_name}`"));
+            self.absorbed.insert(svc.name.clone(), store.name.clone());
+            for b in made.buckets {
+                match found.iter_mut().find(|f| f.name == b.name) {
+                    Some(f) => f.public |= b.public,
+                    None => found.push(b),
+                }
+            }
+        }
+        if !found.is_empty() {
+            self.buckets.insert(store.name.clone(), found);
+        }
+    }
+
     /// A path of the compose file's (relative to its directory) as the
     /// stack file names it.
     fn path(&self, path: &str) -> String {
@@ -649,6 +719,14 @@ impl Importer<'_> {
     fn depends_on(&mut self, svc: &ComposeService) -> Vec<String> {
         let mut names = Vec::new();
         for d in &svc.depends_on {
+            // A bucket job berth does itself: wait for the store instead.
+            if let Some(store) = self.absorbed.get(&d.service) {
+                let name = self.names[store].clone();
+                if !names.contains(&name) && store != &svc.name {
+                    names.push(name);
+                }
+                continue;
+            }
             if d.condition == "service_completed_successfully" {
                 continue;
             }
@@ -700,8 +778,12 @@ impl Importer<'_> {
             t.set("kind", kind);
         }
         t.set("image", image);
-        if let Some(v) = version_of_tag(image).filter(|_| kind != "s3") {
+        let valkey = repository(image) == "valkey/valkey";
+        if let Some(v) = version_of_tag(image).filter(|_| kind != "s3" && !valkey) {
             t.set("version", v);
+        }
+        if valkey {
+            self.note(&svc.span, self.at(svc, "image"), "Valkey serves Redis's protocol and commands: natively berth runs the machine's `redis-server` for it (its version is Redis's, not Valkey's); in a container, this image");
         }
         let inside = kind_port(kind);
         for p in &svc.ports {
@@ -827,6 +909,21 @@ impl Importer<'_> {
                 if let Some(region) = region.or(site_region) {
                     t.set("region", region);
                 }
+                if let Some(buckets) = self.buckets.get(&svc.name) {
+                    let list = buckets
+                        .iter()
+                        .map(|b| match b.public {
+                            false => toml::Value::String(b.name.clone()),
+                            true => {
+                                let mut t = toml::Table::new();
+                                t.insert("name".into(), b.name.clone().into());
+                                t.insert("public".into(), true.into());
+                                toml::Value::Table(t)
+                            }
+                        })
+                        .collect();
+                    t.set("buckets", toml::Value::Array(list));
+                }
                 if let Some(cmd) = &svc.command {
                     let console = cmd.iter().any(|a| a == "--console-address");
                     if console {
@@ -929,7 +1026,7 @@ impl Importer<'_> {
         let mut args = cmd.iter().zip(raws).peekable();
         if args
             .peek()
-            .is_some_and(|(a, _)| a.ends_with("redis-server"))
+            .is_some_and(|(a, _)| a.ends_with("redis-server") || a.ends_with("valkey-server"))
         {
             args.next();
         }
@@ -942,7 +1039,11 @@ impl Importer<'_> {
                 );
                 continue;
             };
-            let (value, raw) = args.next().map(|(v, r)| (v.clone(), r)).unwrap_or_default();
+            let (mut value, raw) = args.next().map(|(v, r)| (v.clone(), r)).unwrap_or_default();
+            // A flag takes every word up to the next flag (`--save 60 1`).
+            while let Some((more, _)) = args.next_if(|(a, _)| !a.starts_with("--")) {
+                value = format!("{value} {more}");
+            }
             match flag {
                 "appendonly" => {
                     let on = value == "yes";
@@ -1141,7 +1242,12 @@ impl Importer<'_> {
         let mut out = value.replace('$', "$$");
         // Only a service berth runs can be named: one built from source
         // is not imported, and is reported so.
-        for svc in self.file.services.iter().filter(|s| s.image.is_some()) {
+        for svc in self
+            .file
+            .services
+            .iter()
+            .filter(|s| s.image.is_some() && !self.absorbed.contains_key(&s.name))
+        {
             let berth = &self.names[&svc.name];
             let inside = match svc.image.as_deref().and_then(kind_of_image) {
                 Some(kind) => kind_port(kind),
@@ -1312,6 +1418,7 @@ mod tests {
         assert_eq!(kind_of_image("pgvector/pgvector:pg16"), Some("postgres"));
         assert_eq!(kind_of_image("quay.io/minio/minio:latest"), Some("s3"));
         assert_eq!(kind_of_image("redis:7.0-alpine"), Some("redis"));
+        assert_eq!(kind_of_image("valkey/valkey:8-alpine"), Some("redis"));
         assert_eq!(
             kind_of_image("bitnami/postgresql:16"),
             None,

@@ -5,6 +5,7 @@
 //! secrets out of the files they write (`secrets.rs`), through a small
 //! YAML writer (`emit.rs`). `stack_toml.rs` writes stack files.
 
+pub mod buckets;
 pub mod emit;
 pub mod export_compose;
 pub mod export_kubernetes;

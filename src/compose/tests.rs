@@ -552,19 +552,33 @@ fn a_service_named_like_a_kind_takes_its_kind_from_its_image() {
     assert_eq!(
         kinds,
         [
-            ("redis", "generic"),
+            ("redis", "redis"),
             ("postgres", "generic"),
             ("app", "generic")
-        ]
+        ],
+        "Valkey's image is the redis kind; bitnami's postgresql another contract"
     );
     assert!(
-        result.toml.contains("[services.redis]\nkind = \"generic\""),
+        result
+            .toml
+            .contains("[services.postgres]\nkind = \"generic\""),
         "{}",
         result.toml
     );
-    assert_eq!(
-        keys(&config, "redis")["command"].as_array().unwrap()[0].as_str(),
-        Some("valkey-server")
+    let redis = keys(&config, "redis");
+    assert!(
+        redis.get("version").is_none(),
+        "Valkey's 8 is not Redis's: {redis:?}"
+    );
+    assert!(
+        result
+            .report
+            .not_carried
+            .iter()
+            .any(|n| n.key == "services.redis.image"
+                && n.note.contains("Valkey serves Redis's protocol")),
+        "{:?}",
+        result.report.not_carried
     );
 }
 

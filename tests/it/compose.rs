@@ -422,7 +422,12 @@ fn issue_37_every_corpus_file_exports_a_file_docker_compose_accepts() {
         assert_no_panic(&import);
         let expected = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
         if expected.starts_with("--- refused") {
-            assert_eq!(import.status.code(), Some(2), "{name}: {}", describe(&import));
+            assert_eq!(
+                import.status.code(),
+                Some(2),
+                "{name}: {}",
+                describe(&import)
+            );
             continue;
         }
         assert!(import.status.success(), "{name}: {}", describe(&import));
