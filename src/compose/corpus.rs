@@ -183,7 +183,7 @@ fn no_secret_reaches_a_stack_file_or_an_export_and_the_export_imports_back_the_s
             continue;
         };
         let secrets = secrets(&dir);
-        let shown = dir.display();
+        let shown = dir.display().to_string();
         for secret in &secrets {
             assert!(
                 !imported.toml.contains(secret.as_str()),
@@ -196,69 +196,108 @@ fn no_secret_reaches_a_stack_file_or_an_export_and_the_export_imports_back_the_s
         copy_dir(&dir, work.path());
         let stack_file = work.path().join("berth.toml");
         std::fs::write(&stack_file, &imported.toml).unwrap();
-        let profile = profile_of(&imported);
-        let options = |runtime: Option<&str>| LoadOptions {
-            profile: profile.clone(),
-            runtime: runtime.map(str::to_string),
+        round_trip(&stack_file, profile_of(&imported), &secrets, &shown);
+    }
+}
+
+/// The examples' stacks too go out to Compose and come back the same,
+/// but one with a service that runs a native program (agentlab's nginx,
+/// a `command` and no `image`), which no container runs: its export is
+/// refused, saying so.
+#[test]
+fn every_example_exports_and_imports_back_the_same() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut exported = 0;
+    for entry in std::fs::read_dir(examples).unwrap().flatten() {
+        let stack_file = entry.path().join("berth.toml");
+        if !stack_file.is_file() {
+            continue;
+        }
+        let containers = LoadOptions {
+            runtime: Some("container".into()),
             ..LoadOptions::default()
         };
-        let load = |runtime: Option<&str>| -> StackConfig {
-            load::load(&stack_file, &options(runtime), &no_env)
-                .unwrap_or_else(|e| panic!("{shown}: {}\n{}", render(&e, &plain), imported.toml))
-        };
-        let original = load(None);
-        let forced = load(Some("container"));
-        let mut state = State::default();
-        settle(&forced, &mut state).unwrap();
-        let outputs = export_compose::export(
-            &forced,
-            &original,
-            &StateDir::new(work.path().join(".berth/export")),
-            &state,
-            None,
-            &work.path().join("out"),
-            "compose.yaml",
-        )
-        .unwrap_or_else(|e| panic!("{shown}: {e}"));
-        let out = work.path().join("out");
-        for o in &outputs {
-            let path = out.join(&o.path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, &o.text).unwrap();
-        }
-        let exported = std::fs::read_to_string(out.join("compose.yaml")).unwrap();
-        for secret in &secrets {
+        if let Err(e) = load::load(&stack_file, &containers, &no_env) {
+            let shown = render(&e, &plain);
             assert!(
-                !exported.contains(secret.as_str()),
-                "{shown}: `{secret}` in the export:\n{exported}"
+                shown.contains("runs in a container but names no `image`"),
+                "{shown}"
             );
+            continue;
         }
-        // Imported back at the project's root (`-o berth.toml`), where
-        // its paths and the original's meet.
-        let back = import(
-            &file::read(&out.join("compose.yaml"), &no_env).unwrap(),
-            &Options {
-                base: PathBuf::from("out"),
-                ..Options::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("{shown}: {}", render(&e, &plain)));
-        for secret in &secrets {
-            assert!(
-                !back.toml.contains(secret.as_str()),
-                "{shown}: `{secret}` imported back:\n{}",
-                back.toml
-            );
-        }
-        let back_config = load::parse(
-            &stack_file,
-            back.toml.clone(),
-            &LoadOptions::default(),
-            &no_env,
-        )
-        .unwrap_or_else(|e| panic!("{shown}: {}\n{}", render(&e, &plain), back.toml));
-        assert_same_stack(&back_config, &original, &format!("{shown}:\n{}", back.toml));
+        round_trip(&stack_file, None, &[], &stack_file.display().to_string());
+        exported += 1;
     }
+    assert!(exported >= 2, "{exported} examples exported");
+}
+
+/// Export the stack of `stack_file` to Compose (in a directory of its
+/// own), check no secret is in it, import it back as if at the stack
+/// file's place, and check it is the same stack.
+fn round_trip(stack_file: &Path, profile: Option<String>, secrets: &[String], shown: &str) {
+    let options = |runtime: Option<&str>| LoadOptions {
+        profile: profile.clone(),
+        runtime: runtime.map(str::to_string),
+        ..LoadOptions::default()
+    };
+    let load = |runtime: Option<&str>| -> StackConfig {
+        load::load(stack_file, &options(runtime), &no_env)
+            .unwrap_or_else(|e| panic!("{shown}: {}", render(&e, &plain)))
+    };
+    let original = load(None);
+    let forced = load(Some("container"));
+    let mut state = State::default();
+    settle(&forced, &mut state).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let outputs = export_compose::export(
+        &forced,
+        &original,
+        &StateDir::new(work.path().join(".berth/export")),
+        &state,
+        None,
+        &out,
+        "compose.yaml",
+    )
+    .unwrap_or_else(|e| panic!("{shown}: {e}"));
+    for o in &outputs {
+        let path = out.join(&o.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &o.text).unwrap();
+    }
+    let exported = std::fs::read_to_string(out.join("compose.yaml")).unwrap();
+    for secret in secrets {
+        assert!(
+            !exported.contains(secret.as_str()),
+            "{shown}: `{secret}` in the export:\n{exported}"
+        );
+    }
+    // Imported back at the stack file's place (`-o`), where its paths
+    // and the original's meet.
+    let root = stack_file.parent().unwrap();
+    let back = import(
+        &file::read(&out.join("compose.yaml"), &no_env).unwrap(),
+        &Options {
+            stack_dir: Some(root.to_path_buf()),
+            ..Options::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{shown}: {}", render(&e, &plain)));
+    for secret in secrets {
+        assert!(
+            !back.toml.contains(secret.as_str()),
+            "{shown}: `{secret}` imported back:\n{}",
+            back.toml
+        );
+    }
+    let back_config = load::parse(
+        stack_file,
+        back.toml.clone(),
+        &LoadOptions::default(),
+        &no_env,
+    )
+    .unwrap_or_else(|e| panic!("{shown}: {}\n{}", render(&e, &plain), back.toml));
+    assert_same_stack(&back_config, &original, &format!("{shown}:\n{}", back.toml));
 }
 
 /// Line numbers out of the stack file's comments and the report: removing

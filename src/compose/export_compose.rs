@@ -170,8 +170,13 @@ pub fn export(
     let mut table: toml::Table = toml::from_str(&stack_toml).map_err(|e| Error::Internal {
         message: format!("the carried stack does not read back: {e}"),
     })?;
-    let base = relocate::relative(out_dir, &config.root);
-    relocate::rebase(&mut table, &base, &config.root);
+    relocate::rebase(
+        &mut table,
+        &relocate::Move {
+            from: &config.root,
+            to: out_dir,
+        },
+    );
     let stack_toml = toml::to_string(&table).map_err(|e| Error::Internal {
         message: format!("could not write the carried stack: {e}"),
     })?;

@@ -32,6 +32,7 @@ use std::path::PathBuf;
 
 use super::buckets::{made_by, Bucket};
 use super::file::{ComposeFile, ComposeService, EnvOrigin, Finding, Healthcheck};
+use super::relocate::Move;
 use super::stack_toml::{ServiceToml, StackToml};
 use crate::error::{Error, Result};
 
@@ -40,9 +41,9 @@ use crate::error::{Error, Result};
 pub struct Options {
     /// Keep every service in a container (`--runtime container`).
     pub containers: bool,
-    /// The compose file's directory as the stack file's sees it (empty:
-    /// the same directory): the paths the stack file names start there.
-    pub base: PathBuf,
+    /// Where the stack file goes (a directory), when not beside the
+    /// compose file: the paths it names are written as seen from there.
+    pub stack_dir: Option<PathBuf>,
 }
 
 /// The stack file to write, and what the user should know.
@@ -185,8 +186,9 @@ struct Importer<'a> {
     /// Each `env_file` variable's value and file, to tell where two
     /// files disagree (berth reads one value per name).
     env_file_values: BTreeMap<String, (String, String)>,
-    /// The compose file's directory as the stack file sees it.
-    base: PathBuf,
+    /// The compose file's directory, and the stack file's (absolute).
+    compose_dir: PathBuf,
+    stack_dir: PathBuf,
     /// Buckets the file makes by hand, by the s3 service they are on.
     buckets: BTreeMap<String, Vec<Bucket>>,
     /// One-shot containers whose whole job (making buckets) is berth's:
@@ -211,7 +213,11 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
         dotenv: Vec::new(),
         overrides: Vec::new(),
         env_file_values: BTreeMap::new(),
-        base: options.base.clone(),
+        compose_dir: compose_dir(file),
+        stack_dir: options
+            .stack_dir
+            .clone()
+            .unwrap_or_else(|| compose_dir(file)),
         buckets: BTreeMap::new(),
         absorbed: BTreeMap::new(),
     };
@@ -406,12 +412,15 @@ fn carried_stack(
         "dotenv".into(),
         toml::Value::Array(vec![toml::Value::String(".env".into())]),
     );
-    let compose_dir = file
-        .source
-        .path
-        .parent()
-        .unwrap_or(std::path::Path::new("."));
-    super::relocate::rebase(&mut table, &options.base, compose_dir);
+    let from = compose_dir(file);
+    let to = options.stack_dir.clone().unwrap_or_else(|| from.clone());
+    super::relocate::rebase(
+        &mut table,
+        &Move {
+            from: &from,
+            to: &to,
+        },
+    );
     // The `.env` beside the file is the export's: berth's env file takes
     // another name.
     if let Some(toml::Value::Table(env)) = table.get_mut("env") {
@@ -517,10 +526,18 @@ impl Importer<'_> {
         }
     }
 
+    /// From the compose file's directory to the stack file's.
+    fn moved(&self) -> Move<'_> {
+        Move {
+            from: &self.compose_dir,
+            to: &self.stack_dir,
+        }
+    }
+
     /// A path of the compose file's (relative to its directory) as the
     /// stack file names it.
     fn path(&self, path: &str) -> String {
-        super::relocate::rebased(&self.base, path)
+        self.moved().path(path)
     }
 
     /// List `file` under `dotenv` (once, in the order first needed).
@@ -1167,7 +1184,7 @@ impl Importer<'_> {
                     let ro = if v.read_only { ":ro" } else { "" };
                     // A bind mount's directory, as the stack file sees it.
                     let source = if source.starts_with('.') {
-                        super::relocate::rebased_mount(&self.base, source)
+                        self.moved().mount(source)
                     } else {
                         source.clone()
                     };
@@ -1390,6 +1407,21 @@ fn replace_host_port(text: &str, name: &str, port: u16, berth: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The compose file's directory, absolute.
+fn compose_dir(file: &ComposeFile) -> PathBuf {
+    let dir = file
+        .source
+        .path
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 fn file_name(file: &ComposeFile) -> String {

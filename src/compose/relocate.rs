@@ -45,48 +45,61 @@ fn normal(path: &Path) -> PathBuf {
     out
 }
 
-/// `path` (relative to the old place) as seen from the new one, which
-/// sees the old place as `base`.
-pub fn rebased(base: &Path, path: &str) -> String {
-    if Path::new(path).is_absolute() || path.starts_with('~') {
-        return path.to_string();
+/// A place a stack file moves from and to (absolute directories).
+#[derive(Debug, Clone)]
+pub struct Move<'a> {
+    pub from: &'a Path,
+    pub to: &'a Path,
+}
+
+impl Move<'_> {
+    fn stays(&self) -> bool {
+        normal(self.from) == normal(self.to)
     }
-    let text = normal(&base.join(path)).display().to_string();
-    if text.is_empty() {
-        ".".to_string()
-    } else {
-        text
+
+    /// `path` (relative to `from`) as seen from `to`.
+    pub fn path(&self, path: &str) -> String {
+        if Path::new(path).is_absolute() || path.starts_with('~') {
+            return path.to_string();
+        }
+        let text = relative(self.to, &self.from.join(path))
+            .display()
+            .to_string();
+        if text.is_empty() {
+            ".".to_string()
+        } else {
+            text
+        }
+    }
+
+    /// A bind mount's source: it keeps a leading `.`, by which a mount is
+    /// told from a named volume.
+    pub fn mount(&self, source: &str) -> String {
+        let moved = self.path(source);
+        if moved.starts_with('.') || moved.starts_with('/') {
+            moved
+        } else {
+            format!("./{moved}")
+        }
     }
 }
 
-/// A bind mount's source rebased: it keeps a leading `.`, by which a
-/// mount is told from a named volume.
-pub fn rebased_mount(base: &Path, source: &str) -> String {
-    let rebased = rebased(base, source);
-    if rebased.starts_with('.') || rebased.starts_with('/') {
-        rebased
-    } else {
-        format!("./{rebased}")
-    }
-}
-
-/// Rebase the paths of a stack file's table for a new place that sees
-/// the old one (`root`, absolute) as `base`.
-pub fn rebase(table: &mut toml::Table, base: &Path, root: &Path) {
-    if base.as_os_str().is_empty() {
+/// Rebase the paths of a stack file's table for its move.
+pub fn rebase(table: &mut toml::Table, moved: &Move) {
+    if moved.stays() {
         return;
     }
     if let Some(toml::Value::Array(files)) = table.get_mut("dotenv") {
         for f in files.iter_mut() {
             if let Some(text) = f.as_str() {
-                *f = toml::Value::String(rebased(base, text));
+                *f = toml::Value::String(moved.path(text));
             }
         }
     }
     if let Some(toml::Value::Table(services)) = table.get_mut("services") {
         for (name, svc) in services.iter_mut() {
             if let toml::Value::Table(svc) = svc {
-                rebase_service(name, svc, base, root);
+                rebase_service(name, svc, moved);
             }
         }
     }
@@ -95,7 +108,7 @@ pub fn rebase(table: &mut toml::Table, base: &Path, root: &Path) {
             if let Some(toml::Value::Table(services)) = profile.get_mut("services") {
                 for (name, svc) in services.iter_mut() {
                     if let toml::Value::Table(svc) = svc {
-                        rebase_service(name, svc, base, root);
+                        rebase_service(name, svc, moved);
                     }
                 }
             }
@@ -105,7 +118,7 @@ pub fn rebase(table: &mut toml::Table, base: &Path, root: &Path) {
 
 /// The keys of one service that name a project path, with the default
 /// directory a kind reads when the key is not set.
-fn rebase_service(name: &str, svc: &mut toml::Table, base: &Path, root: &Path) {
+fn rebase_service(name: &str, svc: &mut toml::Table, moved: &Move) {
     let kind = svc
         .get("kind")
         .and_then(|k| k.as_str())
@@ -123,13 +136,13 @@ fn rebase_service(name: &str, svc: &mut toml::Table, base: &Path, root: &Path) {
     for (key, default) in directories {
         match svc.get(*key).and_then(|v| v.as_str()).map(str::to_string) {
             Some(path) => {
-                svc.insert(key.to_string(), rebased(base, &path).into());
+                svc.insert(key.to_string(), moved.path(&path).into());
             }
             None => {
                 let Some(default) = default else { continue };
                 let path = format!("{default}/{name}");
-                if root.join(&path).is_dir() {
-                    svc.insert(key.to_string(), rebased(base, &path).into());
+                if moved.from.join(&path).is_dir() {
+                    svc.insert(key.to_string(), moved.path(&path).into());
                 }
             }
         }
@@ -140,7 +153,7 @@ fn rebase_service(name: &str, svc: &mut toml::Table, base: &Path, root: &Path) {
             let Some(text) = v.as_str() else { continue };
             if let Some((source, rest)) = text.split_once(':') {
                 if source.starts_with('.') {
-                    *v = format!("{}:{rest}", rebased_mount(base, source)).into();
+                    *v = format!("{}:{rest}", moved.mount(source)).into();
                 }
             }
         }
@@ -151,7 +164,7 @@ fn rebase_service(name: &str, svc: &mut toml::Table, base: &Path, root: &Path) {
                 .as_str()
                 .filter(|p| p.starts_with("./") || p.starts_with("../"))
             {
-                *first = rebased_mount(base, program).into();
+                *first = moved.mount(program).into();
             }
         }
     }
@@ -172,11 +185,28 @@ mod tests {
             Path::new("compose/x")
         );
         assert_eq!(relative(Path::new("/p"), Path::new("/p")), Path::new(""));
-        assert_eq!(rebased(Path::new(".."), "initdb"), "../initdb");
-        assert_eq!(rebased(Path::new(".."), "./data"), "../data");
-        assert_eq!(rebased(Path::new("out"), "../x"), "x");
-        assert_eq!(rebased_mount(Path::new("out"), "../x"), "./x");
-        assert_eq!(rebased(Path::new("sub"), "/abs"), "/abs");
+        let out = Move {
+            from: Path::new("/p"),
+            to: Path::new("/p/out"),
+        };
+        assert_eq!(out.path("initdb"), "../initdb");
+        assert_eq!(out.path("./data"), "../data");
+        assert_eq!(out.path("/abs"), "/abs");
+        let back = Move {
+            from: Path::new("/p/out"),
+            to: Path::new("/p"),
+        };
+        assert_eq!(back.path("../x"), "x");
+        assert_eq!(back.mount("../x"), "./x");
+        let far = Move {
+            from: Path::new("/tmp/t/out"),
+            to: Path::new("/work/p"),
+        };
+        assert_eq!(
+            far.path("../../../work/p/migrations"),
+            "migrations",
+            "no detour"
+        );
 
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join("migrations/db")).unwrap();
@@ -184,7 +214,14 @@ mod tests {
             "dotenv = [\".env\"]\n[services.db]\nkind = \"postgres\"\ninit = \"initdb\"\n[services.api]\nimage = \"x\"\nvolumes = [\"./src:/app\", \"cache:/cache\"]\ncommand = [\"./bin/api\", \"./arg\"]\n",
         )
         .unwrap();
-        rebase(&mut table, Path::new(".."), root.path());
+        let to = root.path().join("out");
+        rebase(
+            &mut table,
+            &Move {
+                from: root.path(),
+                to: &to,
+            },
+        );
         let db = table["services"]["db"].as_table().unwrap();
         assert_eq!(db["init"].as_str(), Some("../initdb"));
         assert_eq!(

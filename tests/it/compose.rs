@@ -396,6 +396,16 @@ fn issue_37_a_teams_secrets_stay_in_its_env_files_through_import_up_and_export()
         back.contains("POSTGRES_PASSWORD = \"db.password\""),
         "{back}"
     );
+
+    // Written elsewhere (`-o`), the stack file names the same files.
+    std::fs::create_dir_all(s.path().join("nested")).unwrap();
+    s.ok(&["import", "compose", "-o", "nested/berth.toml"]);
+    let nested = std::fs::read_to_string(s.path().join("nested/berth.toml")).unwrap();
+    assert!(
+        nested.contains("dotenv = [\"../.env\", \"../app.env\"]"),
+        "{nested}"
+    );
+    s.ok(&["-f", "nested/berth.toml", "status"]);
 }
 
 /// Issue 37: every file of the compose corpus (`src/compose/corpus.rs`

@@ -95,8 +95,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         .ok()
         .and_then(|t| t.parent().map(std::path::Path::to_path_buf))
         .unwrap_or(compose_dir.clone());
-    let base = crate::compose::relocate::relative(&target_dir, &compose_dir);
-    let imported = import::import(&read, &Options { containers, base })?;
+    let imported = import::import(
+        &read,
+        &Options {
+            containers,
+            stack_dir: Some(target_dir),
+        },
+    )?;
 
     // What berth writes must be a stack file berth reads: checked before
     // anything is written.
