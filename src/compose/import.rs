@@ -248,11 +248,14 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
         let names: Vec<&str> = file.services.iter().map(|s| s.name.as_str()).collect();
         return Err(Error::Config {
             message: format!(
-                "`{}` has no service berth can run: {} built from source (`build`) and name no `image`",
+                "`{}` has no service berth can run: {}",
                 file_name(file),
                 match names.as_slice() {
-                    [one] => format!("`{one}` is"),
-                    _ => format!("{} are", crate::suggest::list(&names)),
+                    [one] => format!("`{one}` is built from source (`build`) and names no `image`"),
+                    _ => format!(
+                        "{} are built from source (`build`) and name no `image`",
+                        crate::suggest::list(&names)
+                    ),
                 }
             ),
             location: None,

@@ -147,13 +147,14 @@ impl Volume {
             };
             VolumeSource::Bind(path)
         } else if !source.is_empty()
+            // The engines' rule: Nextcloud's examples name one `vhost.d`.
             && source
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
         {
             VolumeSource::Named(source.to_string())
         } else {
-            return Err(bad("a volume name uses letters, digits, `-` and `_`; a host path starts with `/` or `.`"));
+            return Err(bad("a volume name uses letters, digits, `-`, `_` and `.`; a host path starts with `/` or `.`"));
         };
         Ok(Volume {
             source,
@@ -192,6 +193,14 @@ mod tests {
         assert_eq!(v.source, VolumeSource::Named("minio-data".into()));
         assert!(Volume::parse("data:relative", root).is_err());
         assert!(Volume::parse("data:/x:rx", root).is_err());
+        assert_eq!(
+            Volume::parse("vhost.d:/etc/nginx/vhost.d", root)
+                .unwrap()
+                .source,
+            VolumeSource::Named("vhost.d".into()),
+            "a name the engines take"
+        );
+        assert!(Volume::parse("a b:/x", root).is_err());
         assert_eq!(
             PortMapping::parse("9001:9000").unwrap(),
             PortMapping {
