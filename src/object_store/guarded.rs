@@ -10,6 +10,8 @@
 //! - CopyObject of an object onto itself changes nothing and is refused
 //!   unless it replaces the metadata, as S3 refuses it.
 //! - DeleteObjects takes at most 1,000 keys, as S3 does.
+//! - GET and HEAD answer `If-Match`, `If-None-Match` and the dates
+//!   ([`super::conditional`]): 412 or 304, where the storage ignored them.
 //!
 //! Bucket policies and CORS rules, which the storage lacks, are kept here
 //! ([`super::bucket_config`]); policies are read by [`super::public_read`],
@@ -23,6 +25,7 @@ use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
 
 use super::bucket_config::BucketConfig;
+use super::conditional::Conditions;
 use super::cors;
 
 /// S3's limit on the keys of one DeleteObjects request.
@@ -278,7 +281,16 @@ impl S3 for Guarded {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let (bucket, origin) = (req.input.bucket.clone(), origin_of(&req));
+        let i = &req.input;
+        let conditions = Conditions {
+            if_match: i.if_match.clone(),
+            if_none_match: i.if_none_match.clone(),
+            if_modified_since: i.if_modified_since.clone(),
+            if_unmodified_since: i.if_unmodified_since.clone(),
+        };
         let response = self.store.get_object(req).await?;
+        let output = &response.output;
+        conditions.check(output.e_tag.as_ref(), output.last_modified.as_ref())?;
         Ok(self.with_cors(&bucket, origin, "GET", response))
     }
 
@@ -294,7 +306,16 @@ impl S3 for Guarded {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let (bucket, origin) = (req.input.bucket.clone(), origin_of(&req));
+        let i = &req.input;
+        let conditions = Conditions {
+            if_match: i.if_match.clone(),
+            if_none_match: i.if_none_match.clone(),
+            if_modified_since: i.if_modified_since.clone(),
+            if_unmodified_since: i.if_unmodified_since.clone(),
+        };
         let response = self.store.head_object(req).await?;
+        let output = &response.output;
+        conditions.check(output.e_tag.as_ref(), output.last_modified.as_ref())?;
         Ok(self.with_cors(&bucket, origin, "HEAD", response))
     }
 

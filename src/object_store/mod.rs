@@ -9,11 +9,13 @@
 //! `s3s` crate's; the objects are kept by `s3s-fs` under the data
 //! directory, behind the rules of [`guarded`] where it would lose data;
 //! bucket policies and CORS rules are berth's ([`bucket_config`]), and anonymous reads
-//! are let through where one allows them ([`public_read`]).
+//! are let through where one allows them ([`public_read`]); conditional GETs
+//! and HEADs are answered by [`conditional`].
 //! MinIO's health endpoints and browsers' CORS preflights are answered
 //! before S3's routing ([`routes`], with the bucket's rules: [`cors`]).
 
 mod bucket_config;
+mod conditional;
 mod cors;
 mod guarded;
 mod public_read;

@@ -5,7 +5,8 @@
 use super::*;
 
 /// boto3 against the env file's `S3_*` values: `get KEY`, `put KEY TEXT`,
-/// `keys`, `policy`, `cors`, `create` (the bucket). Prints what it read.
+/// `keys`, `policy`, `cors`, `create` (the bucket), `conditional KEY` (the
+/// statuses of conditional GETs and HEADs). Prints what it read.
 const BOTO3: &str = r#"
 import json, os, sys
 import boto3
@@ -33,6 +34,30 @@ elif op == "create":
     s3.create_bucket(Bucket=bucket)
 elif op == "cors":
     print(json.dumps(s3.get_bucket_cors(Bucket=bucket)["CORSRules"]))
+elif op == "conditional":
+    # The status of GETs and HEADs of KEY under each condition.
+    import datetime
+    from botocore.exceptions import ClientError
+    key = sys.argv[2]
+    head = s3.head_object(Bucket=bucket, Key=key)
+    etag, modified = head["ETag"], head["LastModified"]
+    hour = datetime.timedelta(hours=1)
+    def status(call, **conditions):
+        try:
+            call(Bucket=bucket, Key=key, **conditions)
+            return "200"
+        except ClientError as e:
+            return str(e.response["ResponseMetadata"]["HTTPStatusCode"])
+    print(" ".join([
+        status(s3.get_object, IfMatch=etag),
+        status(s3.get_object, IfMatch='"nope"'),
+        status(s3.get_object, IfNoneMatch=etag),
+        status(s3.head_object, IfNoneMatch=etag),
+        status(s3.get_object, IfModifiedSince=modified + hour),
+        status(s3.get_object, IfModifiedSince=modified - hour),
+        status(s3.get_object, IfUnmodifiedSince=modified - hour),
+        status(s3.head_object, IfMatch='"nope"'),
+    ]), end="")
 "#;
 
 /// Run boto3 with `env`'s values (`S3_BUCKET` may be overridden by the
@@ -298,6 +323,13 @@ buckets = ["uploads"]
     let buckets = ok(&["s3", "ls"]);
     assert!(!buckets.contains("nowhere"), "{buckets}");
     assert_eq!(boto3_ok(&env, &["get", "x"]), "kept\n");
+    // Conditional GETs and HEADs: If-Match, If-None-Match and the dates,
+    // which the storage ignored (its answers were all 200).
+    let uploads = in_bucket(&env, "uploads");
+    assert_eq!(
+        boto3_ok(&uploads, &["conditional", "x"]),
+        "200 412 304 304 304 200 412 412"
+    );
 
     // Its process: berth itself, keys in its environment only.
     let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
