@@ -12,6 +12,8 @@
 //! - DeleteObjects takes at most 1,000 keys, as S3 does.
 //! - GET and HEAD answer `If-Match`, `If-None-Match` and the dates
 //!   ([`super::conditional`]): 412 or 304, where the storage ignored them.
+//! - ListObjectVersions and GetBucketVersioning answer for the one
+//!   version of each object ([`super::versions`]).
 //!
 //! Bucket policies and CORS rules, which the storage lacks, are kept here
 //! ([`super::bucket_config`]); policies are read by [`super::public_read`],
@@ -27,6 +29,7 @@ use s3s_fs::FileSystem;
 use super::bucket_config::BucketConfig;
 use super::conditional::Conditions;
 use super::cors;
+use super::versions;
 
 /// S3's limit on the keys of one DeleteObjects request.
 const DELETE_OBJECTS_MAX: usize = 1000;
@@ -331,6 +334,31 @@ impl S3 for Guarded {
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         self.store.list_objects(req).await
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        let key_marker = req.input.key_marker.clone();
+        let listed = self
+            .store
+            .list_objects_v2(req.map_input(versions::as_list))
+            .await?;
+        Ok(S3Response::new(versions::from_list(
+            listed.output,
+            key_marker,
+        )))
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        // Never enabled: the answer has no status.
+        self.require_bucket(&req.input.bucket)?;
+        Ok(S3Response::new(GetBucketVersioningOutput::default()))
     }
 
     async fn list_objects_v2(

@@ -10,7 +10,8 @@
 //! directory, behind the rules of [`guarded`] where it would lose data;
 //! bucket policies and CORS rules are berth's ([`bucket_config`]), and anonymous reads
 //! are let through where one allows them ([`public_read`]); conditional GETs
-//! and HEADs are answered by [`conditional`].
+//! and HEADs are answered by [`conditional`], and the one version of each
+//! object is listed as such by [`versions`].
 //! MinIO's health endpoints and browsers' CORS preflights are answered
 //! before S3's routing ([`routes`], with the bucket's rules: [`cors`]).
 
@@ -20,6 +21,7 @@ mod cors;
 mod guarded;
 mod public_read;
 mod routes;
+mod versions;
 
 use std::net::SocketAddr;
 use std::path::Path;
