@@ -32,8 +32,12 @@ use std::path::PathBuf;
 
 use super::buckets::{made_by, Bucket};
 use super::file::{ComposeFile, ComposeService, EnvOrigin, Finding, Healthcheck};
+use super::images::{kind_data, kind_of_image, kind_port, repository, version_of_tag};
 use super::relocate::Move;
 use super::stack_toml::{ServiceToml, StackToml};
+use super::values::{
+    names_a_host, names_service, pieces_of_raw, replace_host_port, single_variable, RawPiece,
+};
 use crate::error::{Error, Result};
 
 /// How to import.
@@ -85,89 +89,10 @@ pub struct ReportItem {
     pub note: String,
 }
 
-/// The kinds an image stands for: the repository (registry and tag
-/// removed) names it.
-fn kind_of_image(image: &str) -> Option<&'static str> {
-    let repo = repository(image);
-    match repo.as_str() {
-        "postgres"
-        | "pgvector/pgvector"
-        | "postgis/postgis"
-        | "timescale/timescaledb"
-        | "timescale/timescaledb-ha" => Some("postgres"),
-        // Valkey serves Redis's protocol and commands, and reads its flags.
-        "redis" | "valkey/valkey" => Some("redis"),
-        "minio/minio" => Some("s3"),
-        _ => None,
-    }
-}
-
-/// `postgres` for `docker.io/library/postgres:16-alpine`.
-fn repository(image: &str) -> String {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let mut parts: Vec<&str> = without_digest.split('/').collect();
-    if parts.len() > 1
-        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
-    {
-        parts.remove(0);
-    }
-    if parts.first() == Some(&"library") {
-        parts.remove(0);
-    }
-    let joined = parts.join("/");
-    match joined.rsplit_once(':') {
-        Some((repo, _)) => repo.to_string(),
-        None => joined,
-    }
-}
-
-/// The server version an image's tag names (`16` of `16-alpine`, of
-/// `pg16`, of `0.5.0-pg15`); none for `latest` or no tag.
-fn version_of_tag(image: &str) -> Option<String> {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
-    let (_, tag) = last.split_once(':')?;
-    if let Some(at) = tag.find("pg") {
-        let digits: String = tag[at + 2..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        if !digits.is_empty() {
-            return Some(digits);
-        }
-    }
-    let version: String = tag
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    let version = version.trim_end_matches('.');
-    (!version.is_empty()).then(|| version.to_string())
-}
-
 /// A valid berth service name for a compose one (the rules are a stack
 /// name's).
 fn service_name(name: &str) -> String {
     crate::config::names::from_directory(name)
-}
-
-/// The port a kind's server listens on inside its container.
-fn kind_port(kind: &str) -> u16 {
-    match kind {
-        "postgres" => 5432,
-        "redis" => 6379,
-        "s3" => 9000,
-        _ => 0,
-    }
-}
-
-/// Where a kind keeps its data inside its container.
-fn kind_data(kind: &str) -> &'static str {
-    match kind {
-        "postgres" => "/var/lib/postgresql/data",
-        "redis" => "/data",
-        "s3" => "/data",
-        _ => "",
-    }
 }
 
 struct Importer<'a> {
@@ -1294,69 +1219,6 @@ impl Importer<'_> {
     }
 }
 
-/// `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME-default}`,
-/// `${NAME:?message}` alone, with nothing around it: the variable, and the
-/// default (which uses no variable) when there is one.
-fn single_variable(raw: &str) -> Option<(String, Option<String>)> {
-    use crate::variables::interpolate::variable_name_len;
-    let inner = match raw.strip_prefix("${") {
-        Some(rest) => rest.strip_suffix('}')?,
-        None => {
-            let name = raw.strip_prefix('$')?;
-            return (variable_name_len(name) == name.len() && !name.is_empty())
-                .then(|| (name.to_string(), None));
-        }
-    };
-    let len = variable_name_len(inner);
-    let (name, operator) = inner.split_at(len);
-    if name.is_empty() || operator.contains('$') {
-        return None;
-    }
-    let default = match operator {
-        "" => None,
-        _ if operator.starts_with(":-") => Some(operator[2..].to_string()),
-        _ if operator.starts_with('-') => Some(operator[1..].to_string()),
-        _ if operator.starts_with(":?") || operator.starts_with('?') => None,
-        _ => return None,
-    };
-    Some((name.to_string(), default))
-}
-
-/// A compose value as written, cut into its literal text (`$$` read as
-/// `$`) and its variables (`${NAME...}` and `$NAME`, as berth writes
-/// them: `${NAME...}`), in order.
-fn pieces_of_raw(raw: &str) -> Vec<RawPiece> {
-    use crate::variables::interpolate::{closing_brace, variable_name_len};
-    let mut pieces = Vec::new();
-    let mut literal = String::new();
-    let mut rest = raw;
-    while let Some(at) = rest.find('$') {
-        literal.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        if let Some(more) = after.strip_prefix('$') {
-            literal.push('$');
-            rest = more;
-        } else if let Some(end) = after.strip_prefix('{').and_then(closing_brace) {
-            pieces.push(RawPiece::Text(std::mem::take(&mut literal)));
-            pieces.push(RawPiece::Variable(format!("${{{}}}", &after[1..end + 1])));
-            rest = &after[end + 2..];
-        } else if variable_name_len(after) > 0 {
-            let len = variable_name_len(after);
-            pieces.push(RawPiece::Text(std::mem::take(&mut literal)));
-            pieces.push(RawPiece::Variable(format!("${{{}}}", &after[..len])));
-            rest = &after[len..];
-        } else {
-            // A lone `$` is kept, as Compose keeps it.
-            literal.push('$');
-            rest = after;
-        }
-    }
-    literal.push_str(rest);
-    pieces.push(RawPiece::Text(literal));
-    pieces.retain(|p| !matches!(p, RawPiece::Text(t) if t.is_empty()));
-    pieces
-}
-
 /// Where a value the import does not write stays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kept {
@@ -1366,50 +1228,6 @@ enum Kept {
     EnvFile(String),
     /// In the environment: a bare `KEY`.
     Shell,
-}
-
-enum RawPiece {
-    Text(String),
-    Variable(String),
-}
-
-/// Whether an environment variable's name says its value is a host
-/// (`DB_HOST`, `REDIS_ADDR`, `KAFKA_BROKER`, Temporal's `POSTGRES_SEEDS`).
-fn names_a_host(var: &str) -> bool {
-    let upper = var.to_ascii_uppercase();
-    ["HOST", "ADDR", "SERVER", "ENDPOINT", "BROKER", "SEEDS"]
-        .iter()
-        .any(|w| upper.contains(w))
-}
-
-/// Whether `value` names the service `name`: as a whole value under a
-/// name that says host, or as `name:port` (its port inside).
-fn names_service(value: &str, name: &str, port: u16, host_key: bool) -> bool {
-    (host_key && value == name) || replace_host_port(value, name, port, name) != value
-}
-
-/// `name:port` (as a whole word) → `${berth.host}:${berth.port}`.
-fn replace_host_port(text: &str, name: &str, port: u16, berth: &str) -> String {
-    let needle = format!("{name}:{port}");
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(&needle) {
-        let before_ok = rest[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'));
-        let after = &rest[at + needle.len()..];
-        let after_ok = after.chars().next().is_none_or(|c| !c.is_ascii_digit());
-        out.push_str(&rest[..at]);
-        if before_ok && after_ok {
-            out.push_str(&format!("${{{berth}.host}}:${{{berth}.port}}"));
-        } else {
-            out.push_str(&needle);
-        }
-        rest = after;
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The compose file's directory, absolute.
@@ -1444,44 +1262,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn images_name_kinds_and_versions() {
-        assert_eq!(kind_of_image("postgres:16-alpine"), Some("postgres"));
-        assert_eq!(
-            kind_of_image("docker.io/library/postgres"),
-            Some("postgres")
-        );
-        assert_eq!(kind_of_image("pgvector/pgvector:pg16"), Some("postgres"));
-        assert_eq!(kind_of_image("quay.io/minio/minio:latest"), Some("s3"));
-        assert_eq!(kind_of_image("redis:7.0-alpine"), Some("redis"));
-        assert_eq!(kind_of_image("valkey/valkey:8-alpine"), Some("redis"));
-        assert_eq!(
-            kind_of_image("bitnami/postgresql:16"),
-            None,
-            "another contract"
-        );
-        assert_eq!(kind_of_image("localhost:5000/app:1"), None);
-        assert_eq!(version_of_tag("postgres:16-alpine").as_deref(), Some("16"));
-        assert_eq!(version_of_tag("postgres:15.4").as_deref(), Some("15.4"));
-        assert_eq!(
-            version_of_tag("pgvector/pgvector:0.5.0-pg15").as_deref(),
-            Some("15")
-        );
-        assert_eq!(version_of_tag("redis:7.0-alpine").as_deref(), Some("7.0"));
-        assert_eq!(version_of_tag("postgres:latest"), None);
-        assert_eq!(version_of_tag("localhost:5000/postgres"), None);
+    fn compose_names_become_berths() {
         assert_eq!(service_name("Redis.Cache"), "redis-cache");
         assert_eq!(service_name("_x"), "x");
-    }
-
-    #[test]
-    fn references_become_berth_templates() {
-        assert_eq!(
-            replace_host_port("postgres://u:p@db:5432/app", "db", 5432, "db"),
-            "postgres://u:p@${db.host}:${db.port}/app"
-        );
-        assert_eq!(
-            replace_host_port("mydb:5432 db:54321", "db", 5432, "db"),
-            "mydb:5432 db:54321"
-        );
     }
 }
