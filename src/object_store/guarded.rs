@@ -14,6 +14,8 @@
 //!   ([`super::conditional`]): 412 or 304, where the storage ignored them.
 //! - ListObjectVersions and GetBucketVersioning answer for the one
 //!   version of each object ([`super::versions`]).
+//! - A deleted object's or bucket's metadata files go with it
+//!   ([`super::sidecars`]); the storage left them behind.
 //!
 //! Bucket policies and CORS rules, which the storage lacks, are kept here
 //! ([`super::bucket_config`]); policies are read by [`super::public_read`],
@@ -29,6 +31,7 @@ use s3s_fs::FileSystem;
 use super::bucket_config::BucketConfig;
 use super::conditional::Conditions;
 use super::cors;
+use super::sidecars;
 use super::versions;
 
 /// S3's limit on the keys of one DeleteObjects request.
@@ -123,6 +126,7 @@ impl S3 for Guarded {
         let bucket = req.input.bucket.clone();
         let deleted = self.store.delete_bucket(req).await?;
         self.config.remove(&bucket);
+        sidecars::remove_bucket(&self.root, &bucket);
         Ok(deleted)
     }
 
@@ -255,7 +259,14 @@ impl S3 for Guarded {
                 "The XML you provided was not well-formed or did not validate against our published schema"
             ));
         }
-        self.store.delete_objects(req).await
+        let bucket = req.input.bucket.clone();
+        let deleted = self.store.delete_objects(req).await?;
+        for d in deleted.output.deleted.iter().flatten() {
+            if let Some(key) = &d.key {
+                sidecars::remove_object(&self.root, &bucket, key);
+            }
+        }
+        Ok(deleted)
     }
 
     async fn create_bucket(
@@ -269,7 +280,10 @@ impl S3 for Guarded {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        self.store.delete_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let deleted = self.store.delete_object(req).await?;
+        sidecars::remove_object(&self.root, &bucket, &key);
+        Ok(deleted)
     }
 
     async fn get_bucket_location(

@@ -21,6 +21,7 @@ mod cors;
 mod guarded;
 mod public_read;
 mod routes;
+mod sidecars;
 mod versions;
 
 use std::net::SocketAddr;

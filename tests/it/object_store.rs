@@ -362,6 +362,15 @@ buckets = ["uploads"]
     assert_eq!(boto3_ok(&env, &["get", "a/b"]), "kept\n");
     ok(&["s3", "rm", "s3://uploads", "--recursive"]);
     ok(&["s3api", "delete-bucket", "--bucket", "uploads"]);
+    // Nothing of them is left behind (the storage kept each object's
+    // metadata files).
+    let left: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".bucket-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// An S3 server with bucket policies and CORS rules, as a `minio` on
