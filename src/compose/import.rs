@@ -129,11 +129,7 @@ pub fn import(file: &ComposeFile, options: &Options) -> Result<Imported> {
         file,
         notes: file.findings.clone(),
         references: Vec::new(),
-        names: file
-            .services
-            .iter()
-            .map(|s| (s.name.clone(), service_name(&s.name)))
-            .collect(),
+        names: berth_names(file),
         variables: Vec::new(),
         dotenv: Vec::new(),
         overrides: Vec::new(),
@@ -521,6 +517,8 @@ impl Importer<'_> {
         let target = format!("{}.{setting}", t.name);
         let at = self.at(svc, &format!("environment.{env_key}"));
         match origin {
+            // An empty key is no key: MinIO would not start with one.
+            EnvOrigin::File { raw: None } if value.is_empty() => self.note(&Self::env_span(svc, env_key), at, format!("empty, which the server refuses: berth generates `{target}` and writes it to the env file")),
             EnvOrigin::File { raw: None } => t.set(setting, value),
             EnvOrigin::File { raw: Some(raw) } => match single_variable(&raw) {
                 Some((var, default)) => {
@@ -789,7 +787,8 @@ impl Importer<'_> {
         };
         match kind {
             "postgres" => {
-                let user = take("POSTGRES_USER");
+                // An empty user is the image's default, as unset.
+                let user = take("POSTGRES_USER").filter(|u| !u.is_empty());
                 if let Some(user) = &user {
                     t.set("user", user.as_str());
                 }
@@ -1230,6 +1229,25 @@ enum Kept {
     Shell,
 }
 
+/// Each compose service's berth name: two that berth spells alike (`db`
+/// and `DB`) are told apart by a number (`db-2`).
+fn berth_names(file: &ComposeFile) -> BTreeMap<String, String> {
+    let mut names = BTreeMap::new();
+    let mut taken: Vec<String> = Vec::new();
+    for s in &file.services {
+        let base = service_name(&s.name);
+        let mut name = base.clone();
+        let mut n = 2;
+        while taken.contains(&name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        taken.push(name.clone());
+        names.insert(s.name.clone(), name);
+    }
+    names
+}
+
 /// The compose file's directory, absolute.
 fn compose_dir(file: &ComposeFile) -> PathBuf {
     let dir = file
@@ -1265,5 +1283,56 @@ mod tests {
     fn compose_names_become_berths() {
         assert_eq!(service_name("Redis.Cache"), "redis-cache");
         assert_eq!(service_name("_x"), "x");
+    }
+
+    #[test]
+    fn values_compose_passes_on_and_berth_refuses_are_pointed_at_in_the_compose_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("compose.yaml");
+        let no_env = |_: &str| None;
+        let outcome = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            let read = super::super::file::read(&path, &no_env).unwrap();
+            let imported = import(&read, &Options::default()).unwrap();
+            let checked = super::super::loads::check(
+                &read,
+                &imported,
+                &imported.toml,
+                &dir.path().join("berth.toml"),
+                &no_env,
+            );
+            (imported, checked)
+        };
+        // Spelt alike by berth, told apart.
+        let (imported, checked) =
+            outcome("services:\n  db:\n    image: postgres:16\n  DB:\n    image: postgres:16\n");
+        assert!(checked.is_ok(), "{checked:?}");
+        assert!(
+            imported.toml.contains("[services.db-2]"),
+            "{}",
+            imported.toml
+        );
+        // Empty: the image's defaults, or a generated key, reported.
+        let (imported, checked) = outcome(
+            "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_USER: \"\"\n  s3:\n    image: minio/minio\n    environment:\n      MINIO_ROOT_USER: \"\"\n",
+        );
+        assert!(checked.is_ok(), "{checked:?}");
+        assert!(imported
+            .report
+            .not_carried
+            .iter()
+            .any(|n| n.key == "services.s3.environment.MINIO_ROOT_USER"));
+        // A value berth refuses: exit 2 at the service, not a defect.
+        let (_, checked) = outcome(
+            "services:\n  cache:\n    image: redis:7\n    command: redis-server --maxmemory lots\n",
+        );
+        let e = checked.unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{e}");
+        let shown = crate::diagnostic::render(&e, &crate::diagnostic::plain);
+        assert!(
+            shown.starts_with("error: service `cache`: `lots` is not a memory size"),
+            "{shown}"
+        );
+        assert!(shown.contains("compose.yaml:2:3"), "{shown}");
     }
 }

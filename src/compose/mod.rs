@@ -6,7 +6,7 @@
 //! exports write the stack for Compose (`export_compose.rs`) and
 //! Kubernetes (`export_kubernetes.rs`), keeping secrets out of the files
 //! they write (`secrets.rs`), through a small YAML writer (`emit.rs`).
-//! `stack_toml.rs` writes stack files, and `relocate.rs` keeps their paths
+//! What an import writes must load (`loads.rs`). `stack_toml.rs` writes stack files, and `relocate.rs` keeps their paths
 //! right when one is written away from its project. The corpus test is
 //! `corpus.rs`.
 
@@ -17,6 +17,7 @@ pub mod export_kubernetes;
 pub mod file;
 pub mod images;
 pub mod import;
+pub mod loads;
 pub mod relocate;
 pub mod secrets;
 pub mod stack_toml;

@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use crate::compose::file::{self, CANDIDATES};
 use crate::compose::import::{self, Options};
-use crate::config::load;
-use crate::config::model::{LoadOptions, FILE_NAME};
+use crate::config::model::FILE_NAME;
 use crate::error::{Error, Result};
 use crate::fsutil;
 
@@ -113,26 +112,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     if dotenv.is_some_and(|p| p.exists()) && !toml.contains("\n[env]\n") {
         toml.push_str("\n[env]\n# `.env` here is the compose project's; berth writes its own file.\nfile = \".env.berth\"\n");
     }
-    // As it loads without a profile (when some service has none) and
-    // with each of the compose file's profiles.
-    let mut profiles: Vec<Option<String>> = Vec::new();
-    for svc in &imported.report.services {
-        if svc.profiles.is_empty() {
-            profiles.push(None);
-        }
-        profiles.extend(svc.profiles.iter().cloned().map(Some));
-    }
-    profiles.sort();
-    profiles.dedup();
-    for profile in profiles {
-        let options = LoadOptions {
-            profile,
-            ..LoadOptions::default()
-        };
-        load::parse(&absolute, toml.clone(), &options, &env).map_err(|e| Error::Internal {
-            message: format!("the imported stack file does not load ({e}); please report this with the compose file"),
-        })?;
-    }
+    crate::compose::loads::check(&read, &imported, &toml, &absolute, &env)?;
     fsutil::write_output(&target, toml.as_bytes(), 0o644)?;
 
     if args.json {
