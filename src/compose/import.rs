@@ -974,6 +974,8 @@ impl Importer<'_> {
         {
             args.next();
         }
+        // Flags berth has no key of its own for, passed on (`settings`).
+        let mut settings = toml::Table::new();
         while let Some((arg, _)) = args.next() {
             let Some(flag) = arg.strip_prefix("--") else {
                 self.note(
@@ -1024,12 +1026,27 @@ impl Importer<'_> {
                     self.at(svc, "command"),
                     format!("`--{flag} {value}`: berth sets `{flag}` itself (snapshots where the data persists, its port, loopback or the stack's network)"),
                 ),
+                // Where the server's files and sockets are is berth's.
+                "dir" | "dbfilename" | "appendfilename" | "appenddirname" | "logfile"
+                | "pidfile" | "unixsocket" | "unixsocketperm" | "daemonize" | "supervised"
+                | "include" | "aclfile" => self.note(
+                    &svc.span,
+                    self.at(svc, "command"),
+                    format!("`--{flag}`: berth decides where the server keeps its files and how it runs"),
+                ),
+                // Any other flag of one word goes to the server as it is.
+                other if !value.is_empty() && !value.contains(' ') => {
+                    settings.insert(other.to_string(), toml::Value::String(value));
+                }
                 other => self.note(
                     &svc.span,
                     self.at(svc, "command"),
-                    format!("`--{other}` is not among berth's redis settings"),
+                    format!("`--{other} {value}` is not among berth's redis settings"),
                 ),
             }
+        }
+        if !settings.is_empty() {
+            t.set("settings", toml::Value::Table(settings));
         }
     }
 
